@@ -1,0 +1,293 @@
+import { randomUUID } from "node:crypto";
+import {
+  FieldPath,
+  Timestamp,
+  type DocumentReference,
+  type Firestore,
+  type Query,
+  type Transaction,
+} from "firebase-admin/firestore";
+import type { AuditDraft, AuditEntry } from "../../domain/audit";
+import { saltAad } from "../../domain/encryption";
+import { notFound } from "../../domain/errors";
+import { encodeDocId, type SaltKind } from "../../domain/ids";
+import { dueCutoff } from "../../domain/policy";
+import { guardRejects, planCreate, planRotate, saltLocation } from "../../domain/rotation";
+import type { LoadedSalt, SaltRecord, SaltVersionInfo } from "../../domain/salt";
+import { decodeCursor, encodeCursor, type BackendDeps } from "../../ports/backendDeps";
+import type {
+  AuditContext,
+  AuditQuery,
+  EraseOutcome,
+  Page,
+  RotateOutcome,
+  RotateRequest,
+  SaltBackend,
+} from "../../ports/saltBackend";
+import { guarded } from "./errors";
+import { auditDocData, parseAuditDoc, parseSaltDoc, saltDocData, versionDocData, versionDocSchema } from "./schema";
+
+export const COLLECTIONS = {
+  user: "salts_user",
+  global: "salts_global",
+  versions: "salt_versions",
+  audit: "salts_audit",
+} as const;
+
+export interface FirestoreBackendOptions {
+  /** Deadline for one storage operation before it is reported `unavailable`. */
+  timeoutMs?: number;
+}
+
+/**
+ * Salts in Firestore. Each salt is one document in `salts_user` / `salts_global`
+ * (id encoded by `encodeDocId`), retired versions in its `salt_versions`
+ * subcollection with a TTL field, audit entries in `salts_audit`. Every mutation
+ * is one transaction that also creates its audit entry.
+ */
+export class FirestoreSaltBackend implements SaltBackend {
+  readonly storageType = "firestore" as const;
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly db: Firestore,
+    private readonly deps: BackendDeps,
+    options: FirestoreBackendOptions = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? 20_000;
+  }
+
+  saltRef(kind: SaltKind, id: string): DocumentReference {
+    return this.db.collection(COLLECTIONS[kind]).doc(encodeDocId(id));
+  }
+
+  private run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    return guarded(operation, this.timeoutMs, fn);
+  }
+
+  private open(kind: SaltKind, id: string, data: unknown): LoadedSalt {
+    const { record, enc } = parseSaltDoc(data);
+    return { record, salt: this.deps.cipher().decrypt(enc, saltAad(saltLocation(kind, id), record.version)) };
+  }
+
+  private writeAudit(tx: Transaction, draft: AuditDraft, at: Date): AuditEntry {
+    const entry: AuditEntry = { ...draft, id: randomUUID(), at: at.toISOString() };
+    tx.create(this.db.collection(COLLECTIONS.audit).doc(entry.id), auditDocData(entry));
+    return entry;
+  }
+
+  get(kind: SaltKind, id: string): Promise<LoadedSalt | null> {
+    return this.run("get", async () => {
+      const snap = await this.saltRef(kind, id).get();
+      return snap.exists ? this.open(kind, id, snap.data()) : null;
+    });
+  }
+
+  getOrCreate(
+    kind: SaltKind,
+    id: string,
+    audit?: AuditContext,
+  ): Promise<{ loaded: LoadedSalt; created: boolean }> {
+    return this.run("getOrCreate", async () => {
+      const ref = this.saltRef(kind, id);
+      // A plain read first: the common case needs no transaction.
+      const snap = await ref.get();
+      if (snap.exists) return { loaded: this.open(kind, id, snap.data()), created: false };
+      return this.db.runTransaction(async (tx) => {
+        const again = await tx.get(ref);
+        if (again.exists) return { loaded: this.open(kind, id, again.data()), created: false };
+        const now = this.deps.clock();
+        const plan = planCreate(kind, id, now, this.deps.policy());
+        const enc = this.deps.cipher().encrypt(plan.salt, saltAad(saltLocation(kind, id), 1));
+        tx.create(ref, saltDocData(plan.record, enc, now));
+        if (audit) this.writeAudit(tx, { ...audit, target: { kind, id }, result: "success" }, now);
+        return { loaded: { record: plan.record, salt: plan.salt }, created: true };
+      });
+    });
+  }
+
+  getVersion(kind: SaltKind, id: string, version: number): Promise<Buffer | null> {
+    return this.run("getVersion", async () => {
+      const ref = this.saltRef(kind, id);
+      const snap = await ref.get();
+      if (!snap.exists) return null;
+      const loaded = this.open(kind, id, snap.data());
+      if (loaded.record.version === version) return loaded.salt;
+      const old = await ref.collection(COLLECTIONS.versions).doc(String(version)).get();
+      if (!old.exists) return null;
+      const parsed = versionDocSchema.parse(old.data());
+      if (parsed.expire_at <= this.deps.clock()) return null;
+      return this.deps.cipher().decrypt(parsed.salt, saltAad(saltLocation(kind, id), version));
+    });
+  }
+
+  rotate(kind: SaltKind, id: string, request: RotateRequest): Promise<RotateOutcome> {
+    return this.run("rotate", () => {
+      const ref = this.saltRef(kind, id);
+      const location = saltLocation(kind, id);
+      const cipher = this.deps.cipher();
+      return this.db.runTransaction(async (tx): Promise<RotateOutcome> => {
+        const snap = await tx.get(ref);
+        // Time and policy are read inside the attempt so a retried transaction decides afresh.
+        const now = this.deps.clock();
+        const policy = this.deps.policy();
+        const draft: AuditDraft = {
+          ...request.audit,
+          target: { kind, id },
+          result: "success",
+          rotation_id: request.rotationId,
+        };
+        if (!snap.exists) {
+          if (request.ifVersion !== undefined || request.onlyIfDue) {
+            return { status: "skipped", reason: "missing", record: null };
+          }
+          if (!request.force) throw notFound(`The ${kind} salt`);
+          const plan = planCreate(kind, id, now, policy);
+          tx.create(ref, saltDocData(plan.record, cipher.encrypt(plan.salt, saltAad(location, 1)), now));
+          this.writeAudit(tx, draft, now);
+          return { status: "created", record: plan.record, rotationId: request.rotationId };
+        }
+        const { record, enc } = parseSaltDoc(snap.data());
+        const skip = guardRejects(record, request, policy, now);
+        if (skip) return { status: "skipped", reason: skip, record };
+        const plan = planRotate(record, now, policy, this.deps.retentionDays());
+        // The retired ciphertext moves unchanged: its associated data names the salt and version, not the document.
+        tx.set(
+          ref.collection(COLLECTIONS.versions).doc(String(plan.retired.version)),
+          versionDocData(plan.retired, enc, plan.retiredExpiresAt),
+        );
+        tx.set(
+          ref,
+          saltDocData(plan.record, cipher.encrypt(plan.salt, saltAad(location, plan.record.version)), now),
+        );
+        this.writeAudit(tx, draft, now);
+        return { status: "rotated", record: plan.record, rotationId: request.rotationId };
+      });
+    });
+  }
+
+  history(kind: SaltKind, id: string): Promise<SaltVersionInfo[]> {
+    return this.run("history", async () => {
+      const now = Timestamp.fromDate(this.deps.clock());
+      const snap = await this.saltRef(kind, id)
+        .collection(COLLECTIONS.versions)
+        .where("expire_at", ">", now)
+        .get();
+      return snap.docs
+        .map((d) => {
+          const v = versionDocSchema.parse(d.data());
+          return {
+            version: v.version,
+            created_at: v.created_at,
+            retired_at: v.retired_at,
+            salt_hash_prefix: v.salt_hash_prefix,
+          };
+        })
+        .sort((a, b) => b.version - a.version);
+    });
+  }
+
+  erase(kind: SaltKind, id: string, rotationId: string, audit: AuditContext): Promise<EraseOutcome> {
+    return this.run("erase", () => {
+      const ref = this.saltRef(kind, id);
+      return this.db.runTransaction(async (tx) => {
+        const [snap, retired] = await Promise.all([tx.get(ref), tx.get(ref.collection(COLLECTIONS.versions))]);
+        const versionsDestroyed = (snap.exists ? 1 : 0) + retired.size;
+        for (const doc of retired.docs) tx.delete(doc.ref);
+        if (snap.exists) tx.delete(ref);
+        this.writeAudit(
+          tx,
+          {
+            ...audit,
+            target: { kind, id },
+            result: "success",
+            rotation_id: rotationId,
+            details: { versions_destroyed: versionsDestroyed },
+          },
+          this.deps.clock(),
+        );
+        return { erased: versionsDestroyed > 0, versionsDestroyed };
+      });
+    });
+  }
+
+  count(kind: SaltKind): Promise<number> {
+    return this.run("count", async () => (await this.db.collection(COLLECTIONS[kind]).count().get()).data().count);
+  }
+
+  private dueQuery(kind: SaltKind): Query {
+    const cutoff = dueCutoff(this.deps.policy(), kind, this.deps.clock());
+    return this.db.collection(COLLECTIONS[kind]).where("last_rotated", "<=", Timestamp.fromDate(cutoff));
+  }
+
+  countDue(kind: SaltKind): Promise<number> {
+    return this.run("countDue", async () => (await this.dueQuery(kind).count().get()).data().count);
+  }
+
+  listDue(kind: SaltKind, page: { limit: number; cursor?: string | null }): Promise<Page<SaltRecord>> {
+    return this.run("listDue", async () => {
+      let query = this.dueQuery(kind).orderBy("last_rotated").orderBy(FieldPath.documentId());
+      if (page.cursor) {
+        const c = decodeCursor(page.cursor);
+        query = query.startAfter(Timestamp.fromMillis(c.t), c.d);
+      }
+      // One extra document tells whether another page exists.
+      const snap = await query.limit(page.limit + 1).get();
+      const docs = snap.docs.slice(0, page.limit);
+      const items = docs.map((d) => parseSaltDoc(d.data()).record);
+      const last = items.at(-1);
+      const lastDoc = docs.at(-1);
+      return {
+        items,
+        nextCursor:
+          snap.size > page.limit && last && lastDoc
+            ? encodeCursor({ t: last.last_rotated.getTime(), d: lastDoc.id })
+            : null,
+      };
+    });
+  }
+
+  purgeExpiredHistory(limit: number): Promise<number> {
+    return this.run("purgeExpiredHistory", async () => {
+      const now = Timestamp.fromDate(this.deps.clock());
+      const snap = await this.db
+        .collectionGroup(COLLECTIONS.versions)
+        .where("expire_at", "<=", now)
+        .limit(limit)
+        .get();
+      const writer = this.db.batch();
+      for (const doc of snap.docs) writer.delete(doc.ref);
+      if (!snap.empty) await writer.commit();
+      return snap.size;
+    });
+  }
+
+  appendAudit(draft: AuditDraft): Promise<AuditEntry> {
+    return this.run("appendAudit", async () => {
+      const entry: AuditEntry = { ...draft, id: randomUUID(), at: this.deps.clock().toISOString() };
+      await this.db.collection(COLLECTIONS.audit).doc(entry.id).create(auditDocData(entry));
+      return entry;
+    });
+  }
+
+  listAudit(query: AuditQuery): Promise<Page<AuditEntry>> {
+    return this.run("listAudit", async () => {
+      let q: Query = this.db.collection(COLLECTIONS.audit);
+      if (query.targetId !== undefined) q = q.where("target.id", "==", query.targetId);
+      if (query.operation !== undefined) q = q.where("operation", "==", query.operation);
+      q = q.orderBy("at", "desc").orderBy(FieldPath.documentId(), "desc");
+      if (query.cursor) {
+        const c = decodeCursor(query.cursor);
+        q = q.startAfter(Timestamp.fromMillis(c.t), c.d);
+      }
+      const snap = await q.limit(query.limit + 1).get();
+      const docs = snap.docs.slice(0, query.limit);
+      const items = docs.map((d) => parseAuditDoc(d.data()));
+      const last = items.at(-1);
+      return {
+        items,
+        nextCursor: snap.size > query.limit && last ? encodeCursor({ t: Date.parse(last.at), d: last.id }) : null,
+      };
+    });
+  }
+}

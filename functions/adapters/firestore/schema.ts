@@ -1,0 +1,94 @@
+import { Timestamp } from "firebase-admin/firestore";
+import { z } from "zod";
+import type { AuditEntry } from "../../domain/audit";
+import { SALT_CIPHER_ALG, type EncryptedSalt } from "../../domain/encryption";
+import type { SaltRecord, SaltVersionInfo } from "../../domain/salt";
+
+/** Storage is parsed, not trusted: a malformed document is an error, not a guess. */
+const timestamp = z.instanceof(Timestamp).transform((t) => t.toDate());
+const bytes = z.instanceof(Uint8Array).transform((b) => Buffer.from(b));
+const kind = z.enum(["user", "global"]);
+
+export const encryptedSaltSchema = z.object({
+  alg: z.literal(SALT_CIPHER_ALG),
+  key_id: z.string().min(1),
+  iv: bytes,
+  ct: bytes,
+  tag: bytes,
+});
+
+export const saltDocSchema = z.object({
+  kind,
+  id: z.string().min(1),
+  version: z.number().int().min(1),
+  created_at: timestamp,
+  last_rotated: timestamp,
+  rotation_count: z.number().int().min(0),
+  next_rotation: timestamp,
+  previous_salt_hash: z.string().nullable(),
+  salt_hash: z.string().length(16),
+  salt: encryptedSaltSchema,
+});
+
+export const versionDocSchema = z.object({
+  version: z.number().int().min(1),
+  created_at: timestamp,
+  retired_at: timestamp,
+  salt_hash_prefix: z.string().length(16),
+  expire_at: timestamp,
+  salt: encryptedSaltSchema,
+});
+
+export const auditDocSchema = z.object({
+  id: z.string(),
+  at: timestamp,
+  actor: z.object({ uid: z.string(), via: z.enum(["callable", "scheduler", "task", "cli"]) }),
+  operation: z.string(),
+  target: z.object({ kind: z.enum(["user", "global", "job", "config", "system"]), id: z.string() }),
+  result: z.enum(["success", "error"]),
+  rotation_id: z.string().optional(),
+  correlation_id: z.string(),
+  reason: z.string().optional(),
+  details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
+});
+
+export function parseSaltDoc(data: unknown): { record: SaltRecord; enc: EncryptedSalt } {
+  const { salt, ...record } = saltDocSchema.parse(data);
+  return { record, enc: salt };
+}
+
+export function saltDocData(record: SaltRecord, enc: EncryptedSalt, now: Date): Record<string, unknown> {
+  return {
+    ...record,
+    created_at: Timestamp.fromDate(record.created_at),
+    last_rotated: Timestamp.fromDate(record.last_rotated),
+    next_rotation: Timestamp.fromDate(record.next_rotation),
+    salt: enc,
+    updated_at: Timestamp.fromDate(now),
+  };
+}
+
+export function versionDocData(info: SaltVersionInfo, enc: EncryptedSalt, expiresAt: Date): Record<string, unknown> {
+  return {
+    version: info.version,
+    created_at: Timestamp.fromDate(info.created_at),
+    retired_at: Timestamp.fromDate(info.retired_at),
+    salt_hash_prefix: info.salt_hash_prefix,
+    // Firestore's TTL policy deletes the document after this instant (see firestore.indexes.json).
+    expire_at: Timestamp.fromDate(expiresAt),
+    salt: enc,
+  };
+}
+
+export function auditDocData(entry: AuditEntry): Record<string, unknown> {
+  const data: Record<string, unknown> = { ...entry, at: Timestamp.fromDate(new Date(entry.at)) };
+  for (const k of Object.keys(data)) if (data[k] === undefined) delete data[k];
+  return data;
+}
+
+export function parseAuditDoc(data: unknown): AuditEntry {
+  const parsed = auditDocSchema.parse(data);
+  const entry: AuditEntry = { ...parsed, at: parsed.at.toISOString() };
+  for (const k of ["rotation_id", "reason", "details"] as const) if (entry[k] === undefined) delete entry[k];
+  return entry;
+}

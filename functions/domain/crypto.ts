@@ -1,0 +1,24 @@
+import { createHash, createHmac, randomBytes } from "node:crypto";
+
+export const SALT_BYTES = 32;
+
+/** 32 bytes from the operating system's CSPRNG. */
+export function generateSalt(): Buffer {
+  return randomBytes(SALT_BYTES);
+}
+
+/** First 16 hex chars of SHA-256 of a salt: the contract's `previous_salt_hash`. */
+export function saltHashPrefix(salt: Buffer): string {
+  return createHash("sha256").update(salt).digest("hex").slice(0, 16);
+}
+
+/** A stable, non-reversible handle for an id in logs and receipts. */
+export function idHash(id: string): string {
+  return createHash("sha256").update("salt-service/id/v1\0").update(id, "utf8").digest("hex").slice(0, 16);
+}
+
+export function hmacSha256(key: Buffer, ...parts: (Buffer | string)[]): Buffer {
+  const mac = createHmac("sha256", key);
+  for (const part of parts) mac.update(part);
+  return mac.digest();
+}

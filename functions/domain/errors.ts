@@ -1,0 +1,51 @@
+/**
+ * Domain errors carry a stable code; the edge (callables, CLI) maps the code to
+ * an HttpsError or an exit status in one place. Messages are written for the
+ * caller and must never contain salt, pepper or key material.
+ */
+export type ErrorCode =
+  | "invalid-argument"
+  | "not-found"
+  | "failed-precondition"
+  | "resource-exhausted"
+  | "unavailable"
+  | "permission-denied"
+  | "unauthenticated"
+  | "aborted"
+  | "internal";
+
+export interface Issue {
+  path: string;
+  message: string;
+}
+
+export class SaltServiceError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "SaltServiceError";
+  }
+}
+
+export const invalidArgument = (issues: Issue[]): SaltServiceError =>
+  new SaltServiceError(
+    "invalid-argument",
+    `Invalid request: ${issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ")}`,
+    { issues },
+  );
+
+export const notFound = (what: string): SaltServiceError =>
+  new SaltServiceError("not-found", `${what} does not exist`);
+
+export const failedPrecondition = (message: string): SaltServiceError =>
+  new SaltServiceError("failed-precondition", message);
+
+export const unavailable = (message: string, cause?: unknown): SaltServiceError =>
+  new SaltServiceError("unavailable", message, {}, { cause });
+
+export const isSaltServiceError = (e: unknown): e is SaltServiceError =>
+  e instanceof SaltServiceError;

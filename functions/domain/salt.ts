@@ -1,0 +1,61 @@
+import type { SaltKind } from "./ids";
+import { isDue, nextRotation, type RotationPolicy } from "./policy";
+
+/** Rotation metadata of one salt, as stored (times as Dates). Never holds salt bytes. */
+export interface SaltRecord {
+  readonly kind: SaltKind;
+  readonly id: string;
+  readonly version: number;
+  readonly created_at: Date;
+  readonly last_rotated: Date;
+  readonly rotation_count: number;
+  readonly next_rotation: Date;
+  readonly previous_salt_hash: string | null;
+  /** First 16 hex chars of SHA-256 of the current salt; becomes the next `previous_salt_hash`. */
+  readonly salt_hash: string;
+}
+
+/** A record together with its decrypted salt: stays inside the process. */
+export interface LoadedSalt {
+  readonly record: SaltRecord;
+  readonly salt: Buffer;
+}
+
+/** The wire form of `SaltMetadata` in the API contract. */
+export interface SaltMetadata {
+  kind: SaltKind;
+  id: string;
+  version: number;
+  created_at: string;
+  last_rotated: string;
+  rotation_count: number;
+  next_rotation: string;
+  previous_salt_hash: string | null;
+  due: boolean;
+}
+
+/** A retired version kept for linkage until its retention ends. */
+export interface SaltVersionInfo {
+  version: number;
+  created_at: Date;
+  retired_at: Date;
+  salt_hash_prefix: string;
+}
+
+/**
+ * Wire metadata. `next_rotation` and `due` follow the policy in force now, so a
+ * reloaded interval shows at once even before the sweep rewrites stored fields.
+ */
+export function toMetadata(record: SaltRecord, policy: RotationPolicy, now: Date): SaltMetadata {
+  return {
+    kind: record.kind,
+    id: record.id,
+    version: record.version,
+    created_at: record.created_at.toISOString(),
+    last_rotated: record.last_rotated.toISOString(),
+    rotation_count: record.rotation_count,
+    next_rotation: nextRotation(policy, record.kind, record.last_rotated).toISOString(),
+    previous_salt_hash: record.previous_salt_hash,
+    due: isDue(policy, record.kind, record.last_rotated, now),
+  };
+}

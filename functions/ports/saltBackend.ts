@@ -1,0 +1,66 @@
+import type { AuditDraft, AuditEntry } from "../domain/audit";
+import type { SaltKind } from "../domain/ids";
+import type { RotationGuard, SkipReason } from "../domain/rotation";
+import type { LoadedSalt, SaltRecord, SaltVersionInfo } from "../domain/salt";
+
+export type StorageType = "firestore" | "memory";
+
+/** Who asked and why; the backend turns it into the audit entry it commits with the change. */
+export type AuditContext = Pick<AuditDraft, "actor" | "correlation_id" | "reason" | "operation">;
+
+export interface RotateRequest extends RotationGuard {
+  /** Create version 1 when the salt does not exist. */
+  force?: boolean;
+  rotationId: string;
+  audit: AuditContext;
+}
+
+export type RotateOutcome =
+  | { status: "created" | "rotated"; record: SaltRecord; rotationId: string }
+  | { status: "skipped"; reason: SkipReason; record: SaltRecord | null };
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface EraseOutcome {
+  erased: boolean;
+  versionsDestroyed: number;
+}
+
+export interface AuditQuery {
+  limit: number;
+  cursor?: string | undefined;
+  targetId?: string | undefined;
+  operation?: string | undefined;
+}
+
+/**
+ * The storage port. Every mutation commits its audit entry atomically with the
+ * change. Implementations encrypt salts at rest and never log or return them
+ * except as `LoadedSalt` to the process that asked.
+ */
+export interface SaltBackend {
+  readonly storageType: StorageType;
+
+  get(kind: SaltKind, id: string): Promise<LoadedSalt | null>;
+  /** Loads the salt, creating version 1 atomically if absent (one winner in a race). */
+  getOrCreate(kind: SaltKind, id: string, audit?: AuditContext): Promise<{ loaded: LoadedSalt; created: boolean }>;
+  /** A retained version (current or retired and not yet expired), or null. */
+  getVersion(kind: SaltKind, id: string, version: number): Promise<Buffer | null>;
+  rotate(kind: SaltKind, id: string, request: RotateRequest): Promise<RotateOutcome>;
+  history(kind: SaltKind, id: string): Promise<SaltVersionInfo[]>;
+  /** Crypto-shreds the user's salt and every retained version. */
+  erase(kind: SaltKind, id: string, rotationId: string, audit: AuditContext): Promise<EraseOutcome>;
+
+  count(kind: SaltKind): Promise<number>;
+  countDue(kind: SaltKind): Promise<number>;
+  /** Due salts, oldest rotation first, one bounded page at a time. */
+  listDue(kind: SaltKind, page: { limit: number; cursor?: string | null }): Promise<Page<SaltRecord>>;
+  /** Deletes retired versions whose retention has ended; returns how many. */
+  purgeExpiredHistory(limit: number): Promise<number>;
+
+  appendAudit(draft: AuditDraft): Promise<AuditEntry>;
+  listAudit(query: AuditQuery): Promise<Page<AuditEntry>>;
+}
