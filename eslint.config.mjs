@@ -14,6 +14,17 @@ export default tseslint.config(
   },
   {
     files: ["scripts/**/*.mjs", "eslint.config.mjs"],
-    languageOptions: { globals: { process: "readonly", console: "readonly", setTimeout: "readonly", clearTimeout: "readonly", URL: "readonly", fetch: "readonly", Buffer: "readonly", AbortSignal: "readonly" } },
+    languageOptions: {
+      globals: {
+        process: "readonly",
+        console: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        URL: "readonly",
+        fetch: "readonly",
+        Buffer: "readonly",
+        AbortSignal: "readonly",
+      },
+    },
   },
 );

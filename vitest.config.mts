@@ -2,14 +2,18 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    // Nothing in the tests may reach for a cloud metadata server (a non-loopback address).
+    env: { METADATA_SERVER_DETECTION: "none" },
     projects: [
       {
+        extends: true,
         test: {
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
         },
       },
       {
+        extends: true,
         test: {
           name: "emulator",
           include: ["test/emulator/**/*.test.ts"],

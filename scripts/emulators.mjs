@@ -71,7 +71,8 @@ function findGcloudFirestoreJar() {
   } catch {
     // no gcloud on PATH: try the usual install places below
   }
-  for (const r of ["/usr/lib/google-cloud-sdk", "/usr/share/google-cloud-sdk", "/opt/google-cloud-sdk"]) roots.add(r);
+  for (const r of ["/usr/lib/google-cloud-sdk", "/usr/share/google-cloud-sdk", "/opt/google-cloud-sdk"])
+    roots.add(r);
   for (const root of roots) {
     const jar = path.join(root, "platform/cloud-firestore-emulator/cloud-firestore-emulator.jar");
     if (existsSync(jar)) return jar;
@@ -105,7 +106,8 @@ function spawnOwned(name, command, args, env = process.env) {
 
 /** How Firestore will be provided, without starting anything. */
 export function firestorePlan() {
-  if (process.env.FIRESTORE_EMULATOR_HOST) return { kind: "running", host: process.env.FIRESTORE_EMULATOR_HOST };
+  if (process.env.FIRESTORE_EMULATOR_HOST)
+    return { kind: "running", host: process.env.FIRESTORE_EMULATOR_HOST };
   const jar = findGcloudFirestoreJar();
   const java = javaMajor();
   if (jar && java) return { kind: "gcloud", jar };
@@ -113,7 +115,9 @@ export function firestorePlan() {
   return {
     kind: "missing",
     why:
-      (jar ? "the Google Cloud CLI's Firestore emulator is installed but no Java runtime was found. " : "no Firestore emulator found: ") +
+      (jar
+        ? "the Google Cloud CLI's Firestore emulator is installed but no Java runtime was found. "
+        : "no Firestore emulator found: ") +
       "install the Google Cloud CLI with its Firestore emulator (`gcloud components install cloud-firestore-emulator`, " +
       "or the Debian package google-cloud-cli-firestore-emulator) and a Java runtime (11+), or Java 21+ so firebase-tools can run its own, " +
       "or start one yourself and export FIRESTORE_EMULATOR_HOST=host:port.",
@@ -124,7 +128,10 @@ export function firestorePlan() {
 export async function ensureFirestore() {
   const plan = firestorePlan();
   if (plan.kind === "running") {
-    await waitFor(`http://${plan.host}/`, { what: "the Firestore emulator in FIRESTORE_EMULATOR_HOST", timeoutMs: 15_000 });
+    await waitFor(`http://${plan.host}/`, {
+      what: "the Firestore emulator in FIRESTORE_EMULATOR_HOST",
+      timeoutMs: 15_000,
+    });
     log(`using the Firestore emulator already running at ${plan.host}`);
     return { host: plan.host, viaFirebaseTools: false };
   }
@@ -145,7 +152,9 @@ export async function ensureFirestore() {
     await Promise.race([
       waitFor(`http://${host}/`, { what: "the Firestore emulator", timeoutMs: 90_000 }),
       new Promise((_, reject) =>
-        child.once("exit", (code) => reject(new Error(`the Firestore emulator exited (code ${code}); see .tmp/firestore.log`))),
+        child.once("exit", (code) =>
+          reject(new Error(`the Firestore emulator exited (code ${code}); see .tmp/firestore.log`)),
+        ),
       ),
     ]);
     process.env.FIRESTORE_EMULATOR_HOST = host;
@@ -162,7 +171,11 @@ export async function ensureFirestore() {
  * Starts firebase-tools' Node emulators (and Firestore when it runs them) with free ports,
  * from a generated config next to firebase.json so `source: "."` still points at the project.
  */
-export async function startFirebaseEmulators({ only = ["auth", "functions", "tasks"], firestore, env = {} } = {}) {
+export async function startFirebaseEmulators({
+  only = ["auth", "functions", "tasks"],
+  firestore,
+  env = {},
+} = {}) {
   const base = JSON.parse((await import("node:fs")).readFileSync(path.join(ROOT, "firebase.json"), "utf8"));
   const ports = {
     auth: await pickPort(base.emulators?.auth?.port ?? 9099),
@@ -193,17 +206,16 @@ export async function startFirebaseEmulators({ only = ["auth", "functions", "tas
   if (firestore && !firestore.viaFirebaseTools) childEnv.FIRESTORE_EMULATOR_HOST = firestore.host;
   const bin = path.join(ROOT, "node_modules/.bin/firebase");
   log(`starting firebase emulators: ${list.join(", ")}`);
-  const child = spawnOwned("firebase", bin, [
-    "emulators:start",
-    "--only",
-    list.join(","),
-    "--project",
-    PROJECT_ID,
-    "--config",
-    configPath,
-  ], childEnv);
+  const child = spawnOwned(
+    "firebase",
+    bin,
+    ["emulators:start", "--only", list.join(","), "--project", PROJECT_ID, "--config", configPath],
+    childEnv,
+  );
   const exited = new Promise((_, reject) =>
-    child.once("exit", (code) => reject(new Error(`firebase emulators exited (code ${code}); see .tmp/firebase.log`))),
+    child.once("exit", (code) =>
+      reject(new Error(`firebase emulators exited (code ${code}); see .tmp/firebase.log`)),
+    ),
   );
   const hosts = {
     auth: `127.0.0.1:${ports.auth}`,
@@ -215,7 +227,11 @@ export async function startFirebaseEmulators({ only = ["auth", "functions", "tas
   // The hub lists emulators once all of them are up.
   await Promise.race([
     exited,
-    waitFor(`http://${hosts.hub}/emulators`, { what: "firebase emulators", timeoutMs: 180_000, ok: (r) => r.ok }),
+    waitFor(`http://${hosts.hub}/emulators`, {
+      what: "firebase emulators",
+      timeoutMs: 180_000,
+      ok: (r) => r.ok,
+    }),
   ]);
   if (firestore?.viaFirebaseTools) {
     await waitFor(`http://${firestore.host}/`, { what: "the Firestore emulator" });

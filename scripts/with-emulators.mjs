@@ -1,7 +1,14 @@
 // Runs a command with the emulators up: `node scripts/with-emulators.mjs [--firestore-only] <cmd...>`.
 // Starts only what is not already running, exports the hosts, and stops what it started.
 import { spawn } from "node:child_process";
-import { ensureFirestore, installCleanup, PROJECT_ID, ROOT, startFirebaseEmulators, stopAll } from "./emulators.mjs";
+import {
+  ensureFirestore,
+  installCleanup,
+  PROJECT_ID,
+  ROOT,
+  startFirebaseEmulators,
+  stopAll,
+} from "./emulators.mjs";
 
 const args = process.argv.slice(2);
 const firestoreOnly = args[0] === "--firestore-only";

@@ -11,5 +11,7 @@ export function createSaltBackend(
   firestore: () => Firestore,
   options: { timeoutMs?: number } = {},
 ): SaltBackend {
-  return type === "memory" ? new MemorySaltBackend(deps) : new FirestoreSaltBackend(firestore(), deps, options);
+  return type === "memory"
+    ? new MemorySaltBackend(deps)
+    : new FirestoreSaltBackend(firestore(), deps, options);
 }

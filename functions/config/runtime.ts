@@ -54,4 +54,7 @@ export function readConfig(): ServiceConfig {
   return parsed.data;
 }
 
-export const policyOf = (c: ServiceConfig): RotationPolicy => ({ userDays: c.userDays, globalDays: c.globalDays });
+export const policyOf = (c: ServiceConfig): RotationPolicy => ({
+  userDays: c.userDays,
+  globalDays: c.globalDays,
+});

@@ -47,5 +47,4 @@ export const failedPrecondition = (message: string): SaltServiceError =>
 export const unavailable = (message: string, cause?: unknown): SaltServiceError =>
   new SaltServiceError("unavailable", message, {}, { cause });
 
-export const isSaltServiceError = (e: unknown): e is SaltServiceError =>
-  e instanceof SaltServiceError;
+export const isSaltServiceError = (e: unknown): e is SaltServiceError => e instanceof SaltServiceError;

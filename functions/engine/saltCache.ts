@@ -50,7 +50,11 @@ export class SaltCache {
   }
 
   /** The current salt, created if `create` and absent. */
-  async current(kind: SaltKind, id: string, opts: { create: boolean; audit?: AuditContext }): Promise<LoadedSalt> {
+  async current(
+    kind: SaltKind,
+    id: string,
+    opts: { create: boolean; audit?: AuditContext },
+  ): Promise<LoadedSalt> {
     const key = SaltCache.key(kind, id);
     const entry = this.entries.get(key);
     if (entry && this.now() - entry.fetchedAt < this.options.ttlMs) {

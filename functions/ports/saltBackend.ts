@@ -46,7 +46,11 @@ export interface SaltBackend {
 
   get(kind: SaltKind, id: string): Promise<LoadedSalt | null>;
   /** Loads the salt, creating version 1 atomically if absent (one winner in a race). */
-  getOrCreate(kind: SaltKind, id: string, audit?: AuditContext): Promise<{ loaded: LoadedSalt; created: boolean }>;
+  getOrCreate(
+    kind: SaltKind,
+    id: string,
+    audit?: AuditContext,
+  ): Promise<{ loaded: LoadedSalt; created: boolean }>;
   /** A retained version (current or retired and not yet expired), or null. */
   getVersion(kind: SaltKind, id: string, version: number): Promise<Buffer | null>;
   rotate(kind: SaltKind, id: string, request: RotateRequest): Promise<RotateOutcome>;

@@ -64,7 +64,9 @@ export function backendContract(name: string, makeHarness: () => Promise<Backend
         const u = await b.getOrCreate("user", "login");
         const g = await b.getOrCreate("global", "login");
         expect(u.loaded.salt.equals(g.loaded.salt)).toBe(false);
-        expect(g.loaded.record.next_rotation.getTime() - g.loaded.record.last_rotated.getTime()).toBe(30 * DAY);
+        expect(g.loaded.record.next_rotation.getTime() - g.loaded.record.last_rotated.getTime()).toBe(
+          30 * DAY,
+        );
         expect(await b.count("user")).toBe(1);
         expect(await b.count("global")).toBe(1);
       });
@@ -142,10 +144,12 @@ export function backendContract(name: string, makeHarness: () => Promise<Backend
           status: "skipped",
           reason: "not-due",
         });
-        expect(await b.rotate("user", "nobody", { rotationId: rid(), audit, onlyIfDue: true })).toMatchObject({
-          status: "skipped",
-          reason: "missing",
-        });
+        expect(await b.rotate("user", "nobody", { rotationId: rid(), audit, onlyIfDue: true })).toMatchObject(
+          {
+            status: "skipped",
+            reason: "missing",
+          },
+        );
         expect((await b.get("user", "carol"))?.record.version).toBe(1);
         h.state.clock.advance(91 * DAY);
         expect(
@@ -156,7 +160,9 @@ export function backendContract(name: string, makeHarness: () => Promise<Backend
       it("when 20 rotations of one salt run at once, then all 20 land and none is lost", async () => {
         const first = (await b.getOrCreate("user", "hot")).loaded;
         const ids = Array.from({ length: 20 }, rid);
-        const results = await Promise.all(ids.map((rotationId) => b.rotate("user", "hot", { rotationId, audit })));
+        const results = await Promise.all(
+          ids.map((rotationId) => b.rotate("user", "hot", { rotationId, audit })),
+        );
         expect(results.every((r) => r.status === "rotated")).toBe(true);
         const now = await b.get("user", "hot");
         expect(now?.record.version).toBe(21);
@@ -165,12 +171,16 @@ export function backendContract(name: string, makeHarness: () => Promise<Backend
         expect(history.map((v) => v.version)).toEqual(Array.from({ length: 20 }, (_, i) => 20 - i));
         expect(history.at(-1)?.salt_hash_prefix).toBe(sha16(first.salt));
         // The chain is unbroken: each retired version's hash is the next version's previous_salt_hash.
-        const versions = new Set((await b.listAudit({ limit: 100, targetId: "hot" })).items.map((e) => e.rotation_id));
+        const versions = new Set(
+          (await b.listAudit({ limit: 100, targetId: "hot" })).items.map((e) => e.rotation_id),
+        );
         expect(ids.every((id) => versions.has(id))).toBe(true);
       });
 
       it("when creators race on a missing salt, then exactly one salt exists", async () => {
-        const results = await Promise.all(Array.from({ length: 10 }, () => b.getOrCreate("global", "signup")));
+        const results = await Promise.all(
+          Array.from({ length: 10 }, () => b.getOrCreate("global", "signup")),
+        );
         expect(results.filter((r) => r.created)).toHaveLength(1);
         const salts = new Set(results.map((r) => r.loaded.salt.toString("hex")));
         expect(salts.size).toBe(1);

@@ -1,7 +1,9 @@
 import { isSaltServiceError, SaltServiceError, unavailable } from "../../domain/errors";
 
 // gRPC status codes that mean "the store did not answer or could not commit now".
-const RETRYABLE_GRPC = new Set([4 /* DEADLINE_EXCEEDED */, 8 /* RESOURCE_EXHAUSTED */, 10 /* ABORTED */, 14 /* UNAVAILABLE */]);
+const RETRYABLE_GRPC = new Set([
+  4 /* DEADLINE_EXCEEDED */, 8 /* RESOURCE_EXHAUSTED */, 10 /* ABORTED */, 14 /* UNAVAILABLE */,
+]);
 const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH"]);
 
 export function isStoreUnavailable(e: unknown): boolean {

@@ -25,7 +25,14 @@ import type {
   SaltBackend,
 } from "../../ports/saltBackend";
 import { guarded } from "./errors";
-import { auditDocData, parseAuditDoc, parseSaltDoc, saltDocData, versionDocData, versionDocSchema } from "./schema";
+import {
+  auditDocData,
+  parseAuditDoc,
+  parseSaltDoc,
+  saltDocData,
+  versionDocData,
+  versionDocSchema,
+} from "./schema";
 
 export const COLLECTIONS = {
   user: "salts_user",
@@ -191,7 +198,10 @@ export class FirestoreSaltBackend implements SaltBackend {
     return this.run("erase", () => {
       const ref = this.saltRef(kind, id);
       return this.db.runTransaction(async (tx) => {
-        const [snap, retired] = await Promise.all([tx.get(ref), tx.get(ref.collection(COLLECTIONS.versions))]);
+        const [snap, retired] = await Promise.all([
+          tx.get(ref),
+          tx.get(ref.collection(COLLECTIONS.versions)),
+        ]);
         const versionsDestroyed = (snap.exists ? 1 : 0) + retired.size;
         for (const doc of retired.docs) tx.delete(doc.ref);
         if (snap.exists) tx.delete(ref);
@@ -212,7 +222,10 @@ export class FirestoreSaltBackend implements SaltBackend {
   }
 
   count(kind: SaltKind): Promise<number> {
-    return this.run("count", async () => (await this.db.collection(COLLECTIONS[kind]).count().get()).data().count);
+    return this.run(
+      "count",
+      async () => (await this.db.collection(COLLECTIONS[kind]).count().get()).data().count,
+    );
   }
 
   private dueQuery(kind: SaltKind): Query {
@@ -286,7 +299,8 @@ export class FirestoreSaltBackend implements SaltBackend {
       const last = items.at(-1);
       return {
         items,
-        nextCursor: snap.size > query.limit && last ? encodeCursor({ t: Date.parse(last.at), d: last.id }) : null,
+        nextCursor:
+          snap.size > query.limit && last ? encodeCursor({ t: Date.parse(last.at), d: last.id }) : null,
       };
     });
   }

@@ -68,7 +68,11 @@ export function saltDocData(record: SaltRecord, enc: EncryptedSalt, now: Date): 
   };
 }
 
-export function versionDocData(info: SaltVersionInfo, enc: EncryptedSalt, expiresAt: Date): Record<string, unknown> {
+export function versionDocData(
+  info: SaltVersionInfo,
+  enc: EncryptedSalt,
+  expiresAt: Date,
+): Record<string, unknown> {
   return {
     version: info.version,
     created_at: Timestamp.fromDate(info.created_at),

@@ -203,7 +203,9 @@ export class MemorySaltBackend implements SaltBackend {
     return {
       items: items.map((r) => ({ ...r.record })),
       nextCursor:
-        rows.length > page.limit && last ? encodeCursor({ t: last.record.last_rotated.getTime(), d: last.docId }) : null,
+        rows.length > page.limit && last
+          ? encodeCursor({ t: last.record.last_rotated.getTime(), d: last.docId })
+          : null,
     };
   }
 
@@ -232,8 +234,11 @@ export class MemorySaltBackend implements SaltBackend {
     await Promise.resolve();
     const after = query.cursor ? decodeCursor(query.cursor) : null;
     const rows = this.audit
-      .filter((e) => (query.targetId === undefined || e.target.id === query.targetId) &&
-        (query.operation === undefined || e.operation === query.operation))
+      .filter(
+        (e) =>
+          (query.targetId === undefined || e.target.id === query.targetId) &&
+          (query.operation === undefined || e.operation === query.operation),
+      )
       .map((e) => ({ e, t: Date.parse(e.at) }))
       .sort((a, b) => b.t - a.t || (a.e.id < b.e.id ? 1 : a.e.id > b.e.id ? -1 : 0))
       .filter((r) => !after || r.t < after.t || (r.t === after.t && r.e.id < after.d));

@@ -1,0 +1,96 @@
+// Runs every test lane and ends with a summary that says which lanes ran, which failed,
+// and (loudly, in the last lines) which could not run and why.
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { firestorePlan, ROOT } from "./emulators.mjs";
+
+const TMP = path.join(ROOT, ".tmp");
+mkdirSync(TMP, { recursive: true });
+const vitest = path.join(ROOT, "node_modules/.bin/vitest");
+
+function run(cmd, args, env = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: "inherit", env: { ...process.env, ...env } });
+    child.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+function counts(file) {
+  if (!existsSync(file)) return null;
+  const r = JSON.parse(readFileSync(file, "utf8"));
+  return {
+    passed: r.numPassedTests,
+    failed: r.numFailedTests,
+    skipped: r.numPendingTests + r.numTodoTests,
+    files: r.numTotalTestSuites,
+  };
+}
+
+const lanes = [];
+async function lane(name, cmd, args, report) {
+  console.log(`\n=== lane: ${name} ===\n`);
+  const code = await run(cmd, args);
+  lanes.push({ name, ran: true, code, counts: counts(report) });
+}
+
+const vitestArgs = (project, report) => [
+  "run",
+  "--project",
+  project,
+  "--reporter=default",
+  "--reporter=json",
+  `--outputFile.json=${report}`,
+];
+
+await lane(
+  "unit (memory backend, domain, library)",
+  vitest,
+  vitestArgs("unit", path.join(TMP, "unit.json")),
+  path.join(TMP, "unit.json"),
+);
+
+const plan = firestorePlan();
+const emulatorLane = "emulator (Firestore, Auth, Functions, Cloud Tasks emulators)";
+if (plan.kind === "missing") {
+  lanes.push({ name: emulatorLane, ran: false, why: plan.why });
+} else {
+  const report = path.join(TMP, "emulator.json");
+  await lane(
+    emulatorLane,
+    "node",
+    ["scripts/with-emulators.mjs", vitest, ...vitestArgs("emulator", report)],
+    report,
+  );
+}
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+let bad = false;
+console.log("\n=== summary ===");
+for (const l of lanes) {
+  if (!l.ran) continue;
+  const c = l.counts;
+  if (c) {
+    passed += c.passed;
+    failed += c.failed;
+    skipped += c.skipped;
+  }
+  const ok = l.code === 0 && c && c.failed === 0 && c.skipped === 0 && c.passed > 0;
+  if (!ok) bad = true;
+  console.log(
+    `${ok ? "PASS" : "FAIL"}  ${l.name}: ${c ? `${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped` : "no report"} (exit ${l.code})`,
+  );
+}
+const notRun = lanes.filter((l) => !l.ran);
+for (const l of notRun) {
+  console.log(`\n!!! LANE NOT RUN: ${l.name}\n!!! why: ${l.why}`);
+}
+if (skipped > 0)
+  console.log(`\n!!! ${skipped} test(s) were skipped: a skipped test does not count as passing.`);
+console.log(`\ntests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
+if (notRun.length > 0) {
+  console.log(`NOT RUN: ${notRun.map((l) => l.name).join("; ")} (see the reason above)`);
+}
+process.exit(bad ? 1 : 0);

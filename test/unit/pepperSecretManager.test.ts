@@ -1,0 +1,112 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  RuntimePepperSource,
+  SecretManagerPepperSource,
+} from "../../functions/adapters/secretManager/pepperSources";
+import { localSecretManagerClient } from "../../functions/app/runtime";
+import { FakeSecretManager } from "../support/fakeSecretManager";
+
+const PROJECT = "demo-salts";
+const SECRET = "PSEUDONYM_PEPPER";
+
+describe("pepper from Secret Manager (real client, local gRPC server)", () => {
+  const fake = new FakeSecretManager();
+  let host: string;
+  const v1 = randomBytes(32);
+  const v2 = randomBytes(48);
+
+  beforeAll(async () => {
+    host = await fake.start();
+    fake.addVersion(PROJECT, SECRET, v1);
+    fake.addVersion(PROJECT, SECRET, v2);
+    fake.addVersion(PROJECT, "SHORT", randomBytes(31));
+    fake.addVersion(PROJECT, "EMPTY", Buffer.alloc(0));
+  });
+  afterAll(() => fake.stop());
+  beforeEach(() => {
+    fake.calls.length = 0;
+  });
+
+  const source = (secret = SECRET, version = "latest") =>
+    new SecretManagerPepperSource(localSecretManagerClient(host), PROJECT, secret, version, 3000);
+
+  it("when pinned to latest, then it resolves to the concrete newest version once and caches it", async () => {
+    const s = source();
+    const a = await s.current();
+    const b = await s.current();
+    expect(a.version).toBe(2);
+    expect(a.bytes.equals(v2)).toBe(true);
+    expect(b).toBe(a);
+    expect(fake.calls).toEqual([`access projects/${PROJECT}/secrets/${SECRET}/versions/latest`]);
+    // The resolved version is also known by number: no second call.
+    expect((await s.version(2)).bytes.equals(v2)).toBe(true);
+    expect(fake.calls).toHaveLength(1);
+  });
+
+  it("when pinned to a version, then that version is used and older ones load on demand", async () => {
+    const s = source(SECRET, "1");
+    expect((await s.current()).version).toBe(1);
+    const other = source();
+    expect((await other.version(1)).bytes.equals(v1)).toBe(true);
+    expect((await other.version(1)).bytes.equals(v1)).toBe(true);
+    expect(fake.calls.filter((c) => c.endsWith("/versions/1"))).toHaveLength(2);
+  });
+
+  it("when a version is disabled, then it fails closed with failed-precondition and latest skips it", async () => {
+    fake.setState(PROJECT, SECRET, 2, "DISABLED");
+    try {
+      await expect(source(SECRET, "2").current()).rejects.toMatchObject({ code: "failed-precondition" });
+      expect((await source().current()).version).toBe(1);
+    } finally {
+      fake.setState(PROJECT, SECRET, 2, "ENABLED");
+    }
+  });
+
+  it("when the secret does not exist, then failed-precondition naming the secret", async () => {
+    await expect(source("NOPE").current()).rejects.toMatchObject({
+      code: "failed-precondition",
+      message: expect.stringContaining("NOPE"),
+    });
+  });
+
+  it("when the pepper is shorter than 32 bytes or empty, then it is refused", async () => {
+    await expect(source("SHORT").current()).rejects.toMatchObject({
+      code: "failed-precondition",
+      message: expect.stringMatching(/shorter than 32 bytes/),
+    });
+    await expect(source("EMPTY").current()).rejects.toMatchObject({ code: "failed-precondition" });
+  });
+
+  it("when the server is down, then unavailable, and a later call retries", async () => {
+    const down = new FakeSecretManager();
+    const downHost = await down.start();
+    down.addVersion(PROJECT, SECRET, v1);
+    await down.stop();
+    const s = new SecretManagerPepperSource(
+      localSecretManagerClient(downHost),
+      PROJECT,
+      SECRET,
+      "latest",
+      2000,
+    );
+    await expect(s.current()).rejects.toMatchObject({ code: "unavailable" });
+  });
+
+  it("when the pinned version is malformed, then the source refuses to start", () => {
+    expect(() => source(SECRET, "v2")).toThrow(/latest/);
+  });
+});
+
+describe("pepper from the Functions runtime", () => {
+  it("when the bound value is missing, empty or short, then failed-precondition; never a default", async () => {
+    for (const value of ["", "short"]) {
+      await expect(new RuntimePepperSource(() => value, 1).current()).rejects.toMatchObject({
+        code: "failed-precondition",
+      });
+    }
+    const ok = new RuntimePepperSource(() => "x".repeat(32), 3);
+    expect((await ok.current()).version).toBe(3);
+    await expect(ok.version(2)).rejects.toMatchObject({ code: "failed-precondition" });
+  });
+});
