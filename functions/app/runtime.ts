@@ -11,6 +11,11 @@ import { Pseudonymizer } from "../engine/pseudonymizer";
 import { SaltCache } from "../engine/saltCache";
 import type { PepperSource } from "../ports/pepperSource";
 import type { SaltBackend } from "../ports/saltBackend";
+import type { RateLimiter } from "../ports/rateLimiter";
+import type { MetricsStore } from "../ports/metricsStore";
+import { FirestoreMetricsStore, FirestoreRateLimiter } from "../adapters/firestore/firestoreStores";
+import { MemoryMetricsStore, MemoryRateLimiter } from "../adapters/memory/memoryStores";
+import { MetricsRecorder } from "../observability/metrics";
 
 /** Everything one instance builds once: config, storage, caches, pepper. */
 export interface ServiceRuntime {
@@ -19,6 +24,9 @@ export interface ServiceRuntime {
   readonly cache: SaltCache;
   readonly pepper: PepperSource;
   readonly pseudonymizer: Pseudonymizer;
+  readonly rateLimiter: RateLimiter;
+  readonly metricsStore: MetricsStore;
+  readonly metrics: MetricsRecorder;
   /** The rotation policy in force in this instance; changed only by an explicit reload. */
   policy(): RotationPolicy;
   setPolicy(policy: RotationPolicy): void;
@@ -105,7 +113,16 @@ export function buildRuntime(
     { timeoutMs: config.firestoreTimeoutMs },
   );
   const cache = new SaltCache(backend, { ttlMs: config.cacheTtlSeconds * 1000 });
+  const shared = config.backend === "firestore";
+  const metricsStore = shared
+    ? new FirestoreMetricsStore(adminFirestore(), config.firestoreTimeoutMs)
+    : new MemoryMetricsStore();
   return {
+    rateLimiter: shared
+      ? new FirestoreRateLimiter(adminFirestore(), undefined, config.firestoreTimeoutMs)
+      : new MemoryRateLimiter(),
+    metricsStore,
+    metrics: new MetricsRecorder(metricsStore),
     config,
     backend,
     cache,

@@ -12,9 +12,14 @@ export function saltHashPrefix(salt: Buffer): string {
   return createHash("sha256").update(salt).digest("hex").slice(0, 16);
 }
 
-/** A stable, non-reversible handle for an id in logs and receipts. */
+/** SHA-256 of an id under this service's domain: the handle erasure receipts carry. */
+export function idDigest(id: string): string {
+  return createHash("sha256").update("salt-service/id/v1\0").update(id, "utf8").digest("hex");
+}
+
+/** A short, stable, non-reversible handle for an id in logs. */
 export function idHash(id: string): string {
-  return createHash("sha256").update("salt-service/id/v1\0").update(id, "utf8").digest("hex").slice(0, 16);
+  return idDigest(id).slice(0, 16);
 }
 
 export function hmacSha256(key: Buffer, ...parts: (Buffer | string)[]): Buffer {

@@ -29,6 +29,12 @@ export interface EraseOutcome {
   versionsDestroyed: number;
 }
 
+/** Interval overrides an operator stored; read only by an explicit reload (and at cold start). */
+export interface StoredSettings {
+  user_days?: number | undefined;
+  global_days?: number | undefined;
+}
+
 export interface AuditQuery {
   limit: number;
   cursor?: string | undefined;
@@ -64,6 +70,9 @@ export interface SaltBackend {
   listDue(kind: SaltKind, page: { limit: number; cursor?: string | null }): Promise<Page<SaltRecord>>;
   /** Deletes retired versions whose retention has ended; returns how many. */
   purgeExpiredHistory(limit: number): Promise<number>;
+
+  readSettings(): Promise<StoredSettings | null>;
+  writeSettings(settings: StoredSettings, audit: AuditContext): Promise<void>;
 
   appendAudit(draft: AuditDraft): Promise<AuditEntry>;
   listAudit(query: AuditQuery): Promise<Page<AuditEntry>>;

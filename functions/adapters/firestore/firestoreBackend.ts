@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import {
   FieldPath,
+  FieldValue,
   Timestamp,
   type DocumentReference,
   type Firestore,
@@ -23,6 +24,7 @@ import type {
   RotateOutcome,
   RotateRequest,
   SaltBackend,
+  StoredSettings,
 } from "../../ports/saltBackend";
 import { guarded } from "./errors";
 import {
@@ -30,6 +32,7 @@ import {
   parseAuditDoc,
   parseSaltDoc,
   saltDocData,
+  settingsSchema,
   versionDocData,
   versionDocSchema,
 } from "./schema";
@@ -39,7 +42,10 @@ export const COLLECTIONS = {
   global: "salts_global",
   versions: "salt_versions",
   audit: "salts_audit",
+  meta: "salts_meta",
 } as const;
+
+const SETTINGS_DOC = "config";
 
 export interface FirestoreBackendOptions {
   /** Deadline for one storage operation before it is reported `unavailable`. */
@@ -273,6 +279,35 @@ export class FirestoreSaltBackend implements SaltBackend {
       if (!snap.empty) await writer.commit();
       return snap.size;
     });
+  }
+
+  readSettings(): Promise<StoredSettings | null> {
+    return this.run("readSettings", async () => {
+      const snap = await this.db.collection(COLLECTIONS.meta).doc(SETTINGS_DOC).get();
+      return snap.exists ? settingsSchema.parse(snap.data()) : null;
+    });
+  }
+
+  writeSettings(settings: StoredSettings, audit: AuditContext): Promise<void> {
+    return this.run("writeSettings", () =>
+      this.db.runTransaction(async (tx) => {
+        const now = this.deps.clock();
+        const data: Record<string, unknown> = { updated_at: Timestamp.fromDate(now) };
+        data.user_days = settings.user_days ?? FieldValue.delete();
+        data.global_days = settings.global_days ?? FieldValue.delete();
+        tx.set(this.db.collection(COLLECTIONS.meta).doc(SETTINGS_DOC), data, { merge: true });
+        this.writeAudit(
+          tx,
+          {
+            ...audit,
+            target: { kind: "config", id: "intervals" },
+            result: "success",
+            details: { user_days: settings.user_days ?? null, global_days: settings.global_days ?? null },
+          },
+          now,
+        );
+      }),
+    );
   }
 
   appendAudit(draft: AuditDraft): Promise<AuditEntry> {

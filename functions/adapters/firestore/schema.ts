@@ -96,3 +96,10 @@ export function parseAuditDoc(data: unknown): AuditEntry {
   for (const k of ["rotation_id", "reason", "details"] as const) if (entry[k] === undefined) delete entry[k];
   return entry;
 }
+
+export const settingsSchema = z
+  .object({
+    user_days: z.number().int().min(1).max(3650).optional(),
+    global_days: z.number().int().min(1).max(3650).optional(),
+  })
+  .transform(({ user_days, global_days }) => ({ user_days, global_days }));

@@ -16,6 +16,7 @@ import type {
   RotateOutcome,
   RotateRequest,
   SaltBackend,
+  StoredSettings,
 } from "../../ports/saltBackend";
 
 interface StoredCurrent {
@@ -46,6 +47,7 @@ export class MemorySaltBackend implements SaltBackend {
   private readonly current = new Map<string, StoredCurrent>();
   private readonly versions = new Map<string, Map<number, StoredVersion>>();
   private readonly audit: AuditEntry[] = [];
+  private settings: StoredSettings | null = null;
 
   constructor(private readonly deps: BackendDeps) {}
 
@@ -223,6 +225,22 @@ export class MemorySaltBackend implements SaltBackend {
       }
     }
     return purged;
+  }
+
+  async readSettings(): Promise<StoredSettings | null> {
+    await Promise.resolve();
+    return this.settings ? { ...this.settings } : null;
+  }
+
+  async writeSettings(settings: StoredSettings, audit: AuditContext): Promise<void> {
+    await Promise.resolve();
+    this.settings = { ...settings };
+    this.auditEntry({
+      ...audit,
+      target: { kind: "config", id: "intervals" },
+      result: "success",
+      details: { user_days: settings.user_days ?? null, global_days: settings.global_days ?? null },
+    });
   }
 
   async appendAudit(draft: AuditDraft): Promise<AuditEntry> {

@@ -1,0 +1,114 @@
+import { FieldValue, Timestamp, type Firestore } from "firebase-admin/firestore";
+import { z } from "zod";
+import { idHash } from "../../domain/crypto";
+import {
+  emptyAggregate,
+  merge,
+  LATENCY_BUCKETS,
+  type MetricsStore,
+  type OperationAggregate,
+} from "../../ports/metricsStore";
+import { windowOf, type RateDecision, type RateLimiter } from "../../ports/rateLimiter";
+import { guarded } from "./errors";
+
+/**
+ * A transactional counter per caller, function and minute: every instance sees
+ * the same count. Documents carry `expire_at` for Firestore's TTL policy.
+ */
+export class FirestoreRateLimiter implements RateLimiter {
+  constructor(
+    private readonly db: Firestore,
+    private readonly clock: () => Date = () => new Date(),
+    private readonly timeoutMs = 10_000,
+  ) {}
+
+  hit(key: string, limit: number): Promise<RateDecision> {
+    return guarded("rateLimit", this.timeoutMs, () =>
+      this.db.runTransaction(async (tx) => {
+        const now = this.clock();
+        const { start, end } = windowOf(now);
+        // The key holds a uid: hash it so document ids do not list callers.
+        const ref = this.db.collection("salts_rate_limits").doc(`${idHash(key)}_${start}`);
+        const snap = await tx.get(ref);
+        const count = snap.exists ? Number(snap.get("count") ?? 0) : 0;
+        if (count >= limit) {
+          return {
+            allowed: false,
+            retryAfterSeconds: Math.max(1, Math.ceil((end - now.getTime()) / 1000)),
+            remaining: 0,
+          };
+        }
+        tx.set(ref, {
+          count: count + 1,
+          window_start: Timestamp.fromMillis(start),
+          expire_at: Timestamp.fromMillis(end + 3_600_000),
+        });
+        return { allowed: true, retryAfterSeconds: 0, remaining: limit - count - 1 };
+      }),
+    );
+  }
+}
+
+const SHARDS = 8;
+const metricDoc = z.object({
+  operation: z.string(),
+  result: z.enum(["success", "error"]),
+  count: z.number(),
+  sum_seconds: z.number(),
+  buckets: z.record(z.string(), z.number()).default({}),
+});
+
+/**
+ * Counters summed with `FieldValue.increment` into a few shards per series, so
+ * writes from many instances neither contend nor lose counts.
+ */
+export class FirestoreMetricsStore implements MetricsStore {
+  constructor(
+    private readonly db: Firestore,
+    private readonly timeoutMs = 10_000,
+  ) {}
+
+  add(deltas: OperationAggregate[]): Promise<void> {
+    return guarded("metrics", this.timeoutMs, async () => {
+      const batch = this.db.batch();
+      for (const d of deltas) {
+        const shard = Math.floor(Math.random() * SHARDS);
+        const ref = this.db.collection("salts_metrics").doc(`${d.operation}__${d.result}__${shard}`);
+        const data: Record<string, unknown> = {
+          operation: d.operation,
+          result: d.result,
+          count: FieldValue.increment(d.count),
+          sum_seconds: FieldValue.increment(d.sumSeconds),
+        };
+        const buckets: Record<string, FieldValue> = {};
+        LATENCY_BUCKETS.forEach((_, i) => {
+          buckets[`b${i}`] = FieldValue.increment(d.buckets[i] ?? 0);
+        });
+        data.buckets = buckets;
+        batch.set(ref, data, { merge: true });
+      }
+      if (deltas.length > 0) await batch.commit();
+    });
+  }
+
+  read(): Promise<OperationAggregate[]> {
+    return guarded("metrics", this.timeoutMs, async () => {
+      const snap = await this.db.collection("salts_metrics").get();
+      const totals = new Map<string, OperationAggregate>();
+      for (const doc of snap.docs) {
+        const m = metricDoc.parse(doc.data());
+        const key = `${m.operation}\u0000${m.result}`;
+        const agg = totals.get(key) ?? emptyAggregate(m.operation, m.result);
+        merge(agg, {
+          operation: m.operation,
+          result: m.result,
+          count: m.count,
+          sumSeconds: m.sum_seconds,
+          buckets: LATENCY_BUCKETS.map((_, i) => m.buckets[`b${i}`] ?? 0),
+        });
+        totals.set(key, agg);
+      }
+      return [...totals.values()];
+    });
+  }
+}

@@ -1,0 +1,83 @@
+import * as logger from "firebase-functions/logger";
+import { idHash } from "../domain/crypto";
+import type { SaltKind } from "../domain/ids";
+
+/**
+ * Every log line the service writes, in one catalogue. Ids are hashed; no salt,
+ * pepper or key is ever a field here, and errors are reduced to name and code.
+ */
+export interface CallLog {
+  operation: string;
+  result: "success" | "error";
+  latency_ms: number;
+  correlation_id: string;
+  actor_uid?: string | undefined;
+  code?: string | undefined;
+}
+
+const safeError = (e: unknown): Record<string, unknown> => {
+  const err = e as { name?: unknown; code?: unknown; message?: unknown; stack?: unknown };
+  return {
+    name: typeof err?.name === "string" ? err.name : typeof e,
+    code: typeof err?.code === "string" || typeof err?.code === "number" ? err.code : undefined,
+    // Messages of this service's own errors never carry secrets; third-party messages are cut short.
+    message: typeof err?.message === "string" ? err.message.slice(0, 300) : undefined,
+  };
+};
+
+export const logs = {
+  callCompleted(entry: CallLog): void {
+    (entry.result === "success" ? logger.info : logger.warn)("salt operation", { ...entry });
+  },
+  unexpectedError(operation: string, correlationId: string, e: unknown): void {
+    logger.error("unexpected error", { operation, correlation_id: correlationId, error: safeError(e) });
+  },
+  saltRotated(
+    kind: SaltKind,
+    id: string,
+    version: number,
+    rotationId: string,
+    correlationId: string,
+    created: boolean,
+  ): void {
+    logger.info(created ? "salt created" : "salt rotated", {
+      kind,
+      id_hash: idHash(id),
+      version,
+      rotation_id: rotationId,
+      correlation_id: correlationId,
+    });
+  },
+  saltErased(id: string, versionsDestroyed: number, rotationId: string, correlationId: string): void {
+    logger.info("salt erased", {
+      kind: "user",
+      id_hash: idHash(id),
+      versions_destroyed: versionsDestroyed,
+      rotation_id: rotationId,
+      correlation_id: correlationId,
+    });
+  },
+  configReloaded(userDays: number, globalDays: number, correlationId: string): void {
+    logger.info("config reloaded", {
+      user_days: userDays,
+      global_days: globalDays,
+      correlation_id: correlationId,
+    });
+  },
+  auditWriteFailed(operation: string, correlationId: string, e: unknown): void {
+    logger.error("audit entry for a failed call could not be written", {
+      operation,
+      correlation_id: correlationId,
+      error: safeError(e),
+    });
+  },
+  metricsFlushFailed(e: unknown): void {
+    logger.warn("metrics flush failed", { error: safeError(e) });
+  },
+  jobProgress(fields: Record<string, string | number | boolean | null>): void {
+    logger.info("rotation job", fields);
+  },
+  sweep(fields: Record<string, string | number | boolean | null>): void {
+    logger.info("integrity sweep", fields);
+  },
+};

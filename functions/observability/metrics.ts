@@ -1,0 +1,89 @@
+import { Counter, Gauge, Registry } from "prom-client";
+import type { SaltKind } from "../domain/ids";
+import {
+  emptyAggregate,
+  LATENCY_BUCKETS,
+  observe,
+  type MetricsStore,
+  type OperationAggregate,
+} from "../ports/metricsStore";
+
+/**
+ * Collects this instance's observations and adds them to the shared store after
+ * each call, so the scrape sees every instance of every function.
+ */
+export class MetricsRecorder {
+  private pending = new Map<string, OperationAggregate>();
+
+  constructor(private readonly store: MetricsStore) {}
+
+  record(operation: string, result: "success" | "error", seconds: number): void {
+    const key = `${operation}\u0000${result}`;
+    const agg = this.pending.get(key) ?? emptyAggregate(operation, result);
+    observe(agg, seconds);
+    this.pending.set(key, agg);
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const batch = [...this.pending.values()];
+    this.pending = new Map();
+    try {
+      await this.store.add(batch);
+    } catch (e) {
+      // Keep the counts for the next flush rather than lose them.
+      for (const agg of batch) {
+        const key = `${agg.operation}\u0000${agg.result}`;
+        const again = this.pending.get(key);
+        if (again) {
+          again.count += agg.count;
+          again.sumSeconds += agg.sumSeconds;
+          agg.buckets.forEach((n, i) => (again.buckets[i] = (again.buckets[i] ?? 0) + n));
+        } else this.pending.set(key, agg);
+      }
+      throw e;
+    }
+  }
+}
+
+const fmt = (n: number): string => (Number.isInteger(n) ? String(n) : String(Number(n.toPrecision(12))));
+const esc = (v: string): string => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+
+/** Prometheus text exposition (0.0.4) of the contract's three metrics. */
+export async function renderMetrics(
+  aggregates: OperationAggregate[],
+  due: Record<SaltKind, number>,
+): Promise<string> {
+  const registry = new Registry();
+  const ops = new Counter({
+    name: "salt_operations_total",
+    help: "Salt operations by operation and result, summed over all instances.",
+    labelNames: ["operation", "result"],
+    registers: [registry],
+  });
+  const dueGauge = new Gauge({
+    name: "salts_due_total",
+    help: "Salts currently due for rotation, counted in storage at scrape time.",
+    labelNames: ["kind"],
+    registers: [registry],
+  });
+  for (const a of aggregates) ops.inc({ operation: a.operation, result: a.result }, a.count);
+  dueGauge.set({ kind: "user" }, due.user);
+  dueGauge.set({ kind: "global" }, due.global);
+
+  // prom-client histograms only take observations; totals from storage are written out directly.
+  const name = "salt_operation_latency_seconds";
+  const lines = [`# HELP ${name} Latency of salt operations in seconds.`, `# TYPE ${name} histogram`];
+  for (const a of aggregates) {
+    const labels = `operation="${esc(a.operation)}",result="${esc(a.result)}"`;
+    LATENCY_BUCKETS.forEach((le, i) =>
+      lines.push(`${name}_bucket{${labels},le="${le}"} ${fmt(a.buckets[i] ?? 0)}`),
+    );
+    lines.push(`${name}_bucket{${labels},le="+Inf"} ${fmt(a.count)}`);
+    lines.push(`${name}_sum{${labels}} ${fmt(a.sumSeconds)}`);
+    lines.push(`${name}_count{${labels}} ${fmt(a.count)}`);
+  }
+  return `${await registry.metrics()}${lines.join("\n")}\n`;
+}
+
+export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
