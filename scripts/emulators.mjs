@@ -3,7 +3,8 @@
 // emulator found on this machine (run on Java directly, in its own process group), else
 // firebase-tools' own when Java is 21 or newer, else a clear message of what to install.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, openSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -43,12 +44,12 @@ export async function pickPort(preferred) {
   return (await portFree(preferred)) ? preferred : anyFreePort();
 }
 
-export async function waitFor(url, { timeoutMs = 60_000, what = url, ok = (r) => r.status < 500 } = {}) {
+export async function waitFor(url, { timeoutMs = 60_000, what = url, ok = (r) => r.status < 500, init = {} } = {}) {
   const until = Date.now() + timeoutMs;
   let last = "";
   while (Date.now() < until) {
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(url, { ...init, signal: AbortSignal.timeout(5000) });
       if (ok(res)) return;
       last = `HTTP ${res.status}`;
     } catch (e) {
@@ -176,7 +177,8 @@ export async function startFirebaseEmulators({
   firestore,
   env = {},
 } = {}) {
-  const base = JSON.parse((await import("node:fs")).readFileSync(path.join(ROOT, "firebase.json"), "utf8"));
+  ensureLocalSecrets();
+  const base = JSON.parse(readFileSync(path.join(ROOT, "firebase.json"), "utf8"));
   const ports = {
     auth: await pickPort(base.emulators?.auth?.port ?? 9099),
     functions: await pickPort(base.emulators?.functions?.port ?? 5001),
@@ -244,12 +246,40 @@ export async function startFirebaseEmulators({
 }
 
 async function waitForFunctions(host) {
-  // The functions emulator answers once it has loaded the code; a callable without a body is a 400.
+  // The functions emulator answers once it has loaded the code; an anonymous call is a 401.
   await waitFor(`http://${host}/${PROJECT_ID}/us-central1/salts-status`, {
     what: "the functions emulator (salts-status)",
     timeoutMs: 120_000,
-    ok: (r) => r.status !== 404 && r.status < 500,
+    ok: (r) => r.status === 401,
+    init: { method: "POST", headers: { "content-type": "application/json" }, body: '{"data":{}}' },
   });
+}
+
+/**
+ * The emulator reads secrets from `.secret.local`. A fresh random set is written
+ * when none exists; tests read the same file to hunt for leaks.
+ */
+export function ensureLocalSecrets() {
+  const file = path.join(ROOT, ".secret.local");
+  if (!existsSync(file)) {
+    const lines = [
+      `PSEUDONYM_PEPPER=${randomBytes(48).toString("base64url")}`,
+      `SALT_ENCRYPTION_KEY=${randomBytes(32).toString("base64")}`,
+      `METRICS_TOKEN=${randomBytes(24).toString("base64url")}`,
+    ];
+    writeFileSync(file, `${lines.join("\n")}\n`, { mode: 0o600 });
+    log("wrote fresh demo secrets to .secret.local");
+  }
+  return readSecrets(file);
+}
+
+export function readSecrets(file = path.join(ROOT, ".secret.local")) {
+  const out = {};
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+    if (m) out[m[1]] = m[2];
+  }
+  return out;
 }
 
 /** Ends every process this module started, group and all. */

@@ -1,23 +1,29 @@
 import { SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import { getApps, initializeApp } from "firebase-admin/app";
 import { getFirestore, type Firestore } from "firebase-admin/firestore";
-import { createSaltBackend } from "../adapters/select";
+import { FirestoreJobStore } from "../adapters/firestore/firestoreJobStore";
+import { FirestoreMetricsStore, FirestoreRateLimiter } from "../adapters/firestore/firestoreStores";
+import { MemoryJobStore } from "../adapters/memory/memoryJobStore";
+import { MemoryMetricsStore, MemoryRateLimiter } from "../adapters/memory/memoryStores";
 import { RuntimePepperSource, SecretManagerPepperSource } from "../adapters/secretManager/pepperSources";
+import { createSaltBackend } from "../adapters/select";
+import { CloudTaskQueue, InProcessTaskQueue } from "../adapters/taskQueues";
 import { PSEUDONYM_PEPPER, SALT_ENCRYPTION_KEY } from "../config/params";
 import { policyOf, readConfig, type ServiceConfig } from "../config/runtime";
 import { parseEncryptionKey, SaltCipher } from "../domain/encryption";
 import type { RotationPolicy } from "../domain/policy";
 import { Pseudonymizer } from "../engine/pseudonymizer";
 import { SaltCache } from "../engine/saltCache";
-import type { PepperSource } from "../ports/pepperSource";
-import type { SaltBackend } from "../ports/saltBackend";
-import type { RateLimiter } from "../ports/rateLimiter";
-import type { MetricsStore } from "../ports/metricsStore";
-import { FirestoreMetricsStore, FirestoreRateLimiter } from "../adapters/firestore/firestoreStores";
-import { MemoryMetricsStore, MemoryRateLimiter } from "../adapters/memory/memoryStores";
 import { MetricsRecorder } from "../observability/metrics";
+import type { BackendDeps } from "../ports/backendDeps";
+import type { JobStore } from "../ports/jobStore";
+import type { MetricsStore } from "../ports/metricsStore";
+import type { PepperSource } from "../ports/pepperSource";
+import type { RateLimiter } from "../ports/rateLimiter";
+import type { SaltBackend } from "../ports/saltBackend";
+import type { TaskQueue } from "../ports/taskQueue";
 
-/** Everything one instance builds once: config, storage, caches, pepper. */
+/** Everything one instance builds once: config, storage, caches, pepper, queues. */
 export interface ServiceRuntime {
   readonly config: ServiceConfig;
   readonly backend: SaltBackend;
@@ -27,10 +33,12 @@ export interface ServiceRuntime {
   readonly rateLimiter: RateLimiter;
   readonly metricsStore: MetricsStore;
   readonly metrics: MetricsRecorder;
+  readonly jobs: JobStore;
+  readonly tasks: TaskQueue;
+  readonly clock: () => Date;
   /** The rotation policy in force in this instance; changed only by an explicit reload. */
   policy(): RotationPolicy;
   setPolicy(policy: RotationPolicy): void;
-  firestore(): Firestore;
 }
 
 export function adminFirestore(): Firestore {
@@ -53,15 +61,17 @@ function cipherProvider(read: () => string): () => SaltCipher {
 }
 
 const secretValue = (secret: typeof PSEUDONYM_PEPPER): string => process.env[secret.name] ?? "";
+const projectId = (env: NodeJS.ProcessEnv): string | undefined =>
+  env.GCLOUD_PROJECT ?? env.GOOGLE_CLOUD_PROJECT;
 
 /**
  * Secret Manager in production; the value the Functions runtime provides
  * (`.secret.local`) under the emulator or when PEPPER_SOURCE=runtime.
  */
 export function pepperSourceFromEnv(env: NodeJS.ProcessEnv = process.env): PepperSource {
+  const useRuntime = env.FUNCTIONS_EMULATOR === "true" || !projectId(env);
   const mode =
-    env.PEPPER_SOURCE ??
-    (env.FUNCTIONS_EMULATOR === "true" || !projectId(env) ? "runtime" : "secret-manager");
+    env.PEPPER_SOURCE ?? (useRuntime && !env.SECRET_MANAGER_EMULATOR_HOST ? "runtime" : "secret-manager");
   if (mode === "runtime") {
     const declared = Number(env.PSEUDONYM_PEPPER_VERSION ?? "1");
     return new RuntimePepperSource(
@@ -93,46 +103,58 @@ export function localSecretManagerClient(hostPort: string): SecretManagerService
   });
 }
 
-const projectId = (env: NodeJS.ProcessEnv): string | undefined =>
-  env.GCLOUD_PROJECT ?? env.GOOGLE_CLOUD_PROJECT;
+export interface RuntimeOverrides {
+  config?: ServiceConfig;
+  pepper?: PepperSource;
+  clock?: () => Date;
+  /** Replace the encryption key source (tests). */
+  cipher?: BackendDeps["cipher"];
+  tasks?: TaskQueue;
+}
 
-export function buildRuntime(
-  config: ServiceConfig = readConfig(),
-  pepper: PepperSource = pepperSourceFromEnv(),
-): ServiceRuntime {
+export function buildRuntime(o: RuntimeOverrides = {}): ServiceRuntime {
+  const config = o.config ?? readConfig();
+  const clock = o.clock ?? (() => new Date());
   let policy = policyOf(config);
-  const backend = createSaltBackend(
+  const backend: SaltBackend = createSaltBackend(
     config.backend,
     {
-      clock: () => new Date(),
+      clock,
       policy: () => policy,
       retentionDays: () => config.retentionDays,
-      cipher: cipherProvider(() => secretValue(SALT_ENCRYPTION_KEY)),
+      cipher: o.cipher ?? cipherProvider(() => secretValue(SALT_ENCRYPTION_KEY)),
     },
     adminFirestore,
     { timeoutMs: config.firestoreTimeoutMs },
   );
-  const cache = new SaltCache(backend, { ttlMs: config.cacheTtlSeconds * 1000 });
+  const cache = new SaltCache(backend, {
+    ttlMs: config.cacheTtlSeconds * 1000,
+    clock: () => clock().getTime(),
+  });
+  const pepper = o.pepper ?? pepperSourceFromEnv();
+  // Firestore makes limits, metrics and jobs shared by every instance; memory keeps them per process.
   const shared = config.backend === "firestore";
   const metricsStore = shared
     ? new FirestoreMetricsStore(adminFirestore(), config.firestoreTimeoutMs)
     : new MemoryMetricsStore();
   return {
-    rateLimiter: shared
-      ? new FirestoreRateLimiter(adminFirestore(), undefined, config.firestoreTimeoutMs)
-      : new MemoryRateLimiter(),
-    metricsStore,
-    metrics: new MetricsRecorder(metricsStore),
     config,
     backend,
     cache,
     pepper,
     pseudonymizer: new Pseudonymizer(cache, pepper),
+    rateLimiter: shared
+      ? new FirestoreRateLimiter(adminFirestore(), clock, config.firestoreTimeoutMs)
+      : new MemoryRateLimiter(clock),
+    metricsStore,
+    metrics: new MetricsRecorder(metricsStore),
+    jobs: shared ? new FirestoreJobStore(adminFirestore(), config.firestoreTimeoutMs) : new MemoryJobStore(),
+    tasks: o.tasks ?? (shared ? new CloudTaskQueue() : new InProcessTaskQueue()),
+    clock,
     policy: () => policy,
     setPolicy: (p) => {
       policy = p;
     },
-    firestore: adminFirestore,
   };
 }
 

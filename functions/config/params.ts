@@ -25,10 +25,11 @@ export const ADMIN_RATE_LIMIT_PER_MINUTE = defineInt("ADMIN_RATE_LIMIT_PER_MINUT
   default: 60,
   description: "Calls per minute each caller may make to each admin function, shared by all instances.",
 });
-export const SWEEP_SCHEDULE = defineString("SWEEP_SCHEDULE", {
-  default: "every 24 hours",
-  description: "Schedule (UTC) of salts-integritySweep, in Cloud Scheduler syntax.",
-});
+/**
+ * Schedule (UTC) of salts-integritySweep. onSchedule takes a plain string, so it is
+ * read when the code is loaded; firebase-tools loads `.env` files before that at deploy.
+ */
+export const SWEEP_SCHEDULE = process.env.SWEEP_SCHEDULE || "every 24 hours";
 export const FIRESTORE_TIMEOUT_MS = defineInt("FIRESTORE_TIMEOUT_MS", {
   default: 20000,
   description: "Milliseconds a storage operation may take before the call answers unavailable.",
@@ -36,6 +37,18 @@ export const FIRESTORE_TIMEOUT_MS = defineInt("FIRESTORE_TIMEOUT_MS", {
 export const SALT_CACHE_TTL_SECONDS = defineInt("SALT_CACHE_TTL_SECONDS", {
   default: 60,
   description: "Seconds a loaded salt is reused for pseudonymization before it is read again.",
+});
+export const ROTATE_INLINE_LIMIT = defineInt("ROTATE_INLINE_LIMIT", {
+  default: 2000,
+  description: "Due salts a batch job rotates inside the call; above this it fans out to the task queue.",
+});
+export const ROTATION_SHARD_SIZE = defineInt("ROTATION_SHARD_SIZE", {
+  default: 500,
+  description: "Salts per task-queue shard of a fan-out batch job.",
+});
+export const ROTATION_CONCURRENCY = defineInt("ROTATION_CONCURRENCY", {
+  default: 16,
+  description: "Rotations one worker runs in parallel.",
 });
 export const ENABLE_METRICS = defineBoolean("ENABLE_METRICS", {
   default: false,

@@ -19,7 +19,13 @@ export interface RotatePlan extends CreatePlan {
 }
 
 /** Version 1 of a new salt: creation is the rotation baseline. */
-export function planCreate(kind: SaltKind, id: string, now: Date, policy: RotationPolicy): CreatePlan {
+export function planCreate(
+  kind: SaltKind,
+  id: string,
+  now: Date,
+  policy: RotationPolicy,
+  rotationId: string | null = null,
+): CreatePlan {
   const salt = generateSalt();
   return {
     salt,
@@ -33,6 +39,7 @@ export function planCreate(kind: SaltKind, id: string, now: Date, policy: Rotati
       next_rotation: nextRotation(policy, kind, now),
       previous_salt_hash: null,
       salt_hash: saltHashPrefix(salt),
+      last_rotation_id: rotationId,
     },
   };
 }
@@ -43,6 +50,7 @@ export function planRotate(
   now: Date,
   policy: RotationPolicy,
   retentionDays: number,
+  rotationId: string,
 ): RotatePlan {
   const salt = generateSalt();
   return {
@@ -55,6 +63,7 @@ export function planRotate(
       next_rotation: nextRotation(policy, current.kind, now),
       previous_salt_hash: current.salt_hash,
       salt_hash: saltHashPrefix(salt),
+      last_rotation_id: rotationId,
     },
     retired: {
       version: current.version,

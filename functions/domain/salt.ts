@@ -13,6 +13,8 @@ export interface SaltRecord {
   readonly previous_salt_hash: string | null;
   /** First 16 hex chars of SHA-256 of the current salt; becomes the next `previous_salt_hash`. */
   readonly salt_hash: string;
+  /** The rotation that produced this version (null for a salt created on first use). */
+  readonly last_rotation_id: string | null;
 }
 
 /** A record together with its decrypted salt: stays inside the process. */

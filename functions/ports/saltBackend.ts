@@ -35,6 +35,15 @@ export interface StoredSettings {
   global_days?: number | undefined;
 }
 
+/** One salt as the integrity sweep sees it. */
+export interface ScannedSalt {
+  record: SaltRecord;
+  /** Whether the current ciphertext authenticates and decrypts under the key ring. */
+  decrypts: boolean;
+  /** `salt_hash_prefix` of version - 1 when that version is still retained, else null. */
+  retainedPreviousHash: string | null;
+}
+
 export interface AuditQuery {
   limit: number;
   cursor?: string | undefined;
@@ -68,6 +77,10 @@ export interface SaltBackend {
   countDue(kind: SaltKind): Promise<number>;
   /** Due salts, oldest rotation first, one bounded page at a time. */
   listDue(kind: SaltKind, page: { limit: number; cursor?: string | null }): Promise<Page<SaltRecord>>;
+  /** Every salt of a kind in document order, one bounded page at a time. */
+  scan(kind: SaltKind, page: { limit: number; cursor?: string | null }): Promise<Page<ScannedSalt>>;
+  /** Rewrites the stored `next_rotation` if the salt is still at `version`; true when it changed. */
+  repairNextRotation(kind: SaltKind, id: string, version: number, next: Date): Promise<boolean>;
   /** Deletes retired versions whose retention has ended; returns how many. */
   purgeExpiredHistory(limit: number): Promise<number>;
 

@@ -24,6 +24,7 @@ import type {
   RotateOutcome,
   RotateRequest,
   SaltBackend,
+  ScannedSalt,
   StoredSettings,
 } from "../../ports/saltBackend";
 import { guarded } from "./errors";
@@ -155,7 +156,7 @@ export class FirestoreSaltBackend implements SaltBackend {
             return { status: "skipped", reason: "missing", record: null };
           }
           if (!request.force) throw notFound(`The ${kind} salt`);
-          const plan = planCreate(kind, id, now, policy);
+          const plan = planCreate(kind, id, now, policy, request.rotationId);
           tx.create(ref, saltDocData(plan.record, cipher.encrypt(plan.salt, saltAad(location, 1)), now));
           this.writeAudit(tx, draft, now);
           return { status: "created", record: plan.record, rotationId: request.rotationId };
@@ -163,7 +164,7 @@ export class FirestoreSaltBackend implements SaltBackend {
         const { record, enc } = parseSaltDoc(snap.data());
         const skip = guardRejects(record, request, policy, now);
         if (skip) return { status: "skipped", reason: skip, record };
-        const plan = planRotate(record, now, policy, this.deps.retentionDays());
+        const plan = planRotate(record, now, policy, this.deps.retentionDays(), request.rotationId);
         // The retired ciphertext moves unchanged: its associated data names the salt and version, not the document.
         tx.set(
           ref.collection(COLLECTIONS.versions).doc(String(plan.retired.version)),
@@ -264,6 +265,60 @@ export class FirestoreSaltBackend implements SaltBackend {
             : null,
       };
     });
+  }
+
+  scan(kind: SaltKind, page: { limit: number; cursor?: string | null }): Promise<Page<ScannedSalt>> {
+    return this.run("scan", async () => {
+      let query = this.db.collection(COLLECTIONS[kind]).orderBy(FieldPath.documentId());
+      if (page.cursor) query = query.startAfter(decodeCursor(page.cursor).d);
+      const snap = await query.limit(page.limit + 1).get();
+      const docs = snap.docs.slice(0, page.limit);
+      const parsed = docs.map((d) => ({ ref: d.ref, ...parseSaltDoc(d.data()) }));
+      const previousRefs = parsed
+        .filter((p) => p.record.version > 1)
+        .map((p) => p.ref.collection(COLLECTIONS.versions).doc(String(p.record.version - 1)));
+      const previous = previousRefs.length > 0 ? await this.db.getAll(...previousRefs) : [];
+      const retained = new Map(
+        previous
+          .filter((s) => s.exists)
+          .map((s) => [s.ref.parent.parent?.path ?? "", versionDocSchema.parse(s.data())] as const),
+      );
+      const now = this.deps.clock();
+      const cipher = this.deps.cipher();
+      const items = parsed.map(({ ref, record, enc }) => {
+        let decrypts = true;
+        try {
+          cipher.decrypt(enc, saltAad(saltLocation(kind, record.id), record.version));
+        } catch {
+          decrypts = false;
+        }
+        const prev = retained.get(ref.path);
+        return {
+          record,
+          decrypts,
+          retainedPreviousHash: prev && prev.expire_at > now ? prev.salt_hash_prefix : null,
+        };
+      });
+      const lastDoc = docs.at(-1);
+      return {
+        items,
+        nextCursor: snap.size > page.limit && lastDoc ? encodeCursor({ t: 0, d: lastDoc.id }) : null,
+      };
+    });
+  }
+
+  repairNextRotation(kind: SaltKind, id: string, version: number, next: Date): Promise<boolean> {
+    return this.run("repairNextRotation", () =>
+      this.db.runTransaction(async (tx) => {
+        const ref = this.saltRef(kind, id);
+        const snap = await tx.get(ref);
+        if (!snap.exists) return false;
+        const { record } = parseSaltDoc(snap.data());
+        if (record.version !== version || record.next_rotation.getTime() === next.getTime()) return false;
+        tx.update(ref, { next_rotation: Timestamp.fromDate(next) });
+        return true;
+      }),
+    );
   }
 
   purgeExpiredHistory(limit: number): Promise<number> {

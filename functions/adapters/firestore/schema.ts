@@ -27,6 +27,7 @@ export const saltDocSchema = z.object({
   next_rotation: timestamp,
   previous_salt_hash: z.string().nullable(),
   salt_hash: z.string().length(16),
+  last_rotation_id: z.string().nullable().default(null),
   salt: encryptedSaltSchema,
 });
 

@@ -16,6 +16,7 @@ import type {
   RotateOutcome,
   RotateRequest,
   SaltBackend,
+  ScannedSalt,
   StoredSettings,
 } from "../../ports/saltBackend";
 
@@ -119,14 +120,14 @@ export class MemorySaltBackend implements SaltBackend {
         return { status: "skipped", reason: "missing", record: null };
       }
       if (!request.force) throw notFound(`The ${kind} salt`);
-      const plan = planCreate(kind, id, now, policy);
+      const plan = planCreate(kind, id, now, policy, request.rotationId);
       this.current.set(key, { record: plan.record, enc: cipher.encrypt(plan.salt, saltAad(key, 1)) });
       this.auditEntry(auditDraft);
       return { status: "created", record: { ...plan.record }, rotationId: request.rotationId };
     }
     const skip = guardRejects(stored.record, request, policy, now);
     if (skip) return { status: "skipped", reason: skip, record: { ...stored.record } };
-    const plan = planRotate(stored.record, now, policy, this.deps.retentionDays());
+    const plan = planRotate(stored.record, now, policy, this.deps.retentionDays(), request.rotationId);
     const history = this.versions.get(key) ?? new Map<number, StoredVersion>();
     history.set(plan.retired.version, {
       info: plan.retired,
@@ -209,6 +210,50 @@ export class MemorySaltBackend implements SaltBackend {
           ? encodeCursor({ t: last.record.last_rotated.getTime(), d: last.docId })
           : null,
     };
+  }
+
+  async scan(kind: SaltKind, page: { limit: number; cursor?: string | null }): Promise<Page<ScannedSalt>> {
+    await Promise.resolve();
+    const after = page.cursor ? decodeCursor(page.cursor).d : null;
+    const now = this.deps.clock();
+    const rows = [...this.current.entries()]
+      .filter(([, s]) => s.record.kind === kind)
+      .map(([key, s]) => ({ key, docId: encodeDocId(s.record.id), s }))
+      .sort((a, b) => (a.docId < b.docId ? -1 : a.docId > b.docId ? 1 : 0))
+      .filter((r) => after === null || r.docId > after);
+    const items = rows.slice(0, page.limit);
+    const last = items.at(-1);
+    return {
+      items: items.map(({ key, s }) => {
+        let decrypts = true;
+        try {
+          this.deps.cipher().decrypt(s.enc, saltAad(key, s.record.version));
+        } catch {
+          decrypts = false;
+        }
+        const prev = this.versions.get(key)?.get(s.record.version - 1);
+        return {
+          record: { ...s.record },
+          decrypts,
+          retainedPreviousHash: prev && prev.expiresAt > now ? prev.info.salt_hash_prefix : null,
+        };
+      }),
+      nextCursor: rows.length > page.limit && last ? encodeCursor({ t: 0, d: last.docId }) : null,
+    };
+  }
+
+  async repairNextRotation(kind: SaltKind, id: string, version: number, next: Date): Promise<boolean> {
+    await Promise.resolve();
+    const stored = this.current.get(this.key(kind, id));
+    if (
+      !stored ||
+      stored.record.version !== version ||
+      stored.record.next_rotation.getTime() === next.getTime()
+    ) {
+      return false;
+    }
+    stored.record = { ...stored.record, next_rotation: next };
+    return true;
   }
 
   async purgeExpiredHistory(limit: number): Promise<number> {

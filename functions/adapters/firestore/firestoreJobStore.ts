@@ -1,0 +1,155 @@
+import { AggregateField, Timestamp, type Firestore } from "firebase-admin/firestore";
+import { z } from "zod";
+import type { JobRecord, JobStore, ShardProgress, ShardTotals } from "../../ports/jobStore";
+import { completion } from "../memory/memoryJobStore";
+import { guarded } from "./errors";
+
+const ts = z.instanceof(Timestamp).transform((t) => t.toDate());
+const jobSchema = z.object({
+  job_id: z.string(),
+  state: z.enum(["running", "done", "failed"]),
+  kind: z.enum(["user", "global", "all"]),
+  dry_run: z.boolean(),
+  limit: z.number().nullable(),
+  mode: z.enum(["inline", "fanout"]),
+  due: z.object({ users: z.number(), globals: z.number() }),
+  total: z.number(),
+  started_at: ts,
+  finished_at: ts.nullable(),
+  heartbeat_at: ts,
+  shards_total: z.number().nullable(),
+  created_by: z.object({ uid: z.string(), via: z.enum(["callable", "scheduler", "task", "cli"]) }),
+  correlation_id: z.string(),
+  error: z.string().nullable(),
+});
+const shardSchema = z.object({
+  shard: z.number(),
+  state: z.enum(["running", "done", "failed"]),
+  size: z.number(),
+  rotated: z.number(),
+  failed: z.number(),
+  skipped: z.number(),
+  attempts: z.number(),
+  updated_at: ts,
+});
+
+const toFirestore = (patch: Record<string, unknown>): Record<string, unknown> => {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === undefined) continue;
+    out[k] = v instanceof Date ? Timestamp.fromDate(v) : v;
+  }
+  return out;
+};
+
+/** Jobs in `salts_jobs/{job_id}`, shard progress in `salts_jobs/{job_id}/shards/{n}`, leases in `salts_meta`. */
+export class FirestoreJobStore implements JobStore {
+  constructor(
+    private readonly db: Firestore,
+    private readonly timeoutMs = 20_000,
+  ) {}
+
+  private job(jobId: string) {
+    return this.db.collection("salts_jobs").doc(jobId);
+  }
+
+  create(job: JobRecord): Promise<void> {
+    return guarded("job.create", this.timeoutMs, async () => {
+      await this.job(job.job_id).create(toFirestore({ ...job }));
+    });
+  }
+
+  get(jobId: string): Promise<JobRecord | null> {
+    return guarded("job.get", this.timeoutMs, async () => {
+      const snap = await this.job(jobId).get();
+      return snap.exists ? jobSchema.parse(snap.data()) : null;
+    });
+  }
+
+  update(jobId: string, patch: Partial<Omit<JobRecord, "job_id">>): Promise<void> {
+    return guarded("job.update", this.timeoutMs, async () => {
+      await this.job(jobId).update(toFirestore(patch));
+    });
+  }
+
+  getShard(jobId: string, shard: number): Promise<ShardProgress | null> {
+    return guarded("job.getShard", this.timeoutMs, async () => {
+      const snap = await this.job(jobId).collection("shards").doc(String(shard)).get();
+      return snap.exists ? shardSchema.parse(snap.data()) : null;
+    });
+  }
+
+  putShard(jobId: string, progress: ShardProgress): Promise<void> {
+    return guarded("job.putShard", this.timeoutMs, async () => {
+      await this.job(jobId)
+        .collection("shards")
+        .doc(String(progress.shard))
+        .set(toFirestore({ ...progress }));
+    });
+  }
+
+  totals(jobId: string): Promise<ShardTotals> {
+    return guarded("job.totals", this.timeoutMs, async () => {
+      const shards = this.job(jobId).collection("shards");
+      const [sums, done, failedShards] = await Promise.all([
+        shards
+          .aggregate({
+            shards: AggregateField.count(),
+            rotated: AggregateField.sum("rotated"),
+            failed: AggregateField.sum("failed"),
+            skipped: AggregateField.sum("skipped"),
+          })
+          .get(),
+        shards.where("state", "==", "done").count().get(),
+        shards.where("state", "==", "failed").count().get(),
+      ]);
+      const s = sums.data();
+      return {
+        shards: s.shards,
+        done: done.data().count,
+        failedShards: failedShards.data().count,
+        rotated: s.rotated ?? 0,
+        failed: s.failed ?? 0,
+        skipped: s.skipped ?? 0,
+      };
+    });
+  }
+
+  finishIfComplete(jobId: string, now: Date): Promise<JobRecord | null> {
+    return guarded("job.finish", this.timeoutMs, async () => {
+      const totals = await this.totals(jobId);
+      return this.db.runTransaction(async (tx) => {
+        const snap = await tx.get(this.job(jobId));
+        if (!snap.exists) return null;
+        const job = jobSchema.parse(snap.data());
+        const patch = completion(job, totals, now);
+        if (!patch) return job;
+        tx.update(this.job(jobId), toFirestore(patch));
+        return { ...job, ...patch };
+      });
+    });
+  }
+
+  acquireLease(name: string, holder: string, now: Date, ttlMs: number): Promise<boolean> {
+    return guarded("lease.acquire", this.timeoutMs, () =>
+      this.db.runTransaction(async (tx) => {
+        const ref = this.db.collection("salts_meta").doc(`lease_${name}`);
+        const snap = await tx.get(ref);
+        const until = snap.exists ? (snap.get("until") as Timestamp).toMillis() : 0;
+        if (snap.exists && snap.get("holder") !== holder && until > now.getTime()) return false;
+        tx.set(ref, { holder, until: Timestamp.fromMillis(now.getTime() + ttlMs) });
+        return true;
+      }),
+    );
+  }
+
+  releaseLease(name: string, holder: string): Promise<void> {
+    return guarded("lease.release", this.timeoutMs, () =>
+      this.db.runTransaction(async (tx) => {
+        const ref = this.db.collection("salts_meta").doc(`lease_${name}`);
+        const snap = await tx.get(ref);
+        if (snap.exists && snap.get("holder") === holder) tx.delete(ref);
+      }),
+    );
+  }
+}

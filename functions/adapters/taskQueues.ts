@@ -1,0 +1,55 @@
+import { getFunctions } from "firebase-admin/functions";
+import { unavailable } from "../domain/errors";
+import type { RotationTask, TaskQueue } from "../ports/taskQueue";
+
+export const ROTATION_TASK_FUNCTION = "salts-rotateShard";
+
+/** Cloud Tasks through firebase-admin: the queue of the `salts-rotateShard` task function. */
+export class CloudTaskQueue implements TaskQueue {
+  constructor(private readonly location = process.env.FUNCTION_REGION ?? "us-central1") {}
+
+  async enqueue(task: RotationTask, dedupeId: string): Promise<void> {
+    try {
+      await getFunctions()
+        .taskQueue(`locations/${this.location}/functions/${ROTATION_TASK_FUNCTION}`)
+        .enqueue(task, {
+          id: dedupeId.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 480),
+          dispatchDeadlineSeconds: 1800,
+        });
+    } catch (e) {
+      // A task with this id exists already: it was enqueued by an earlier attempt.
+      if ((e as { code?: string }).code === "functions/task-already-exists") return;
+      throw unavailable("The task queue did not accept the work", e);
+    }
+  }
+}
+
+/** Runs tasks in this process, one after another, retrying like the queue would (tests, memory backend). */
+export class InProcessTaskQueue implements TaskQueue {
+  private chain: Promise<void> = Promise.resolve();
+  private readonly seen = new Set<string>();
+  handler: ((task: RotationTask, attempt: number) => Promise<void>) | null = null;
+
+  constructor(private readonly maxAttempts = 3) {}
+
+  async enqueue(task: RotationTask, dedupeId: string): Promise<void> {
+    if (this.seen.has(dedupeId)) return;
+    this.seen.add(dedupeId);
+    this.chain = this.chain.then(async () => {
+      for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
+        try {
+          await this.handler?.(task, attempt);
+          return;
+        } catch {
+          // retried like Cloud Tasks would
+        }
+      }
+    });
+    await Promise.resolve();
+  }
+
+  /** Resolves when every queued task has run. */
+  drain(): Promise<void> {
+    return this.chain;
+  }
+}

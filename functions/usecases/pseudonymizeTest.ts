@@ -1,0 +1,30 @@
+import type { ServiceRuntime } from "../app/runtime";
+import { failedPrecondition } from "../domain/errors";
+
+export interface PseudonymizeTestInput {
+  user_id: string;
+  data: Record<string, string | number | boolean | null>;
+  fields?: string[] | undefined;
+  event_type?: string | undefined;
+}
+
+/**
+ * Dev only. Without `event_type` the record is pseudonymized with the user's
+ * salt; with it, as an analytics event of that type (user_id included). With no
+ * `fields`, every field of `data` is pseudonymized.
+ */
+export async function pseudonymizeTest(rt: ServiceRuntime, input: PseudonymizeTestInput) {
+  if (!rt.config.enableDevEndpoints) {
+    throw failedPrecondition(
+      "salts-pseudonymizeTest is disabled (set ENABLE_DEV_ENDPOINTS=true in development)",
+    );
+  }
+  const fields = input.fields ?? Object.keys(input.data);
+  const out = input.event_type
+    ? await rt.pseudonymizer.pseudonymizeAnalyticsData(
+        { ...input.data, user_id: input.user_id, event_type: input.event_type },
+        ["user_id", ...fields.filter((f) => f !== "user_id")],
+      )
+    : await rt.pseudonymizer.pseudonymizeUserData(input.user_id, input.data, fields);
+  return { pseudonymized: out.data, salt_version: out.saltVersion, pepper_version: out.pepperVersion };
+}

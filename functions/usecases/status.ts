@@ -1,0 +1,42 @@
+import type { ServiceRuntime } from "../app/runtime";
+
+export interface StatusResponse {
+  storage_type: "firestore" | "memory";
+  degraded: boolean;
+  degraded_reasons: string[];
+  users: { total: number; due: number };
+  globals: { total: number; due: number };
+  rotation_intervals: { user_days: number; global_days: number };
+  pepper: { version: number | null };
+  generated_at: string;
+}
+
+/** Counts by aggregation queries: nothing is loaded, whatever the number of salts. */
+export async function getStatus(rt: ServiceRuntime): Promise<StatusResponse> {
+  const [usersTotal, usersDue, globalsTotal, globalsDue] = await Promise.all([
+    rt.backend.count("user"),
+    rt.backend.countDue("user"),
+    rt.backend.count("global"),
+    rt.backend.countDue("global"),
+  ]);
+  const reasons: string[] = [];
+  if (rt.backend.storageType === "memory")
+    reasons.push("memory backend: salts are per instance and lost on restart");
+  let pepperVersion: number | null = null;
+  try {
+    pepperVersion = (await rt.pepper.current()).version;
+  } catch (e) {
+    reasons.push(`pepper unavailable: ${(e as { code?: string }).code ?? "error"}`);
+  }
+  const policy = rt.policy();
+  return {
+    storage_type: rt.backend.storageType,
+    degraded: reasons.length > 0,
+    degraded_reasons: reasons,
+    users: { total: usersTotal, due: usersDue },
+    globals: { total: globalsTotal, due: globalsDue },
+    rotation_intervals: { user_days: policy.userDays, global_days: policy.globalDays },
+    pepper: { version: pepperVersion },
+    generated_at: rt.clock().toISOString(),
+  };
+}
