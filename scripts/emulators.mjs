@@ -44,7 +44,10 @@ export async function pickPort(preferred) {
   return (await portFree(preferred)) ? preferred : anyFreePort();
 }
 
-export async function waitFor(url, { timeoutMs = 60_000, what = url, ok = (r) => r.status < 500, init = {} } = {}) {
+export async function waitFor(
+  url,
+  { timeoutMs = 60_000, what = url, ok = (r) => r.status < 500, init = {} } = {},
+) {
   const until = Date.now() + timeoutMs;
   let last = "";
   while (Date.now() < until) {

@@ -38,6 +38,11 @@ export const SALT_CACHE_TTL_SECONDS = defineInt("SALT_CACHE_TTL_SECONDS", {
   default: 60,
   description: "Seconds a loaded salt is reused for pseudonymization before it is read again.",
 });
+export const SETTINGS_REFRESH_SECONDS = defineInt("SETTINGS_REFRESH_SECONDS", {
+  default: 30,
+  description:
+    "Seconds an instance keeps the intervals in force before re-reading what the last reload activated.",
+});
 export const ROTATE_INLINE_LIMIT = defineInt("ROTATE_INLINE_LIMIT", {
   default: 2000,
   description: "Due salts a batch job rotates inside the call; above this it fans out to the task queue.",

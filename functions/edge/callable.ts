@@ -10,6 +10,7 @@ import { authorize, type Role } from "./auth";
 import { correlationIdFrom } from "./correlation";
 import { asServiceError, toHttpsError } from "./errors";
 import { parseRequest } from "./schemas";
+import { refreshPolicy } from "../usecases/reloadConfig";
 
 export interface CallableSpec<S extends z.ZodType, R> {
   /** Operation name in metrics, logs and audit entries. */
@@ -61,6 +62,7 @@ export async function handleCall<S extends z.ZodType, R extends object>(
       );
     }
     const input = parseRequest(spec.schema, request.data);
+    await refreshPolicy(rt);
     const ctx: CallContext = { correlationId, actor: { uid: caller.uid, via: "callable" } };
     const result = await spec.run(rt, ctx, input);
     return { ...result, correlation_id: correlationId };

@@ -29,10 +29,22 @@ export interface EraseOutcome {
   versionsDestroyed: number;
 }
 
-/** Interval overrides an operator stored; read only by an explicit reload (and at cold start). */
-export interface StoredSettings {
+/** Interval overrides an operator staged (CLI); they take effect only through an explicit reload. */
+export interface PendingSettings {
   user_days?: number | undefined;
   global_days?: number | undefined;
+}
+
+/** The intervals the last reload put in force for every instance. */
+export interface ActiveSettings {
+  user_days: number;
+  global_days: number;
+  reloaded_at: Date;
+}
+
+export interface StoredSettings {
+  pending: PendingSettings | null;
+  active: ActiveSettings | null;
 }
 
 /** One salt as the integrity sweep sees it. */
@@ -84,8 +96,13 @@ export interface SaltBackend {
   /** Deletes retired versions whose retention has ended; returns how many. */
   purgeExpiredHistory(limit: number): Promise<number>;
 
-  readSettings(): Promise<StoredSettings | null>;
-  writeSettings(settings: StoredSettings, audit: AuditContext): Promise<void>;
+  readSettings(): Promise<StoredSettings>;
+  writePendingSettings(pending: PendingSettings, audit: AuditContext): Promise<void>;
+  /** Puts intervals in force, atomically with the audit entry of the reload. */
+  activateSettings(
+    intervals: { user_days: number; global_days: number },
+    audit: AuditContext,
+  ): Promise<ActiveSettings>;
 
   appendAudit(draft: AuditDraft): Promise<AuditEntry>;
   listAudit(query: AuditQuery): Promise<Page<AuditEntry>>;

@@ -21,18 +21,18 @@ import { logs } from "../observability/logs";
 import { auditLog as auditLogUseCase, auditUser } from "../usecases/audit";
 import { eraseUser } from "../usecases/erase";
 import { pseudonymizeTest as pseudonymizeTestUseCase } from "../usecases/pseudonymizeTest";
-import { effectivePolicy, reloadConfig as reloadConfigUseCase } from "../usecases/reloadConfig";
+import { refreshPolicy, reloadConfig as reloadConfigUseCase } from "../usecases/reloadConfig";
 import { rotateSalt } from "../usecases/rotateSalt";
 import { jobStatus, runTask, startRotateDue } from "../usecases/rotationJob";
 import { getStatus } from "../usecases/status";
 import { runSweep } from "../usecases/sweep";
 import type { z } from "zod";
 
-// Stored interval overrides are read once per instance, before the first request.
+// Build the runtime and read the intervals in force before the first request.
 onInit(async () => {
   const rt = runtime();
   try {
-    rt.setPolicy(await effectivePolicy(rt));
+    await refreshPolicy(rt, true);
   } catch (e) {
     logs.unexpectedError("init", "init", e);
   }
@@ -144,6 +144,7 @@ export const rotateShard = onTaskDispatched(
     const rt = runtime();
     const correlationId = `task-${request.id ?? "local"}`;
     const finalAttempt = (request.retryCount ?? 0) >= 4;
+    await refreshPolicy(rt);
     await runTask(
       rt,
       { correlationId, actor: { uid: "rotation-task", via: "task" } },

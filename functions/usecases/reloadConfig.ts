@@ -4,32 +4,42 @@ import type { RotationPolicy } from "../domain/policy";
 import { logs } from "../observability/logs";
 import { auditContext, type CallContext } from "./context";
 
-/** Params, overridden by intervals an operator stored (`salts_meta/config`). */
-export async function effectivePolicy(rt: ServiceRuntime): Promise<RotationPolicy> {
-  const base = policyOf(readConfig());
-  const stored = await rt.backend.readSettings();
-  return {
-    userDays: stored?.user_days ?? base.userDays,
-    globalDays: stored?.global_days ?? base.globalDays,
-  };
+const lastRead = new WeakMap<ServiceRuntime, number>();
+
+/**
+ * The intervals in force: those the last explicit reload activated for every
+ * instance, or the deployed params when no reload ever happened. Instances
+ * re-read the active record every SETTINGS_REFRESH_SECONDS, so a reload reaches
+ * all of them; nothing but a reload changes what is active.
+ */
+export async function refreshPolicy(rt: ServiceRuntime, force = false): Promise<RotationPolicy> {
+  const last = lastRead.get(rt);
+  const now = Date.now();
+  if (!force && last !== undefined && now - last < rt.config.settingsRefreshSeconds * 1000)
+    return rt.policy();
+  const { active } = await rt.backend.readSettings();
+  const policy = active
+    ? { userDays: active.user_days, globalDays: active.global_days }
+    : policyOf(rt.config);
+  rt.setPolicy(policy);
+  lastRead.set(rt, now);
+  return policy;
 }
 
-/** The only way intervals change in a running instance: an explicit, audited reload. */
+/** Re-reads the deployed params and any staged overrides, and puts the result in force, audited. */
 export async function reloadConfig(
   rt: ServiceRuntime,
   ctx: CallContext,
 ): Promise<{ rotation_intervals: { user_days: number; global_days: number }; reloaded_at: string }> {
-  const policy = await effectivePolicy(rt);
-  rt.setPolicy(policy);
-  await rt.backend.appendAudit({
-    ...auditContext(ctx, "reload"),
-    target: { kind: "config", id: "intervals" },
-    result: "success",
-    details: { user_days: policy.userDays, global_days: policy.globalDays },
-  });
-  logs.configReloaded(policy.userDays, policy.globalDays, ctx.correlationId);
-  return {
-    rotation_intervals: { user_days: policy.userDays, global_days: policy.globalDays },
-    reloaded_at: rt.clock().toISOString(),
+  const params = policyOf(readConfig());
+  const { pending } = await rt.backend.readSettings();
+  const intervals = {
+    user_days: pending?.user_days ?? params.userDays,
+    global_days: pending?.global_days ?? params.globalDays,
   };
+  const active = await rt.backend.activateSettings(intervals, auditContext(ctx, "reload"));
+  rt.setPolicy({ userDays: active.user_days, globalDays: active.global_days });
+  lastRead.set(rt, Date.now());
+  logs.configReloaded(active.user_days, active.global_days, ctx.correlationId);
+  return { rotation_intervals: intervals, reloaded_at: active.reloaded_at.toISOString() };
 }

@@ -5,7 +5,7 @@ import { SALT_KINDS } from "../domain/ids";
 import { nextRotation } from "../domain/policy";
 import { logs } from "../observability/logs";
 import { auditContext, type CallContext } from "./context";
-import { effectivePolicy } from "./reloadConfig";
+import { refreshPolicy } from "./reloadConfig";
 import { startRotateDue, type RotateDueResponse } from "./rotationJob";
 
 export interface SweepReport {
@@ -55,7 +55,7 @@ export async function runSweep(
   let result: "success" | "error" = "error";
   try {
     report.ran = true;
-    rt.setPolicy(await effectivePolicy(rt));
+    await refreshPolicy(rt, true);
     report.job = await startRotateDue(rt, ctx, { kind: "all", dry_run: false });
     await checkInvariants(rt, report, options.scanLimit ?? 200_000);
     for (let i = 0; i < 200; i++) {

@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import {
   FieldPath,
-  FieldValue,
   Timestamp,
   type DocumentReference,
   type Firestore,
@@ -23,6 +22,8 @@ import type {
   Page,
   RotateOutcome,
   RotateRequest,
+  ActiveSettings,
+  PendingSettings,
   SaltBackend,
   ScannedSalt,
   StoredSettings,
@@ -336,31 +337,65 @@ export class FirestoreSaltBackend implements SaltBackend {
     });
   }
 
-  readSettings(): Promise<StoredSettings | null> {
+  private settingsRef() {
+    return this.db.collection(COLLECTIONS.meta).doc(SETTINGS_DOC);
+  }
+
+  readSettings(): Promise<StoredSettings> {
     return this.run("readSettings", async () => {
-      const snap = await this.db.collection(COLLECTIONS.meta).doc(SETTINGS_DOC).get();
-      return snap.exists ? settingsSchema.parse(snap.data()) : null;
+      const snap = await this.settingsRef().get();
+      return settingsSchema.parse(snap.exists ? snap.data() : {});
     });
   }
 
-  writeSettings(settings: StoredSettings, audit: AuditContext): Promise<void> {
-    return this.run("writeSettings", () =>
+  writePendingSettings(pending: PendingSettings, audit: AuditContext): Promise<void> {
+    return this.run("writePendingSettings", () =>
       this.db.runTransaction(async (tx) => {
         const now = this.deps.clock();
-        const data: Record<string, unknown> = { updated_at: Timestamp.fromDate(now) };
-        data.user_days = settings.user_days ?? FieldValue.delete();
-        data.global_days = settings.global_days ?? FieldValue.delete();
-        tx.set(this.db.collection(COLLECTIONS.meta).doc(SETTINGS_DOC), data, { merge: true });
+        const clean: Record<string, number> = {};
+        if (pending.user_days !== undefined) clean.user_days = pending.user_days;
+        if (pending.global_days !== undefined) clean.global_days = pending.global_days;
+        tx.set(this.settingsRef(), { pending: clean }, { mergeFields: ["pending"] });
         this.writeAudit(
           tx,
           {
             ...audit,
             target: { kind: "config", id: "intervals" },
             result: "success",
-            details: { user_days: settings.user_days ?? null, global_days: settings.global_days ?? null },
+            details: {
+              pending_user_days: pending.user_days ?? null,
+              pending_global_days: pending.global_days ?? null,
+            },
           },
           now,
         );
+      }),
+    );
+  }
+
+  activateSettings(
+    intervals: { user_days: number; global_days: number },
+    audit: AuditContext,
+  ): Promise<ActiveSettings> {
+    return this.run("activateSettings", () =>
+      this.db.runTransaction(async (tx) => {
+        const now = this.deps.clock();
+        tx.set(
+          this.settingsRef(),
+          { active: { ...intervals, reloaded_at: Timestamp.fromDate(now) } },
+          { mergeFields: ["active"] },
+        );
+        this.writeAudit(
+          tx,
+          {
+            ...audit,
+            target: { kind: "config", id: "intervals" },
+            result: "success",
+            details: { user_days: intervals.user_days, global_days: intervals.global_days },
+          },
+          now,
+        );
+        return { ...intervals, reloaded_at: now };
       }),
     );
   }

@@ -1,6 +1,7 @@
 import { FieldValue, Timestamp, type Firestore } from "firebase-admin/firestore";
 import { z } from "zod";
 import { idHash } from "../../domain/crypto";
+import { unavailable } from "../../domain/errors";
 import {
   emptyAggregate,
   merge,
@@ -12,24 +13,27 @@ import { windowOf, type RateDecision, type RateLimiter } from "../../ports/rateL
 import { guarded } from "./errors";
 
 /**
- * A transactional counter per caller, function and minute: every instance sees
- * the same count. Documents carry `expire_at` for Firestore's TTL policy.
+ * An exact counter per caller, function and minute, shared by every instance.
+ * It is a compare-and-swap on the document's update time rather than a
+ * transaction: contended callers retry in milliseconds instead of waiting on
+ * locks. Documents carry `expire_at` for Firestore's TTL policy.
  */
 export class FirestoreRateLimiter implements RateLimiter {
   constructor(
     private readonly db: Firestore,
     private readonly clock: () => Date = () => new Date(),
     private readonly timeoutMs = 10_000,
+    private readonly maxAttempts = 50,
   ) {}
 
   hit(key: string, limit: number): Promise<RateDecision> {
-    return guarded("rateLimit", this.timeoutMs, () =>
-      this.db.runTransaction(async (tx) => {
+    return guarded("rateLimit", this.timeoutMs, async () => {
+      for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
         const now = this.clock();
         const { start, end } = windowOf(now);
         // The key holds a uid: hash it so document ids do not list callers.
         const ref = this.db.collection("salts_rate_limits").doc(`${idHash(key)}_${start}`);
-        const snap = await tx.get(ref);
+        const snap = await ref.get();
         const count = snap.exists ? Number(snap.get("count") ?? 0) : 0;
         if (count >= limit) {
           return {
@@ -38,14 +42,26 @@ export class FirestoreRateLimiter implements RateLimiter {
             remaining: 0,
           };
         }
-        tx.set(ref, {
-          count: count + 1,
-          window_start: Timestamp.fromMillis(start),
-          expire_at: Timestamp.fromMillis(end + 3_600_000),
-        });
-        return { allowed: true, retryAfterSeconds: 0, remaining: limit - count - 1 };
-      }),
-    );
+        try {
+          if (snap.exists && snap.updateTime) {
+            await ref.update({ count: count + 1 }, { lastUpdateTime: snap.updateTime });
+          } else {
+            await ref.create({
+              count: 1,
+              window_start: Timestamp.fromMillis(start),
+              expire_at: Timestamp.fromMillis(end + 3_600_000),
+            });
+          }
+          return { allowed: true, retryAfterSeconds: 0, remaining: limit - count - 1 };
+        } catch (e) {
+          const code = (e as { code?: number }).code;
+          // 6 ALREADY_EXISTS / 9 FAILED_PRECONDITION: another instance counted first; read again.
+          if (code !== 6 && code !== 9) throw e;
+          await new Promise((r) => setTimeout(r, 2 + Math.random() * 10 * Math.min(attempt + 1, 5)));
+        }
+      }
+      throw unavailable("The rate limiter is too contended to decide; try again");
+    });
   }
 }
 

@@ -98,9 +98,10 @@ export function parseAuditDoc(data: unknown): AuditEntry {
   return entry;
 }
 
+const days = z.number().int().min(1).max(3650);
 export const settingsSchema = z
   .object({
-    user_days: z.number().int().min(1).max(3650).optional(),
-    global_days: z.number().int().min(1).max(3650).optional(),
+    pending: z.object({ user_days: days.optional(), global_days: days.optional() }).nullable().optional(),
+    active: z.object({ user_days: days, global_days: days, reloaded_at: timestamp }).nullable().optional(),
   })
-  .transform(({ user_days, global_days }) => ({ user_days, global_days }));
+  .transform((s) => ({ pending: s.pending ?? null, active: s.active ?? null }));

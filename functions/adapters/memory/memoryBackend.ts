@@ -15,6 +15,8 @@ import type {
   Page,
   RotateOutcome,
   RotateRequest,
+  ActiveSettings,
+  PendingSettings,
   SaltBackend,
   ScannedSalt,
   StoredSettings,
@@ -48,7 +50,7 @@ export class MemorySaltBackend implements SaltBackend {
   private readonly current = new Map<string, StoredCurrent>();
   private readonly versions = new Map<string, Map<number, StoredVersion>>();
   private readonly audit: AuditEntry[] = [];
-  private settings: StoredSettings | null = null;
+  private settings: StoredSettings = { pending: null, active: null };
 
   constructor(private readonly deps: BackendDeps) {}
 
@@ -272,20 +274,39 @@ export class MemorySaltBackend implements SaltBackend {
     return purged;
   }
 
-  async readSettings(): Promise<StoredSettings | null> {
+  async readSettings(): Promise<StoredSettings> {
     await Promise.resolve();
-    return this.settings ? { ...this.settings } : null;
+    return structuredClone(this.settings);
   }
 
-  async writeSettings(settings: StoredSettings, audit: AuditContext): Promise<void> {
+  async writePendingSettings(pending: PendingSettings, audit: AuditContext): Promise<void> {
     await Promise.resolve();
-    this.settings = { ...settings };
+    this.settings = { ...this.settings, pending: { ...pending } };
     this.auditEntry({
       ...audit,
       target: { kind: "config", id: "intervals" },
       result: "success",
-      details: { user_days: settings.user_days ?? null, global_days: settings.global_days ?? null },
+      details: {
+        pending_user_days: pending.user_days ?? null,
+        pending_global_days: pending.global_days ?? null,
+      },
     });
+  }
+
+  async activateSettings(
+    intervals: { user_days: number; global_days: number },
+    audit: AuditContext,
+  ): Promise<ActiveSettings> {
+    await Promise.resolve();
+    const active = { ...intervals, reloaded_at: this.deps.clock() };
+    this.settings = { ...this.settings, active };
+    this.auditEntry({
+      ...audit,
+      target: { kind: "config", id: "intervals" },
+      result: "success",
+      details: { user_days: intervals.user_days, global_days: intervals.global_days },
+    });
+    return { ...active };
   }
 
   async appendAudit(draft: AuditDraft): Promise<AuditEntry> {
