@@ -4,7 +4,7 @@ import {
   initializeTestEnvironment,
   type RulesTestEnvironment,
 } from "@firebase/rules-unit-testing";
-import { doc, getDoc, setDoc, collection, getDocs, deleteDoc } from "firebase/firestore";
+import { collection, deleteDoc, doc, getDoc, getDocs, setDoc, setLogLevel } from "firebase/firestore";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { firestoreHost, PROJECT_ID } from "../support/firestore";
 
@@ -22,6 +22,8 @@ describe("firestore.rules", () => {
   let env: RulesTestEnvironment;
 
   beforeAll(async () => {
+    // Refusals are the expected outcome here; the client SDK would log each one.
+    setLogLevel("silent");
     const [host, port] = firestoreHost().split(":");
     env = await initializeTestEnvironment({
       projectId: PROJECT_ID,
