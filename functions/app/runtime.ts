@@ -110,10 +110,13 @@ export interface RuntimeOverrides {
   /** Replace the encryption key source (tests). */
   cipher?: BackendDeps["cipher"];
   tasks?: TaskQueue;
+  /** A specific Firestore client (tests route one through a proxy they own). */
+  firestore?: Firestore;
 }
 
 export function buildRuntime(o: RuntimeOverrides = {}): ServiceRuntime {
   const config = o.config ?? readConfig();
+  const db = o.firestore ? () => o.firestore! : adminFirestore;
   const clock = o.clock ?? (() => new Date());
   let policy = policyOf(config);
   const backend: SaltBackend = createSaltBackend(
@@ -124,7 +127,7 @@ export function buildRuntime(o: RuntimeOverrides = {}): ServiceRuntime {
       retentionDays: () => config.retentionDays,
       cipher: o.cipher ?? cipherProvider(() => secretValue(SALT_ENCRYPTION_KEY)),
     },
-    adminFirestore,
+    db,
     { timeoutMs: config.firestoreTimeoutMs },
   );
   const cache = new SaltCache(backend, {
@@ -135,7 +138,7 @@ export function buildRuntime(o: RuntimeOverrides = {}): ServiceRuntime {
   // Firestore makes limits, metrics and jobs shared by every instance; memory keeps them per process.
   const shared = config.backend === "firestore";
   const metricsStore = shared
-    ? new FirestoreMetricsStore(adminFirestore(), config.firestoreTimeoutMs)
+    ? new FirestoreMetricsStore(db(), config.firestoreTimeoutMs)
     : new MemoryMetricsStore();
   return {
     config,
@@ -144,11 +147,11 @@ export function buildRuntime(o: RuntimeOverrides = {}): ServiceRuntime {
     pepper,
     pseudonymizer: new Pseudonymizer(cache, pepper),
     rateLimiter: shared
-      ? new FirestoreRateLimiter(adminFirestore(), clock, config.firestoreTimeoutMs)
+      ? new FirestoreRateLimiter(db(), clock, config.firestoreTimeoutMs)
       : new MemoryRateLimiter(clock),
     metricsStore,
     metrics: new MetricsRecorder(metricsStore),
-    jobs: shared ? new FirestoreJobStore(adminFirestore(), config.firestoreTimeoutMs) : new MemoryJobStore(),
+    jobs: shared ? new FirestoreJobStore(db(), config.firestoreTimeoutMs) : new MemoryJobStore(),
     tasks: o.tasks ?? (shared ? new CloudTaskQueue() : new InProcessTaskQueue()),
     clock,
     policy: () => policy,

@@ -43,6 +43,11 @@ export const SETTINGS_REFRESH_SECONDS = defineInt("SETTINGS_REFRESH_SECONDS", {
   description:
     "Seconds an instance keeps the intervals in force before re-reading what the last reload activated.",
 });
+export const JOB_STALE_SECONDS = defineInt("JOB_STALE_SECONDS", {
+  default: 900,
+  description:
+    "A running job whose workers wrote nothing for this long is reported failed (its worker died).",
+});
 export const ROTATE_INLINE_LIMIT = defineInt("ROTATE_INLINE_LIMIT", {
   default: 2000,
   description: "Due salts a batch job rotates inside the call; above this it fans out to the task queue.",

@@ -6,7 +6,8 @@ import { onInit } from "firebase-functions";
 import { onCall, onRequest, type CallableOptions } from "firebase-functions/https";
 import { onSchedule } from "firebase-functions/scheduler";
 import { onTaskDispatched } from "firebase-functions/tasks";
-import { runtime } from "../app/runtime";
+import { failingAfter, takeShardFault } from "../app/faultInjection";
+import { adminFirestore, runtime } from "../app/runtime";
 import {
   ENFORCE_APP_CHECK,
   METRICS_TOKEN,
@@ -145,8 +146,11 @@ export const rotateShard = onTaskDispatched(
     const correlationId = `task-${request.id ?? "local"}`;
     const finalAttempt = (request.retryCount ?? 0) >= 4;
     await refreshPolicy(rt);
+    // Emulator-only test hook; null (a no-op) everywhere else.
+    const fault = request.data.type === "shard" ? await takeShardFault(adminFirestore()) : null;
+    const worker = fault === null ? rt : { ...rt, backend: failingAfter(rt.backend, fault) };
     await runTask(
-      rt,
+      worker,
       { correlationId, actor: { uid: "rotation-task", via: "task" } },
       request.data,
       finalAttempt,

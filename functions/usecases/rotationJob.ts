@@ -45,8 +45,6 @@ export interface JobStatusResponse {
 const PAGE = 200;
 /** Shards one planning task hands to the queue before passing the rest on. */
 const SHARDS_PER_PLAN_STEP = 20;
-/** A running job whose worker has not written for this long is reported failed. */
-export const STALE_JOB_MS = 15 * 60 * 1000;
 
 const kindsOf = (kind: JobKind): SaltKind[] => (kind === "all" ? ["user", "global"] : [kind]);
 
@@ -367,7 +365,8 @@ export async function jobStatus(rt: ServiceRuntime, jobId: string): Promise<JobS
   const totals = await rt.jobs.totals(jobId);
   let state = job.state;
   let error = job.error;
-  if (state === "running" && rt.clock().getTime() - job.heartbeat_at.getTime() > STALE_JOB_MS) {
+  const silentFor = rt.clock().getTime() - job.heartbeat_at.getTime();
+  if (state === "running" && silentFor > rt.config.jobStaleSeconds * 1000) {
     const latest = await rt.jobs.finishIfComplete(jobId, rt.clock());
     if (latest?.state === "running") {
       state = "failed";

@@ -1,0 +1,35 @@
+import type { Firestore } from "firebase-admin/firestore";
+import { FirestoreSaltBackend } from "../../functions/adapters/firestore/firestoreBackend";
+import { parseEncryptionKey, SaltCipher } from "../../functions/domain/encryption";
+import type { SaltKind } from "../../functions/domain/ids";
+import { DEFAULT_POLICY } from "../../functions/domain/policy";
+
+/** A backend writing with the given key as if it were `daysAgo` days in the past. */
+export function backendAt(db: Firestore, keyText: string, daysAgo: number): FirestoreSaltBackend {
+  const key = parseEncryptionKey(keyText);
+  const at = () => new Date(Date.now() - daysAgo * 24 * 60 * 60 * 1000);
+  return new FirestoreSaltBackend(db, {
+    clock: at,
+    policy: () => DEFAULT_POLICY,
+    retentionDays: () => 30,
+    cipher: () => new SaltCipher(key),
+  });
+}
+
+/** Creates salts that were last rotated `daysAgo` days ago (so they are due now). */
+export async function seedSalts(
+  db: Firestore,
+  keyText: string,
+  kind: SaltKind,
+  ids: string[],
+  daysAgo = 200,
+  concurrency = 16,
+): Promise<void> {
+  const backend = backendAt(db, keyText, daysAgo);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < ids.length) await backend.getOrCreate(kind, ids[next++]!);
+    }),
+  );
+}
