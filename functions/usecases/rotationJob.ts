@@ -42,7 +42,8 @@ export interface JobStatusResponse {
   error?: string;
 }
 
-const PAGE = 200;
+/** Salts per page of an inline job; progress is checkpointed after each page. */
+const PAGE = 100;
 /** Shards one planning task hands to the queue before passing the rest on. */
 const SHARDS_PER_PLAN_STEP = 20;
 

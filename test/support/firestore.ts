@@ -20,11 +20,19 @@ export function adminFirestore(): Firestore {
   return getFirestore(app);
 }
 
-/** Deletes every document in the emulator's default database. */
+/**
+ * Deletes every document in the emulator's default database. The emulator answers
+ * 409 while a transaction abandoned by a cut-off client still holds locks; wait those out.
+ */
 export async function clearFirestore(): Promise<void> {
-  const res = await fetch(
-    `http://${firestoreHost()}/emulator/v1/projects/${PROJECT_ID}/databases/(default)/documents`,
-    { method: "DELETE" },
-  );
-  if (!res.ok) throw new Error(`clearing the Firestore emulator failed: HTTP ${res.status}`);
+  const url = `http://${firestoreHost()}/emulator/v1/projects/${PROJECT_ID}/databases/(default)/documents`;
+  const until = Date.now() + 90_000;
+  for (;;) {
+    const res = await fetch(url, { method: "DELETE" });
+    if (res.ok) return;
+    if (res.status !== 409 || Date.now() > until) {
+      throw new Error(`clearing the Firestore emulator failed: HTTP ${res.status}`);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
