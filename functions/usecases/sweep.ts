@@ -10,6 +10,8 @@ import { startRotateDue, type RotateDueResponse } from "./rotationJob";
 
 export interface SweepReport {
   ran: boolean;
+  /** While the lease was held (absent when the sweep stood down). */
+  held?: { from: string; to: string };
   job?: RotateDueResponse;
   scanned: number;
   scan_complete: boolean;
@@ -53,6 +55,7 @@ export async function runSweep(
     return report;
   }
   let result: "success" | "error" = "error";
+  const heldFrom = rt.clock();
   try {
     report.ran = true;
     await refreshPolicy(rt, true);
@@ -93,6 +96,7 @@ export async function runSweep(
       .catch((e: unknown) => logs.auditWriteFailed("sweep", ctx.correlationId, e));
     rt.metrics.record("sweep", result, Number(process.hrtime.bigint() - started) / 1e9);
     await rt.metrics.flush().catch((e: unknown) => logs.metricsFlushFailed(e));
+    report.held = { from: heldFrom.toISOString(), to: rt.clock().toISOString() };
     await rt.jobs.releaseLease("sweep", holder).catch(() => undefined);
   }
 }
