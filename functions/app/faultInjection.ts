@@ -1,6 +1,6 @@
 import type { Firestore } from "firebase-admin/firestore";
 import { unavailable } from "../domain/errors";
-import type { SaltBackend } from "../ports/saltBackend";
+import type { BatchRotateItem, RotateOutcome, SaltBackend } from "../ports/saltBackend";
 
 /**
  * Emulator-only fault injection for end-to-end tests of retries: when the
@@ -23,15 +23,24 @@ export async function takeShardFault(db: Firestore): Promise<number | null> {
 /** The same backend, except that rotations after the first `throwAfter` fail as an outage. */
 export function failingAfter(backend: SaltBackend, throwAfter: number): SaltBackend {
   let done = 0;
+  const rotateMany = async (items: BatchRotateItem[]): Promise<RotateOutcome[]> => {
+    const allowed = Math.max(0, throwAfter - done);
+    if (allowed > 0) {
+      done += Math.min(allowed, items.length);
+      const outcomes = await backend.rotateMany(items.slice(0, allowed));
+      if (allowed >= items.length) return outcomes;
+    }
+    throw unavailable("injected fault: storage lost mid-shard");
+  };
+  const rotate: SaltBackend["rotate"] = async (kind, id, request) => {
+    const [out] = await rotateMany([{ kind, id, request }]);
+    return out!;
+  };
   return new Proxy(backend, {
     get(target, prop, receiver) {
-      const value: unknown = Reflect.get(target, prop, receiver);
-      if (prop !== "rotate" || typeof value !== "function") return value;
-      return async (...args: unknown[]) => {
-        if (done >= throwAfter) throw unavailable("injected fault: storage lost mid-shard");
-        done++;
-        return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-      };
+      if (prop === "rotateMany") return rotateMany;
+      if (prop === "rotate") return rotate;
+      return Reflect.get(target, prop, receiver) as unknown;
     },
   });
 }

@@ -15,6 +15,16 @@ export interface RotateRequest extends RotationGuard {
   audit: AuditContext;
 }
 
+/** One rotation of a batch; each keeps its own guard, rotation id and audit entry. */
+export interface BatchRotateItem {
+  kind: SaltKind;
+  id: string;
+  request: RotateRequest;
+}
+
+/** Three writes per rotation (salt, retired version, audit entry) within Firestore's 500 per commit. */
+export const MAX_BATCH_ROTATIONS = 150;
+
 export type RotateOutcome =
   | { status: "created" | "rotated"; record: SaltRecord; rotationId: string }
   | { status: "skipped"; reason: SkipReason; record: SaltRecord | null };
@@ -81,6 +91,11 @@ export interface SaltBackend {
   /** A retained version (current or retired and not yet expired), or null. */
   getVersion(kind: SaltKind, id: string, version: number): Promise<Buffer | null>;
   rotate(kind: SaltKind, id: string, request: RotateRequest): Promise<RotateOutcome>;
+  /**
+   * Up to MAX_BATCH_ROTATIONS rotations committed together (all or none), each
+   * with its audit entry; outcomes in the order of `items`. Batch jobs use it.
+   */
+  rotateMany(items: BatchRotateItem[]): Promise<RotateOutcome[]>;
   history(kind: SaltKind, id: string): Promise<SaltVersionInfo[]>;
   /** Crypto-shreds the user's salt and every retained version. */
   erase(kind: SaltKind, id: string, rotationId: string, audit: AuditContext): Promise<EraseOutcome>;

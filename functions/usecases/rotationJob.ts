@@ -6,6 +6,7 @@ import type { SaltKind } from "../domain/ids";
 import { encodeDocId } from "../domain/ids";
 import { logs } from "../observability/logs";
 import type { JobKind, JobRecord, JobState, ShardProgress } from "../ports/jobStore";
+import type { BatchRotateItem, RotateOutcome } from "../ports/saltBackend";
 import type { RotationTask, ShardItem } from "../ports/taskQueue";
 import { auditContext, type CallContext } from "./context";
 import { rotateOperation } from "./rotateSalt";
@@ -42,8 +43,6 @@ export interface JobStatusResponse {
   error?: string;
 }
 
-/** Salts per page of an inline job; progress is checkpointed after each page. */
-const PAGE = 100;
 /** Shards one planning task hands to the queue before passing the rest on. */
 const SHARDS_PER_PLAN_STEP = 20;
 
@@ -67,10 +66,15 @@ interface Counts {
   skipped: number;
 }
 
+/** Rotations committed together in one transaction by a batch job. */
+const CHUNK = 100;
+
 /**
- * Rotates items with bounded parallelism, each only if still due and still at
- * the version the job saw. A storage outage stops the batch (what was
- * committed stays committed) and is rethrown so the caller can fail or retry.
+ * Rotates items in chunks (one transaction each, every rotation with its audit
+ * entry) with bounded parallelism, each only if still due and still at the
+ * version the job saw. A chunk that fails for another reason than an outage is
+ * retried item by item, so one bad record fails alone. A storage outage stops
+ * the batch (what was committed stays committed) and is rethrown.
  */
 export async function rotateItems(
   rt: ServiceRuntime,
@@ -79,35 +83,55 @@ export async function rotateItems(
   items: ShardItem[],
 ): Promise<Counts> {
   const counts: Counts = { rotated: 0, failed: 0, skipped: 0 };
+  const requestOf = (item: ShardItem): BatchRotateItem => ({
+    kind: item.kind,
+    id: item.id,
+    request: {
+      rotationId: jobRotationId(jobId, item),
+      ifVersion: item.version,
+      onlyIfDue: true,
+      audit: auditContext(ctx, rotateOperation(item.kind), `rotate_due job ${jobId}`),
+    },
+  });
+  const tally = (item: BatchRotateItem, out: RotateOutcome) => {
+    // A rotation this job made on an earlier attempt shows as "version changed" with our rotation id.
+    if (out.status === "rotated" || out.record?.last_rotation_id === item.request.rotationId) {
+      counts.rotated++;
+      rt.cache.invalidate(item.kind, item.id);
+    } else counts.skipped++;
+  };
+  const chunks: BatchRotateItem[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) chunks.push(items.slice(i, i + CHUNK).map(requestOf));
+
   let outage: unknown = null;
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (outage === null && next < items.length) {
-      const item = items[next++]!;
-      const rotationId = jobRotationId(jobId, item);
+    while (outage === null && next < chunks.length) {
+      const chunk = chunks[next++]!;
       try {
-        const out = await rt.backend.rotate(item.kind, item.id, {
-          rotationId,
-          ifVersion: item.version,
-          onlyIfDue: true,
-          audit: auditContext(ctx, rotateOperation(item.kind), `rotate_due job ${jobId}`),
-        });
-        if (out.status === "rotated" || out.record?.last_rotation_id === rotationId) {
-          counts.rotated++;
-          rt.cache.invalidate(item.kind, item.id);
-        } else {
-          counts.skipped++;
-        }
+        const outcomes = await rt.backend.rotateMany(chunk);
+        chunk.forEach((item, i) => tally(item, outcomes[i]!));
       } catch (e) {
-        if (isStoreUnavailable(e)) outage ??= e;
-        else {
-          counts.failed++;
-          logs.unexpectedError("rotate_due.item", ctx.correlationId, e);
+        if (isStoreUnavailable(e)) {
+          outage ??= e;
+          return;
+        }
+        for (const item of chunk) {
+          try {
+            tally(item, await rt.backend.rotate(item.kind, item.id, item.request));
+          } catch (single) {
+            if (isStoreUnavailable(single)) {
+              outage ??= single;
+              return;
+            }
+            counts.failed++;
+            logs.unexpectedError("rotate_due.item", ctx.correlationId, single);
+          }
         }
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(rt.config.concurrency, items.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(rt.config.concurrency, chunks.length) }, worker));
   if (outage !== null) throw outage;
   return counts;
 }
@@ -210,12 +234,14 @@ async function runInline(
     attempts: 1,
     updated_at: rt.clock(),
   });
+  // One page feeds every parallel chunk once; progress is checkpointed after each page.
+  const pageSize = CHUNK * rt.config.concurrency;
   let remaining = job.total;
   try {
     for (const kind of kinds) {
       let cursor: string | null = null;
       while (remaining > 0) {
-        const page = await rt.backend.listDue(kind, { limit: Math.min(PAGE, remaining), cursor });
+        const page = await rt.backend.listDue(kind, { limit: Math.min(pageSize, remaining), cursor });
         if (page.items.length === 0) break;
         const got = await rotateItems(
           rt,

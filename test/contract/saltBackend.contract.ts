@@ -177,6 +177,33 @@ export function backendContract(name: string, makeHarness: () => Promise<Backend
         expect(ids.every((id) => versions.has(id))).toBe(true);
       });
 
+      it("when rotations are batched, then each keeps its guard and audit entry, and a failing batch applies nothing", async () => {
+        for (const id of ["m1", "m2", "m3"]) await b.getOrCreate("user", id);
+        h.state.clock.advance(91 * DAY);
+        const req = (ifVersion: number) => ({ rotationId: rid(), audit, ifVersion, onlyIfDue: true });
+        const out = await b.rotateMany([
+          { kind: "user", id: "m1", request: req(1) },
+          { kind: "user", id: "m2", request: req(5) },
+          { kind: "user", id: "ghost", request: req(1) },
+        ]);
+        expect(out.map((o) => o.status)).toEqual(["rotated", "skipped", "skipped"]);
+        expect(out[1]).toMatchObject({ reason: "version-changed" });
+        expect(out[2]).toMatchObject({ reason: "missing" });
+        expect((await b.get("user", "m1"))?.record.version).toBe(2);
+        expect((await b.listAudit({ limit: 10, targetId: "m1" })).items).toHaveLength(1);
+        expect((await b.listAudit({ limit: 10, targetId: "m2" })).items).toHaveLength(0);
+
+        await expect(
+          b.rotateMany([
+            { kind: "user", id: "m3", request: req(1) },
+            { kind: "user", id: "nobody", request: { rotationId: rid(), audit } },
+          ]),
+        ).rejects.toMatchObject({ code: "not-found" });
+        expect((await b.get("user", "m3"))?.record.version).toBe(1);
+        expect(await b.history("user", "m3")).toEqual([]);
+        expect((await b.listAudit({ limit: 10, targetId: "m3" })).items).toHaveLength(0);
+      });
+
       it("when creators race on a missing salt, then exactly one salt exists", async () => {
         const results = await Promise.all(
           Array.from({ length: 10 }, () => b.getOrCreate("global", "signup")),

@@ -50,7 +50,7 @@ describe("batch jobs under faults (real Firestore emulator)", () => {
       const cutRt: ServiceRuntime = firestoreRuntime({
         key: KEY,
         firestore: firestoreVia(proxy.host),
-        config: { firestoreTimeoutMs: 3000, jobStaleSeconds: 2 },
+        config: { firestoreTimeoutMs: 3000, jobStaleSeconds: 2, concurrency: 2 },
       });
 
       const running = startRotateDue(cutRt, jobCtx, { kind: "user", dry_run: false });

@@ -24,10 +24,12 @@ import type {
   RotateRequest,
   ActiveSettings,
   PendingSettings,
+  BatchRotateItem,
   SaltBackend,
   ScannedSalt,
   StoredSettings,
 } from "../../ports/saltBackend";
+import { MAX_BATCH_ROTATIONS } from "../../ports/saltBackend";
 import { guarded } from "./errors";
 import {
   auditDocData,
@@ -136,49 +138,79 @@ export class FirestoreSaltBackend implements SaltBackend {
     });
   }
 
+  /**
+   * Decides one rotation from what the transaction read and stages its writes
+   * (salt, retired version, audit entry) on the transaction.
+   */
+  private applyRotation(
+    tx: Transaction,
+    kind: SaltKind,
+    id: string,
+    current: unknown,
+    request: RotateRequest,
+    now: Date,
+  ): RotateOutcome {
+    const ref = this.saltRef(kind, id);
+    const location = saltLocation(kind, id);
+    const cipher = this.deps.cipher();
+    const policy = this.deps.policy();
+    const draft: AuditDraft = {
+      ...request.audit,
+      target: { kind, id },
+      result: "success",
+      rotation_id: request.rotationId,
+    };
+    if (current === undefined) {
+      if (request.ifVersion !== undefined || request.onlyIfDue) {
+        return { status: "skipped", reason: "missing", record: null };
+      }
+      if (!request.force) throw notFound(`The ${kind} salt`);
+      const plan = planCreate(kind, id, now, policy, request.rotationId);
+      tx.create(ref, saltDocData(plan.record, cipher.encrypt(plan.salt, saltAad(location, 1)), now));
+      this.writeAudit(tx, draft, now);
+      return { status: "created", record: plan.record, rotationId: request.rotationId };
+    }
+    const { record, enc } = parseSaltDoc(current);
+    const skip = guardRejects(record, request, policy, now);
+    if (skip) return { status: "skipped", reason: skip, record };
+    const plan = planRotate(record, now, policy, this.deps.retentionDays(), request.rotationId);
+    // The retired ciphertext moves unchanged: its associated data names the salt and version, not the document.
+    tx.set(
+      ref.collection(COLLECTIONS.versions).doc(String(plan.retired.version)),
+      versionDocData(plan.retired, enc, plan.retiredExpiresAt),
+    );
+    tx.set(
+      ref,
+      saltDocData(plan.record, cipher.encrypt(plan.salt, saltAad(location, plan.record.version)), now),
+    );
+    this.writeAudit(tx, draft, now);
+    return { status: "rotated", record: plan.record, rotationId: request.rotationId };
+  }
+
   rotate(kind: SaltKind, id: string, request: RotateRequest): Promise<RotateOutcome> {
-    return this.run("rotate", () => {
-      const ref = this.saltRef(kind, id);
-      const location = saltLocation(kind, id);
-      const cipher = this.deps.cipher();
-      return this.db.runTransaction(async (tx): Promise<RotateOutcome> => {
-        const snap = await tx.get(ref);
-        // Time and policy are read inside the attempt so a retried transaction decides afresh.
+    return this.run("rotate", () =>
+      this.db.runTransaction(async (tx) => {
+        const snap = await tx.get(this.saltRef(kind, id));
+        // Time is read inside the attempt so a retried transaction decides afresh.
+        return this.applyRotation(tx, kind, id, snap.data(), request, this.deps.clock());
+      }),
+    );
+  }
+
+  rotateMany(items: BatchRotateItem[]): Promise<RotateOutcome[]> {
+    if (items.length === 0) return Promise.resolve([]);
+    if (items.length > MAX_BATCH_ROTATIONS) {
+      throw new Error(`rotateMany takes at most ${MAX_BATCH_ROTATIONS} items`);
+    }
+    return this.run("rotateMany", () =>
+      this.db.runTransaction(async (tx) => {
+        const snaps = await tx.getAll(...items.map((i) => this.saltRef(i.kind, i.id)));
         const now = this.deps.clock();
-        const policy = this.deps.policy();
-        const draft: AuditDraft = {
-          ...request.audit,
-          target: { kind, id },
-          result: "success",
-          rotation_id: request.rotationId,
-        };
-        if (!snap.exists) {
-          if (request.ifVersion !== undefined || request.onlyIfDue) {
-            return { status: "skipped", reason: "missing", record: null };
-          }
-          if (!request.force) throw notFound(`The ${kind} salt`);
-          const plan = planCreate(kind, id, now, policy, request.rotationId);
-          tx.create(ref, saltDocData(plan.record, cipher.encrypt(plan.salt, saltAad(location, 1)), now));
-          this.writeAudit(tx, draft, now);
-          return { status: "created", record: plan.record, rotationId: request.rotationId };
-        }
-        const { record, enc } = parseSaltDoc(snap.data());
-        const skip = guardRejects(record, request, policy, now);
-        if (skip) return { status: "skipped", reason: skip, record };
-        const plan = planRotate(record, now, policy, this.deps.retentionDays(), request.rotationId);
-        // The retired ciphertext moves unchanged: its associated data names the salt and version, not the document.
-        tx.set(
-          ref.collection(COLLECTIONS.versions).doc(String(plan.retired.version)),
-          versionDocData(plan.retired, enc, plan.retiredExpiresAt),
+        return items.map((item, n) =>
+          this.applyRotation(tx, item.kind, item.id, snaps[n]?.data(), item.request, now),
         );
-        tx.set(
-          ref,
-          saltDocData(plan.record, cipher.encrypt(plan.salt, saltAad(location, plan.record.version)), now),
-        );
-        this.writeAudit(tx, draft, now);
-        return { status: "rotated", record: plan.record, rotationId: request.rotationId };
-      });
-    });
+      }),
+    );
   }
 
   history(kind: SaltKind, id: string): Promise<SaltVersionInfo[]> {

@@ -16,11 +16,13 @@ import type {
   RotateOutcome,
   RotateRequest,
   ActiveSettings,
+  BatchRotateItem,
   PendingSettings,
   SaltBackend,
   ScannedSalt,
   StoredSettings,
 } from "../../ports/saltBackend";
+import { MAX_BATCH_ROTATIONS } from "../../ports/saltBackend";
 
 interface StoredCurrent {
   record: SaltRecord;
@@ -106,6 +108,11 @@ export class MemorySaltBackend implements SaltBackend {
 
   async rotate(kind: SaltKind, id: string, request: RotateRequest): Promise<RotateOutcome> {
     await Promise.resolve();
+    return this.rotateNow(kind, id, request);
+  }
+
+  /** Synchronous, so nothing can interleave with it. */
+  private rotateNow(kind: SaltKind, id: string, request: RotateRequest): RotateOutcome {
     const key = this.key(kind, id);
     const cipher = this.deps.cipher();
     const now = this.deps.clock();
@@ -143,6 +150,27 @@ export class MemorySaltBackend implements SaltBackend {
     });
     this.auditEntry(auditDraft);
     return { status: "rotated", record: { ...plan.record }, rotationId: request.rotationId };
+  }
+
+  async rotateMany(items: BatchRotateItem[]): Promise<RotateOutcome[]> {
+    if (items.length > MAX_BATCH_ROTATIONS)
+      throw new Error(`rotateMany takes at most ${MAX_BATCH_ROTATIONS} items`);
+    // All or none, as in Firestore: nothing is applied if any item would throw.
+    const snapshot = new Map(this.current);
+    const versionsSnapshot = new Map([...this.versions].map(([k, v]) => [k, new Map(v)]));
+    const auditLength = this.audit.length;
+    try {
+      const out: RotateOutcome[] = [];
+      for (const item of items) out.push(this.rotateNow(item.kind, item.id, item.request));
+      return out;
+    } catch (e) {
+      this.current.clear();
+      for (const [k, v] of snapshot) this.current.set(k, v);
+      this.versions.clear();
+      for (const [k, v] of versionsSnapshot) this.versions.set(k, v);
+      this.audit.length = auditLength;
+      throw e;
+    }
   }
 
   async history(kind: SaltKind, id: string): Promise<SaltVersionInfo[]> {
