@@ -31,6 +31,15 @@ export async function pseudonymizeAnalyticsData<T extends AnalyticsEvent>(
   return (await runtime().pseudonymizer.pseudonymizeAnalyticsData(event, fields)).data;
 }
 
+/** Pseudonyms for many values of one field of one user (one salt lookup): the bulk path. */
+export async function pseudonymizeUserValues(
+  userId: string,
+  field: string,
+  values: readonly (PseudonymizableValue | null)[],
+): Promise<(string | null)[]> {
+  return (await runtime().pseudonymizer.pseudonymizeValues(userId, field, values)).pseudonyms;
+}
+
 /** Whether `pseudonym` was made from `value` in `context` under a retained salt and a loadable pepper. */
 export function verifyPseudonym(
   value: PseudonymizableValue,

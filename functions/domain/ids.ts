@@ -15,9 +15,11 @@ export function saltIdProblem(kind: SaltKind, value: unknown): string | null {
   if (kind === "global") {
     return EVENT_TYPE_PATTERN.test(value) ? null : "must be 1 to 64 characters of [a-z0-9_.-]";
   }
-  const length = [...value].length;
-  if (length === 0) return "must not be empty";
-  if (length > USER_ID_MAX) return `must be at most ${USER_ID_MAX} characters`;
+  if (value.length === 0) return "must not be empty";
+  // Code points never outnumber UTF-16 units, so only long strings need counting.
+  if (value.length > USER_ID_MAX && [...value].length > USER_ID_MAX) {
+    return `must be at most ${USER_ID_MAX} characters`;
+  }
   if (CONTROL_CHARS.test(value)) return "must not contain control characters";
   return null;
 }

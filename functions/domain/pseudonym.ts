@@ -71,7 +71,9 @@ export function isPseudonymizable(value: unknown): value is PseudonymizableValue
 
 export function pseudonymTag(fieldKey: Buffer, value: PseudonymizableValue): Buffer {
   // Numbers are written in their shortest round-trip form, so 1 and 1.0 are one value.
-  return createHmac("sha256", fieldKey).update(typeTag(value)).update(String(value), "utf8").digest();
+  return createHmac("sha256", fieldKey)
+    .update(typeTag(value) + String(value), "utf8")
+    .digest();
 }
 
 export function formatPseudonym(

@@ -174,3 +174,9 @@ export const integritySweep = onSchedule(
     });
   },
 );
+
+/**
+ * Emulator only (never deployed): a callable that does nothing, the baseline the
+ * benchmark measures salts-rotateUser against in the same run.
+ */
+export const benchNoop = process.env.FUNCTIONS_EMULATOR === "true" ? onCall(() => ({ ok: true })) : undefined;

@@ -114,8 +114,21 @@ export class RuntimePepperSource implements PepperSource {
     return `runtime:${this.secretName}@${this.declaredVersion}`;
   }
 
+  private last: { raw: string; pepper: Pepper } | null = null;
+
   async current(): Promise<Pepper> {
-    return checkedPepper(Buffer.from(this.read(), "utf8"), this.declaredVersion, this.secretName);
+    return this.sync();
+  }
+
+  private sync(): Pepper {
+    const raw = this.read();
+    if (this.last?.raw !== raw) {
+      this.last = {
+        raw,
+        pepper: checkedPepper(Buffer.from(raw, "utf8"), this.declaredVersion, this.secretName),
+      };
+    }
+    return this.last.pepper;
   }
 
   async version(version: number): Promise<Pepper> {
