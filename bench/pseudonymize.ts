@@ -29,7 +29,8 @@ export async function benchPseudonymizeCpu(): Promise<Record<string, number>> {
 
   const runLib = async () => {
     const t = performance.now();
-    for (let i = 0; i < N; i++) await p.pseudonymizeUserData(userIds[i % users]!, { email: values[i] }, ["email"]);
+    for (let i = 0; i < N; i++)
+      await p.pseudonymizeUserData(userIds[i % users]!, { email: values[i] }, ["email"]);
     return performance.now() - t;
   };
   const runBatch = async () => {
@@ -64,8 +65,14 @@ export async function benchPseudonymizeCpu(): Promise<Record<string, number>> {
     record_api_per_s: rate(best(lib)),
     values_api_per_s: rate(best(batch)),
   };
-  console.log(`plain createHmac("sha256")                     ${Math.round(out.raw_per_s).toLocaleString("en")} values/s`);
-  console.log(`pseudonymizeUserData (one record per call)     ${Math.round(out.record_api_per_s).toLocaleString("en")} values/s   ratio ${(out.record_api_per_s / out.raw_per_s).toFixed(2)}`);
-  console.log(`pseudonymizeValues (many values per call)      ${Math.round(out.values_api_per_s).toLocaleString("en")} values/s   ratio ${(out.values_api_per_s / out.raw_per_s).toFixed(2)}`);
+  console.log(
+    `plain createHmac("sha256")                     ${Math.round(out.raw_per_s).toLocaleString("en")} values/s`,
+  );
+  console.log(
+    `pseudonymizeUserData (one record per call)     ${Math.round(out.record_api_per_s).toLocaleString("en")} values/s   ratio ${(out.record_api_per_s / out.raw_per_s).toFixed(2)}`,
+  );
+  console.log(
+    `pseudonymizeValues (many values per call)      ${Math.round(out.values_api_per_s).toLocaleString("en")} values/s   ratio ${(out.values_api_per_s / out.raw_per_s).toFixed(2)}`,
+  );
   return out;
 }

@@ -14,7 +14,11 @@ export function stats(samplesMs: number[]): LatencyStats {
   return { n: s.length, p50: q(50), p95: q(95), p99: q(99), mean: s.reduce((a, b) => a + b, 0) / s.length };
 }
 
-export async function timeEach(n: number, fn: (i: number) => Promise<unknown>, inFlight = 1): Promise<number[]> {
+export async function timeEach(
+  n: number,
+  fn: (i: number) => Promise<unknown>,
+  inFlight = 1,
+): Promise<number[]> {
   const samples: number[] = new Array(n);
   let next = 0;
   await Promise.all(

@@ -25,6 +25,15 @@ export interface BatchRotateItem {
 /** Three writes per rotation (salt, retired version, audit entry) within Firestore's 500 per commit. */
 export const MAX_BATCH_ROTATIONS = 150;
 
+/**
+ * A due salt as a listing saw it, with an adapter-private handle to the exact
+ * state read. Lives only in the process that listed it; never serialized.
+ */
+export interface ListedSalt {
+  record: SaltRecord;
+  readonly handle: unknown;
+}
+
 export type RotateOutcome =
   | { status: "created" | "rotated"; record: SaltRecord; rotationId: string }
   | { status: "skipped"; reason: SkipReason; record: SaltRecord | null };
@@ -96,6 +105,17 @@ export interface SaltBackend {
    * with its audit entry; outcomes in the order of `items`. Batch jobs use it.
    */
   rotateMany(items: BatchRotateItem[]): Promise<RotateOutcome[]>;
+  /** Due salts with handles for rotateListed, oldest rotation first, one bounded page at a time. */
+  listDueForRotation(
+    kind: SaltKind,
+    page: { limit: number; cursor?: string | null },
+  ): Promise<Page<ListedSalt>>;
+  /**
+   * Rotates salts exactly as listed, without reading them again: committed
+   * together, and only if none changed since the listing; if one did, the items
+   * are redone as rotateMany with their guards. Same outcomes as rotateMany.
+   */
+  rotateListed(items: { listed: ListedSalt; request: RotateRequest }[]): Promise<RotateOutcome[]>;
   history(kind: SaltKind, id: string): Promise<SaltVersionInfo[]>;
   /** Crypto-shreds the user's salt and every retained version. */
   erase(kind: SaltKind, id: string, rotationId: string, audit: AuditContext): Promise<EraseOutcome>;

@@ -6,7 +6,7 @@ import type { SaltKind } from "../domain/ids";
 import { encodeDocId } from "../domain/ids";
 import { logs } from "../observability/logs";
 import type { JobKind, JobRecord, JobState, ShardProgress } from "../ports/jobStore";
-import type { BatchRotateItem, RotateOutcome } from "../ports/saltBackend";
+import type { BatchRotateItem, ListedSalt, Page, RotateOutcome } from "../ports/saltBackend";
 import type { RotationTask, ShardItem } from "../ports/taskQueue";
 import { auditContext, type CallContext } from "./context";
 import { rotateOperation } from "./rotateSalt";
@@ -67,7 +67,7 @@ interface Counts {
 }
 
 /** Rotations committed together in one transaction by a batch job. */
-const CHUNK = 100;
+const CHUNK = 150;
 
 /**
  * Rotates items in chunks (one transaction each, every rotation with its audit
@@ -76,11 +76,31 @@ const CHUNK = 100;
  * retried item by item, so one bad record fails alone. A storage outage stops
  * the batch (what was committed stays committed) and is rethrown.
  */
-export async function rotateItems(
+export function rotateItems(
   rt: ServiceRuntime,
   ctx: CallContext,
   jobId: string,
   items: ShardItem[],
+): Promise<Counts> {
+  return rotateUnits(
+    rt,
+    ctx,
+    jobId,
+    items.map((item) => ({ item })),
+  );
+}
+
+/** A salt to rotate; `listed` when this process listed it (then it need not be read again). */
+interface Unit {
+  item: ShardItem;
+  listed?: ListedSalt;
+}
+
+async function rotateUnits(
+  rt: ServiceRuntime,
+  ctx: CallContext,
+  jobId: string,
+  units: Unit[],
 ): Promise<Counts> {
   const counts: Counts = { rotated: 0, failed: 0, skipped: 0 };
   const requestOf = (item: ShardItem): BatchRotateItem => ({
@@ -100,23 +120,28 @@ export async function rotateItems(
       rt.cache.invalidate(item.kind, item.id);
     } else counts.skipped++;
   };
-  const chunks: BatchRotateItem[][] = [];
-  for (let i = 0; i < items.length; i += CHUNK) chunks.push(items.slice(i, i + CHUNK).map(requestOf));
+  const runChunk = (chunk: Unit[], requests: BatchRotateItem[]): Promise<RotateOutcome[]> =>
+    chunk.every((u) => u.listed)
+      ? rt.backend.rotateListed(chunk.map((u, i) => ({ listed: u.listed!, request: requests[i]!.request })))
+      : rt.backend.rotateMany(requests);
+  const chunks: Unit[][] = [];
+  for (let i = 0; i < units.length; i += CHUNK) chunks.push(units.slice(i, i + CHUNK));
 
   let outage: unknown = null;
   let next = 0;
   const worker = async (): Promise<void> => {
     while (outage === null && next < chunks.length) {
       const chunk = chunks[next++]!;
+      const requests = chunk.map((u) => requestOf(u.item));
       try {
-        const outcomes = await rt.backend.rotateMany(chunk);
-        chunk.forEach((item, i) => tally(item, outcomes[i]!));
+        const outcomes = await runChunk(chunk, requests);
+        requests.forEach((item, i) => tally(item, outcomes[i]!));
       } catch (e) {
         if (isStoreUnavailable(e)) {
           outage ??= e;
           return;
         }
-        for (const item of chunk) {
+        for (const item of requests) {
           try {
             tally(item, await rt.backend.rotate(item.kind, item.id, item.request));
           } catch (single) {
@@ -239,24 +264,35 @@ async function runInline(
   let remaining = job.total;
   try {
     for (const kind of kinds) {
-      let cursor: string | null = null;
-      while (remaining > 0) {
-        const page = await rt.backend.listDue(kind, { limit: Math.min(pageSize, remaining), cursor });
-        if (page.items.length === 0) break;
-        const got = await rotateItems(
+      if (remaining <= 0) break;
+      const list = (cursor: string | null, limit: number) =>
+        rt.backend.listDueForRotation(kind, { limit, cursor });
+      let page: Page<ListedSalt> | null = await list(null, Math.min(pageSize, remaining));
+      while (page && page.items.length > 0) {
+        const items: ListedSalt[] = page.items;
+        const left: number = remaining - items.length;
+        // Read the next page while this one rotates: rotated salts sit before the cursor, so it stays valid.
+        const next: Promise<Page<ListedSalt>> | null =
+          page.nextCursor && left > 0 ? list(page.nextCursor, Math.min(pageSize, left)) : null;
+        next?.catch(() => undefined);
+        const got = await rotateUnits(
           rt,
           ctx,
           job.job_id,
-          page.items.map((r) => ({ kind, id: r.id, version: r.version })),
+          items.map((listed) => ({
+            item: { kind, id: listed.record.id, version: listed.record.version },
+            listed,
+          })),
         );
         counts.rotated += got.rotated;
         counts.failed += got.failed;
         counts.skipped += got.skipped;
-        remaining -= page.items.length;
-        await rt.jobs.putShard(job.job_id, progress("running"));
-        await rt.jobs.update(job.job_id, { heartbeat_at: rt.clock() });
-        if (!page.nextCursor) break;
-        cursor = page.nextCursor;
+        remaining = left;
+        await Promise.all([
+          rt.jobs.putShard(job.job_id, progress("running")),
+          rt.jobs.update(job.job_id, { heartbeat_at: rt.clock() }),
+        ]);
+        page = next ? await next : null;
       }
     }
     await rt.jobs.putShard(job.job_id, progress("done"));

@@ -204,6 +204,29 @@ export function backendContract(name: string, makeHarness: () => Promise<Backend
         expect((await b.listAudit({ limit: 10, targetId: "m3" })).items).toHaveLength(0);
       });
 
+      it("when listed salts are rotated as listed, then a salt changed since the listing is decided again", async () => {
+        for (const id of ["l1", "l2", "l3"]) await b.getOrCreate("user", id);
+        h.state.clock.advance(91 * DAY);
+        const page = await b.listDueForRotation("user", { limit: 10 });
+        expect(page.items.map((l) => l.record.id).sort()).toEqual(["l1", "l2", "l3"]);
+        const request = (v: number) => ({ rotationId: rid(), audit, ifVersion: v, onlyIfDue: true });
+        // l2 is rotated by someone else after the listing.
+        await b.rotate("user", "l2", { rotationId: rid(), audit });
+        const out = await b.rotateListed(
+          page.items.map((listed) => ({ listed, request: request(listed.record.version) })),
+        );
+        const byId = new Map(page.items.map((l, i) => [l.record.id, out[i]!]));
+        expect(byId.get("l1")?.status).toBe("rotated");
+        expect(byId.get("l3")?.status).toBe("rotated");
+        expect(byId.get("l2")).toMatchObject({ status: "skipped" });
+        expect((await b.get("user", "l1"))?.record.version).toBe(2);
+        expect((await b.get("user", "l2"))?.record.version).toBe(2);
+        expect((await b.history("user", "l1")).map((v) => v.version)).toEqual([1]);
+        expect((await b.getVersion("user", "l1", 1))?.length).toBe(32);
+        expect((await b.listAudit({ limit: 10, targetId: "l1" })).items).toHaveLength(1);
+        expect((await b.listAudit({ limit: 10, targetId: "l2" })).items).toHaveLength(1);
+      });
+
       it("when creators race on a missing salt, then exactly one salt exists", async () => {
         const results = await Promise.all(
           Array.from({ length: 10 }, () => b.getOrCreate("global", "signup")),

@@ -8,7 +8,7 @@ import {
   type Transaction,
 } from "firebase-admin/firestore";
 import type { AuditDraft, AuditEntry } from "../../domain/audit";
-import { saltAad } from "../../domain/encryption";
+import { saltAad, type EncryptedSalt } from "../../domain/encryption";
 import { notFound } from "../../domain/errors";
 import { encodeDocId, type SaltKind } from "../../domain/ids";
 import { dueCutoff } from "../../domain/policy";
@@ -25,6 +25,7 @@ import type {
   ActiveSettings,
   PendingSettings,
   BatchRotateItem,
+  ListedSalt,
   SaltBackend,
   ScannedSalt,
   StoredSettings,
@@ -35,11 +36,19 @@ import {
   auditDocData,
   parseAuditDoc,
   parseSaltDoc,
+  parseSaltRecord,
+  RECORD_FIELDS,
   saltDocData,
   settingsSchema,
   versionDocData,
   versionDocSchema,
 } from "./schema";
+
+/** What a Firestore listing remembers of a salt: its ciphertext and the exact version of the document read. */
+interface FirestoreHandle {
+  enc: EncryptedSalt;
+  updateTime: Timestamp;
+}
 
 export const COLLECTIONS = {
   user: "salts_user",
@@ -213,6 +222,92 @@ export class FirestoreSaltBackend implements SaltBackend {
     );
   }
 
+  listDueForRotation(
+    kind: SaltKind,
+    page: { limit: number; cursor?: string | null },
+  ): Promise<Page<ListedSalt>> {
+    return this.run("listDueForRotation", async () => {
+      let query = this.dueQuery(kind).orderBy("last_rotated").orderBy(FieldPath.documentId());
+      if (page.cursor) {
+        const c = decodeCursor(page.cursor);
+        query = query.startAfter(Timestamp.fromMillis(c.t), c.d);
+      }
+      const snap = await query.limit(page.limit + 1).get();
+      const docs = snap.docs.slice(0, page.limit);
+      const items = docs.map((d) => {
+        const { record, enc } = parseSaltDoc(d.data());
+        const handle: FirestoreHandle = { enc, updateTime: d.updateTime };
+        return { record, handle };
+      });
+      const last = items.at(-1);
+      const lastDoc = docs.at(-1);
+      return {
+        items,
+        nextCursor:
+          snap.size > page.limit && last && lastDoc
+            ? encodeCursor({ t: last.record.last_rotated.getTime(), d: lastDoc.id })
+            : null,
+      };
+    });
+  }
+
+  rotateListed(items: { listed: ListedSalt; request: RotateRequest }[]): Promise<RotateOutcome[]> {
+    if (items.length === 0) return Promise.resolve([]);
+    if (items.length > MAX_BATCH_ROTATIONS) {
+      throw new Error(`rotateListed takes at most ${MAX_BATCH_ROTATIONS} items`);
+    }
+    return this.run("rotateListed", async () => {
+      const batch = this.db.batch();
+      const now = this.deps.clock();
+      const policy = this.deps.policy();
+      const cipher = this.deps.cipher();
+      const outcomes: RotateOutcome[] = [];
+      for (const { listed, request } of items) {
+        const { record } = listed;
+        const handle = listed.handle as FirestoreHandle;
+        const skip = guardRejects(record, request, policy, now);
+        if (skip) {
+          outcomes.push({ status: "skipped", reason: skip, record });
+          continue;
+        }
+        const ref = this.saltRef(record.kind, record.id);
+        const location = saltLocation(record.kind, record.id);
+        const plan = planRotate(record, now, policy, this.deps.retentionDays(), request.rotationId);
+        batch.set(
+          ref.collection(COLLECTIONS.versions).doc(String(plan.retired.version)),
+          versionDocData(plan.retired, handle.enc, plan.retiredExpiresAt),
+        );
+        // Only if the salt is exactly as listed: then the decision above still holds.
+        batch.update(
+          ref,
+          saltDocData(plan.record, cipher.encrypt(plan.salt, saltAad(location, plan.record.version)), now),
+          { lastUpdateTime: handle.updateTime },
+        );
+        const entry: AuditEntry = {
+          ...request.audit,
+          target: { kind: record.kind, id: record.id },
+          result: "success",
+          rotation_id: request.rotationId,
+          id: randomUUID(),
+          at: now.toISOString(),
+        };
+        batch.create(this.db.collection(COLLECTIONS.audit).doc(entry.id), auditDocData(entry));
+        outcomes.push({ status: "rotated", record: plan.record, rotationId: request.rotationId });
+      }
+      if (outcomes.every((o) => o.status === "skipped")) return outcomes;
+      try {
+        await batch.commit();
+        return outcomes;
+      } catch (e) {
+        // 9 FAILED_PRECONDITION: a salt changed since it was listed; decide again under a transaction.
+        if ((e as { code?: number }).code !== 9) throw e;
+      }
+      return this.rotateMany(
+        items.map(({ listed, request }) => ({ kind: listed.record.kind, id: listed.record.id, request })),
+      );
+    });
+  }
+
   history(kind: SaltKind, id: string): Promise<SaltVersionInfo[]> {
     return this.run("history", async () => {
       const now = Timestamp.fromDate(this.deps.clock());
@@ -279,7 +374,10 @@ export class FirestoreSaltBackend implements SaltBackend {
 
   listDue(kind: SaltKind, page: { limit: number; cursor?: string | null }): Promise<Page<SaltRecord>> {
     return this.run("listDue", async () => {
-      let query = this.dueQuery(kind).orderBy("last_rotated").orderBy(FieldPath.documentId());
+      let query = this.dueQuery(kind)
+        .select(...RECORD_FIELDS)
+        .orderBy("last_rotated")
+        .orderBy(FieldPath.documentId());
       if (page.cursor) {
         const c = decodeCursor(page.cursor);
         query = query.startAfter(Timestamp.fromMillis(c.t), c.d);
@@ -287,7 +385,7 @@ export class FirestoreSaltBackend implements SaltBackend {
       // One extra document tells whether another page exists.
       const snap = await query.limit(page.limit + 1).get();
       const docs = snap.docs.slice(0, page.limit);
-      const items = docs.map((d) => parseSaltDoc(d.data()).record);
+      const items = docs.map((d) => parseSaltRecord(d.data()));
       const last = items.at(-1);
       const lastDoc = docs.at(-1);
       return {

@@ -53,6 +53,25 @@ export const auditDocSchema = z.object({
   details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
 });
 
+/** The metadata fields of a salt document: what listings read (never the ciphertext). */
+export const RECORD_FIELDS = [
+  "kind",
+  "id",
+  "version",
+  "created_at",
+  "last_rotated",
+  "rotation_count",
+  "next_rotation",
+  "previous_salt_hash",
+  "salt_hash",
+  "last_rotation_id",
+] as const;
+const recordSchema = saltDocSchema.omit({ salt: true });
+
+export function parseSaltRecord(data: unknown): SaltRecord {
+  return recordSchema.parse(data);
+}
+
 export function parseSaltDoc(data: unknown): { record: SaltRecord; enc: EncryptedSalt } {
   const { salt, ...record } = saltDocSchema.parse(data);
   return { record, enc: salt };

@@ -17,6 +17,7 @@ import type {
   RotateRequest,
   ActiveSettings,
   BatchRotateItem,
+  ListedSalt,
   PendingSettings,
   SaltBackend,
   ScannedSalt,
@@ -171,6 +172,21 @@ export class MemorySaltBackend implements SaltBackend {
       this.audit.length = auditLength;
       throw e;
     }
+  }
+
+  async listDueForRotation(
+    kind: SaltKind,
+    page: { limit: number; cursor?: string | null },
+  ): Promise<Page<ListedSalt>> {
+    const listed = await this.listDue(kind, page);
+    return { items: listed.items.map((record) => ({ record, handle: null })), nextCursor: listed.nextCursor };
+  }
+
+  /** In memory the guarded path is as cheap as any: it is the one used. */
+  rotateListed(items: { listed: ListedSalt; request: RotateRequest }[]): Promise<RotateOutcome[]> {
+    return this.rotateMany(
+      items.map(({ listed, request }) => ({ kind: listed.record.kind, id: listed.record.id, request })),
+    );
   }
 
   async history(kind: SaltKind, id: string): Promise<SaltVersionInfo[]> {

@@ -1,0 +1,31 @@
+// npm run bench [-- section...]   sections: pseudonymize, engine, analytics, http, job, memory (default: all)
+// Runs against the emulators started by scripts/with-emulators.mjs; prints ratios against baselines run here.
+import { getApps, initializeApp } from "firebase-admin/app";
+import { getFirestore } from "firebase-admin/firestore";
+import { benchPseudonymizeCpu } from "./pseudonymize";
+import { benchAnalyticsBatch, benchRotate } from "./engine";
+import { benchHttp } from "./http";
+import { benchJob, benchJobMemory } from "./job";
+
+async function main(): Promise<void> {
+  const all = ["pseudonymize", "engine", "analytics", "http", "job", "memory"];
+  const wanted = process.argv.slice(2).filter((a) => all.includes(a));
+  const sections = wanted.length > 0 ? wanted : all;
+  if (!process.env.FIRESTORE_EMULATOR_HOST)
+    throw new Error("run through `npm run bench` (it starts the emulators)");
+  const app = getApps()[0] ?? initializeApp({ projectId: process.env.GCLOUD_PROJECT ?? "demo-salts" });
+  const db = getFirestore(app);
+  console.log(`# salt service benchmark (${new Date().toISOString()}, node ${process.version})`);
+  if (sections.includes("pseudonymize")) await benchPseudonymizeCpu();
+  if (sections.includes("engine")) await benchRotate(db);
+  if (sections.includes("analytics")) await benchAnalyticsBatch(db);
+  if (sections.includes("http")) await benchHttp();
+  if (sections.includes("job")) await benchJob(db);
+  if (sections.includes("memory")) benchJobMemory();
+  process.exit(0);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
