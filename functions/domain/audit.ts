@@ -19,3 +19,11 @@ export interface AuditEntry {
 
 /** What a caller supplies; the id and time are filled in by the writer. */
 export type AuditDraft = Omit<AuditEntry, "id" | "at">;
+
+/** The audit entry of a change to the rotation intervals (staged or put in force). */
+export function intervalsAudit(
+  context: Pick<AuditDraft, "actor" | "correlation_id" | "reason" | "operation">,
+  details: Record<string, number | null>,
+): AuditDraft {
+  return { ...context, target: { kind: "config", id: "intervals" }, result: "success", details };
+}

@@ -3,11 +3,12 @@ import {
   FieldPath,
   Timestamp,
   type DocumentReference,
+  type QueryDocumentSnapshot,
   type Firestore,
   type Query,
   type Transaction,
 } from "firebase-admin/firestore";
-import type { AuditDraft, AuditEntry } from "../../domain/audit";
+import { intervalsAudit, type AuditDraft, type AuditEntry } from "../../domain/audit";
 import { saltAad, type EncryptedSalt } from "../../domain/encryption";
 import { notFound } from "../../domain/errors";
 import { encodeDocId, type SaltKind } from "../../domain/ids";
@@ -226,29 +227,45 @@ export class FirestoreSaltBackend implements SaltBackend {
     kind: SaltKind,
     page: { limit: number; cursor?: string | null },
   ): Promise<Page<ListedSalt>> {
-    return this.run("listDueForRotation", async () => {
-      let query = this.dueQuery(kind).orderBy("last_rotated").orderBy(FieldPath.documentId());
-      if (page.cursor) {
-        const c = decodeCursor(page.cursor);
-        query = query.startAfter(Timestamp.fromMillis(c.t), c.d);
-      }
-      const snap = await query.limit(page.limit + 1).get();
-      const docs = snap.docs.slice(0, page.limit);
-      const items = docs.map((d) => {
+    return this.run("listDueForRotation", () =>
+      this.duePage(kind, page, null, (d) => {
         const { record, enc } = parseSaltDoc(d.data());
         const handle: FirestoreHandle = { enc, updateTime: d.updateTime };
         return { record, handle };
-      });
-      const last = items.at(-1);
-      const lastDoc = docs.at(-1);
-      return {
-        items,
-        nextCursor:
-          snap.size > page.limit && last && lastDoc
-            ? encodeCursor({ t: last.record.last_rotated.getTime(), d: lastDoc.id })
-            : null,
-      };
-    });
+      }),
+    );
+  }
+
+  /**
+   * One page of due salts, oldest rotation first; `fields` limits what is read.
+   * One extra document tells whether another page exists.
+   */
+  private async duePage<T>(
+    kind: SaltKind,
+    page: { limit: number; cursor?: string | null },
+    fields: readonly string[] | null,
+    toItem: (doc: QueryDocumentSnapshot) => T & ({ record: SaltRecord } | SaltRecord),
+  ): Promise<Page<T>> {
+    let query = this.dueQuery(kind);
+    if (fields) query = query.select(...fields);
+    query = query.orderBy("last_rotated").orderBy(FieldPath.documentId());
+    if (page.cursor) {
+      const c = decodeCursor(page.cursor);
+      query = query.startAfter(Timestamp.fromMillis(c.t), c.d);
+    }
+    const snap = await query.limit(page.limit + 1).get();
+    const docs = snap.docs.slice(0, page.limit);
+    const items = docs.map(toItem);
+    const last = items.at(-1);
+    const lastDoc = docs.at(-1);
+    const lastRotated = last && ("record" in last ? last.record : last).last_rotated;
+    return {
+      items,
+      nextCursor:
+        snap.size > page.limit && lastRotated && lastDoc
+          ? encodeCursor({ t: lastRotated.getTime(), d: lastDoc.id })
+          : null,
+    };
   }
 
   rotateListed(items: { listed: ListedSalt; request: RotateRequest }[]): Promise<RotateOutcome[]> {
@@ -373,29 +390,9 @@ export class FirestoreSaltBackend implements SaltBackend {
   }
 
   listDue(kind: SaltKind, page: { limit: number; cursor?: string | null }): Promise<Page<SaltRecord>> {
-    return this.run("listDue", async () => {
-      let query = this.dueQuery(kind)
-        .select(...RECORD_FIELDS)
-        .orderBy("last_rotated")
-        .orderBy(FieldPath.documentId());
-      if (page.cursor) {
-        const c = decodeCursor(page.cursor);
-        query = query.startAfter(Timestamp.fromMillis(c.t), c.d);
-      }
-      // One extra document tells whether another page exists.
-      const snap = await query.limit(page.limit + 1).get();
-      const docs = snap.docs.slice(0, page.limit);
-      const items = docs.map((d) => parseSaltRecord(d.data()));
-      const last = items.at(-1);
-      const lastDoc = docs.at(-1);
-      return {
-        items,
-        nextCursor:
-          snap.size > page.limit && last && lastDoc
-            ? encodeCursor({ t: last.last_rotated.getTime(), d: lastDoc.id })
-            : null,
-      };
-    });
+    return this.run("listDue", () =>
+      this.duePage(kind, page, RECORD_FIELDS, (d) => parseSaltRecord(d.data())),
+    );
   }
 
   scan(kind: SaltKind, page: { limit: number; cursor?: string | null }): Promise<Page<ScannedSalt>> {
@@ -488,15 +485,10 @@ export class FirestoreSaltBackend implements SaltBackend {
         tx.set(this.settingsRef(), { pending: clean }, { mergeFields: ["pending"] });
         this.writeAudit(
           tx,
-          {
-            ...audit,
-            target: { kind: "config", id: "intervals" },
-            result: "success",
-            details: {
-              pending_user_days: pending.user_days ?? null,
-              pending_global_days: pending.global_days ?? null,
-            },
-          },
+          intervalsAudit(audit, {
+            pending_user_days: pending.user_days ?? null,
+            pending_global_days: pending.global_days ?? null,
+          }),
           now,
         );
       }),
@@ -517,12 +509,7 @@ export class FirestoreSaltBackend implements SaltBackend {
         );
         this.writeAudit(
           tx,
-          {
-            ...audit,
-            target: { kind: "config", id: "intervals" },
-            result: "success",
-            details: { user_days: intervals.user_days, global_days: intervals.global_days },
-          },
+          intervalsAudit(audit, { user_days: intervals.user_days, global_days: intervals.global_days }),
           now,
         );
         return { ...intervals, reloaded_at: now };

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { AuditDraft, AuditEntry } from "../../domain/audit";
+import { intervalsAudit, type AuditDraft, type AuditEntry } from "../../domain/audit";
 import type { EncryptedSalt } from "../../domain/encryption";
 import { saltAad } from "../../domain/encryption";
 import { notFound } from "../../domain/errors";
@@ -326,15 +326,12 @@ export class MemorySaltBackend implements SaltBackend {
   async writePendingSettings(pending: PendingSettings, audit: AuditContext): Promise<void> {
     await Promise.resolve();
     this.settings = { ...this.settings, pending: { ...pending } };
-    this.auditEntry({
-      ...audit,
-      target: { kind: "config", id: "intervals" },
-      result: "success",
-      details: {
+    this.auditEntry(
+      intervalsAudit(audit, {
         pending_user_days: pending.user_days ?? null,
         pending_global_days: pending.global_days ?? null,
-      },
-    });
+      }),
+    );
   }
 
   async activateSettings(
@@ -344,12 +341,9 @@ export class MemorySaltBackend implements SaltBackend {
     await Promise.resolve();
     const active = { ...intervals, reloaded_at: this.deps.clock() };
     this.settings = { ...this.settings, active };
-    this.auditEntry({
-      ...audit,
-      target: { kind: "config", id: "intervals" },
-      result: "success",
-      details: { user_days: intervals.user_days, global_days: intervals.global_days },
-    });
+    this.auditEntry(
+      intervalsAudit(audit, { user_days: intervals.user_days, global_days: intervals.global_days }),
+    );
     return { ...active };
   }
 
