@@ -69,11 +69,22 @@ export function isPseudonymizable(value: unknown): value is PseudonymizableValue
   );
 }
 
+// Numbers are written in their shortest round-trip form, so 1 and 1.0 are one value.
+const macOf = (fieldKey: Buffer, value: PseudonymizableValue) =>
+  createHmac("sha256", fieldKey).update(typeTag(value) + String(value), "utf8");
+
 export function pseudonymTag(fieldKey: Buffer, value: PseudonymizableValue): Buffer {
-  // Numbers are written in their shortest round-trip form, so 1 and 1.0 are one value.
-  return createHmac("sha256", fieldKey)
-    .update(typeTag(value) + String(value), "utf8")
-    .digest();
+  return macOf(fieldKey, value).digest();
+}
+
+/** Everything before the tag: the same for every value under one salt and pepper version. */
+export function pseudonymPrefix(kind: SaltKind, saltVersion: number, pepperVersion: number): string {
+  return `${PSEUDONYM_PREFIX}.${KIND_CODE[kind]}.${saltVersion}.${pepperVersion}.`;
+}
+
+/** `prefix` + the tag in base64url, written straight from the MAC: the bulk path. */
+export function pseudonymWithPrefix(prefix: string, fieldKey: Buffer, value: PseudonymizableValue): string {
+  return prefix + macOf(fieldKey, value).digest("base64url");
 }
 
 export function formatPseudonym(
@@ -82,7 +93,7 @@ export function formatPseudonym(
   pepperVersion: number,
   tag: Buffer,
 ): string {
-  return `${PSEUDONYM_PREFIX}.${KIND_CODE[kind]}.${saltVersion}.${pepperVersion}.${tag.toString("base64url")}`;
+  return pseudonymPrefix(kind, saltVersion, pepperVersion) + tag.toString("base64url");
 }
 
 export function parsePseudonym(pseudonym: string, path = "pseudonym"): ParsedPseudonym {

@@ -2,7 +2,8 @@ import { invalidArgument } from "../domain/errors";
 import { assertSaltId, type SaltKind } from "../domain/ids";
 import {
   deriveFieldKey,
-  formatPseudonym,
+  pseudonymPrefix,
+  pseudonymWithPrefix,
   isPseudonymizable,
   parsePseudonym,
   pseudonymTag,
@@ -98,7 +99,7 @@ export class Pseudonymizer {
         ]);
       }
       const key = this.fieldKey(kind, scope, field, loaded.salt, pepper);
-      out[field] = formatPseudonym(kind, saltVersion, pepper.version, pseudonymTag(key, value));
+      out[field] = pseudonymWithPrefix(pseudonymPrefix(kind, saltVersion, pepper.version), key, value);
     }
     return out as T;
   }
@@ -143,6 +144,7 @@ export class Pseudonymizer {
     const loaded = await this.salts.current("user", userId, { create: true });
     const key = this.fieldKey("user", "", field, loaded.salt, pepper);
     const version = loaded.record.version;
+    const prefix = pseudonymPrefix("user", version, pepper.version);
     const pseudonyms = values.map((value, i) => {
       if (value === null) return null;
       if (!isPseudonymizable(value)) {
@@ -150,7 +152,7 @@ export class Pseudonymizer {
           { path: `values.${i}`, message: "must be a string, finite number, boolean or null" },
         ]);
       }
-      return formatPseudonym("user", version, pepper.version, pseudonymTag(key, value));
+      return pseudonymWithPrefix(prefix, key, value);
     });
     return { pseudonyms, saltVersion: version, pepperVersion: pepper.version };
   }
