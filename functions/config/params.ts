@@ -52,6 +52,11 @@ export const ROTATE_INLINE_LIMIT = defineInt("ROTATE_INLINE_LIMIT", {
   default: 2000,
   description: "Due salts a batch job rotates inside the call; above this it fans out to the task queue.",
 });
+export const ROTATION_PAGE_SIZE = defineInt("ROTATION_PAGE_SIZE", {
+  default: 5000,
+  description:
+    "Due salts a batch job lists per query (held in memory at once; progress is checkpointed per page).",
+});
 export const ROTATION_SHARD_SIZE = defineInt("ROTATION_SHARD_SIZE", {
   default: 500,
   description: "Salts per task-queue shard of a fan-out batch job.",

@@ -43,8 +43,8 @@ export interface JobStatusResponse {
   error?: string;
 }
 
-/** Shards one planning task hands to the queue before passing the rest on. */
-const SHARDS_PER_PLAN_STEP = 20;
+/** Pages (of ROTATION_PAGE_SIZE) one planning task lists and hands to the queue before passing the rest on. */
+const PLAN_PAGES_PER_STEP = 4;
 
 const kindsOf = (kind: JobKind): SaltKind[] => (kind === "all" ? ["user", "global"] : [kind]);
 
@@ -259,8 +259,8 @@ async function runInline(
     attempts: 1,
     updated_at: rt.clock(),
   });
-  // One page feeds every parallel chunk once; progress is checkpointed after each page.
-  const pageSize = CHUNK * rt.config.concurrency;
+  // Progress is checkpointed after each page; the page's chunks run with bounded parallelism.
+  const pageSize = rt.config.pageSize;
   let remaining = job.total;
   try {
     for (const kind of kinds) {
@@ -320,7 +320,7 @@ async function recordFailure(
   }
 }
 
-/** One step of planning a fan-out job: hands up to SHARDS_PER_PLAN_STEP shards to the queue. */
+/** One step of planning a fan-out job: lists up to PLAN_PAGES_PER_STEP pages and hands them to the queue as shards. */
 export async function runPlanStep(
   rt: ServiceRuntime,
   ctx: CallContext,
@@ -329,18 +329,20 @@ export async function runPlanStep(
   const job = await rt.jobs.get(task.job_id);
   if (!job || job.state !== "running" || job.shards_total !== null) return;
   let { kind_index: kindIndex, cursor, next_shard: shard, remaining } = task;
-  for (let step = 0; step < SHARDS_PER_PLAN_STEP && remaining > 0 && kindIndex < task.kinds.length; step++) {
+  for (let step = 0; step < PLAN_PAGES_PER_STEP && remaining > 0 && kindIndex < task.kinds.length; step++) {
     const kind = task.kinds[kindIndex]!;
-    const page = await rt.backend.listDue(kind, { limit: Math.min(rt.config.shardSize, remaining), cursor });
-    if (page.items.length > 0) {
-      const items = page.items.map((r) => ({ kind, id: r.id, version: r.version }));
-      await rt.tasks.enqueue(
-        { type: "shard", job_id: job.job_id, shard, items },
-        `${job.job_id}-shard-${shard}`,
-      );
-      shard++;
-      remaining -= items.length;
+    const page = await rt.backend.listDue(kind, { limit: Math.min(rt.config.pageSize, remaining), cursor });
+    const items = page.items.map((r) => ({ kind, id: r.id, version: r.version }));
+    const shards: { shard: number; items: ShardItem[] }[] = [];
+    for (let i = 0; i < items.length; i += rt.config.shardSize) {
+      shards.push({ shard: shard++, items: items.slice(i, i + rt.config.shardSize) });
     }
+    await Promise.all(
+      shards.map((s) =>
+        rt.tasks.enqueue({ type: "shard", job_id: job.job_id, ...s }, `${job.job_id}-shard-${s.shard}`),
+      ),
+    );
+    remaining -= items.length;
     if (page.nextCursor && page.items.length > 0) cursor = page.nextCursor;
     else {
       kindIndex++;

@@ -51,7 +51,7 @@ describe("batch jobs under faults (real Firestore emulator)", () => {
       const cutRt: ServiceRuntime = firestoreRuntime({
         key: KEY,
         firestore: firestoreVia(proxy.host),
-        config: { firestoreTimeoutMs: 3000, jobStaleSeconds: 2, concurrency: 1 },
+        config: { firestoreTimeoutMs: 3000, jobStaleSeconds: 2, concurrency: 1, pageSize: 150 },
       });
 
       const running = startRotateDue(cutRt, jobCtx, { kind: "user", dry_run: false });

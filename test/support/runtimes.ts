@@ -18,6 +18,7 @@ export const testConfig = (over: Partial<ServiceConfig> = {}): ServiceConfig => 
   settingsRefreshSeconds: 30,
   jobStaleSeconds: 900,
   shardSize: 50,
+  pageSize: 5000,
   concurrency: 8,
   enableMetrics: false,
   enableDevEndpoints: false,
