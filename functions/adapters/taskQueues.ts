@@ -28,7 +28,8 @@ export class CloudTaskQueue implements TaskQueue {
 export class InProcessTaskQueue implements TaskQueue {
   private chain: Promise<void> = Promise.resolve();
   private readonly seen = new Set<string>();
-  handler: ((task: RotationTask, attempt: number) => Promise<void>) | null = null;
+  /** Runs one task; `finalAttempt` is true on the last try, as the queue's retry count would say. */
+  handler: ((task: RotationTask, finalAttempt: boolean) => Promise<void>) | null = null;
 
   constructor(private readonly maxAttempts = 3) {}
 
@@ -38,7 +39,7 @@ export class InProcessTaskQueue implements TaskQueue {
     this.chain = this.chain.then(async () => {
       for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
         try {
-          await this.handler?.(task, attempt);
+          await this.handler?.(task, attempt === this.maxAttempts - 1);
           return;
         } catch {
           // retried like Cloud Tasks would
@@ -49,7 +50,12 @@ export class InProcessTaskQueue implements TaskQueue {
   }
 
   /** Resolves when every queued task has run. */
-  drain(): Promise<void> {
-    return this.chain;
+  async drain(): Promise<void> {
+    // Tasks may enqueue more tasks: wait until the chain stops growing.
+    let current: Promise<void>;
+    do {
+      current = this.chain;
+      await current;
+    } while (current !== this.chain);
   }
 }

@@ -13,6 +13,7 @@ import { policyOf, readConfig, type ServiceConfig } from "../config/runtime";
 import { parseEncryptionKey, SaltCipher } from "../domain/encryption";
 import type { RotationPolicy } from "../domain/policy";
 import { Pseudonymizer } from "../engine/pseudonymizer";
+import { runTask } from "../usecases/rotationJob";
 import { SaltCache } from "../engine/saltCache";
 import { MetricsRecorder } from "../observability/metrics";
 import type { BackendDeps } from "../ports/backendDeps";
@@ -140,7 +141,7 @@ export function buildRuntime(o: RuntimeOverrides = {}): ServiceRuntime {
   const metricsStore = shared
     ? new FirestoreMetricsStore(db(), config.firestoreTimeoutMs)
     : new MemoryMetricsStore();
-  return {
+  const rt: ServiceRuntime = {
     config,
     backend,
     cache,
@@ -159,6 +160,12 @@ export function buildRuntime(o: RuntimeOverrides = {}): ServiceRuntime {
       policy = p;
     },
   };
+  // Without Cloud Tasks (memory backend, tests), queued work runs in this process through the same use case.
+  if (rt.tasks instanceof InProcessTaskQueue && !rt.tasks.handler) {
+    rt.tasks.handler = (task, finalAttempt) =>
+      runTask(rt, { correlationId: "in-process-task", actor: { uid: "rotation-task", via: "task" } }, task, finalAttempt);
+  }
+  return rt;
 }
 
 let instance: ServiceRuntime | null = null;

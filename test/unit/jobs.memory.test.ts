@@ -1,0 +1,96 @@
+import { randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { RuntimePepperSource } from "../../functions/adapters/secretManager/pepperSources";
+import { InProcessTaskQueue } from "../../functions/adapters/taskQueues";
+import { buildRuntime } from "../../functions/app/runtime";
+import { SaltCipher } from "../../functions/domain/encryption";
+import { handleCall } from "../../functions/edge/callable";
+import { schemas } from "../../functions/edge/schemas";
+import { jobStatus, startRotateDue } from "../../functions/usecases/rotationJob";
+import { getStatus } from "../../functions/usecases/status";
+import { testConfig } from "../support/runtimes";
+import { DAY, ManualClock } from "../support/testDeps";
+
+function memoryRuntime(over: Parameters<typeof testConfig>[0] = {}) {
+  const clock = new ManualClock();
+  const cipher = new SaltCipher(randomBytes(32));
+  const rt = buildRuntime({
+    config: testConfig({ backend: "memory", ...over }),
+    clock: clock.now,
+    cipher: () => cipher,
+    pepper: new RuntimePepperSource(() => "p".repeat(40), 1),
+  });
+  return { rt, clock };
+}
+
+const ctx = { correlationId: "unit", actor: { uid: "ops", via: "cli" as const } };
+
+describe("batch jobs on the memory backend (in-process task queue)", () => {
+  it("when more salts are due than the inline limit, then planning pages split into shards and every salt rotates once", async () => {
+    const { rt, clock } = memoryRuntime({ inlineLimit: 10, shardSize: 7, pageSize: 20 });
+    for (let i = 0; i < 100; i++) await rt.backend.getOrCreate("user", `u${i}`);
+    await rt.backend.getOrCreate("global", "click");
+    clock.advance(91 * DAY);
+
+    const dry = await startRotateDue(rt, ctx, { kind: "all", dry_run: true });
+    expect(dry).toMatchObject({ mode: "dry_run", due: { users: 100, globals: 1 }, rotated: 0, queued: 0 });
+
+    const started = await startRotateDue(rt, ctx, { kind: "all", dry_run: false });
+    expect(started).toMatchObject({ mode: "fanout", queued: 101, rotated: 0 });
+    await (rt.tasks as InProcessTaskQueue).drain();
+    const job = await jobStatus(rt, started.job_id);
+    expect(job).toMatchObject({ state: "done", total: 101, rotated: 101, failed: 0, skipped: 0 });
+    // Pages of 20 users (5 pages) in shards of at most 7 (3 per page), then one page for the global salt.
+    expect(job.shards).toEqual({ total: 16, done: 16, failed: 0 });
+    expect((await getStatus(rt)).users.due).toBe(0);
+    for (let i = 0; i < 100; i++) expect((await rt.backend.get("user", `u${i}`))?.record.version).toBe(2);
+  });
+
+  it("when the limit is below the due count, then exactly that many rotate and the rest stay due", async () => {
+    const { rt, clock } = memoryRuntime({ inlineLimit: 1000, pageSize: 4, concurrency: 2 });
+    for (let i = 0; i < 30; i++) await rt.backend.getOrCreate("user", `u${i}`);
+    clock.advance(91 * DAY);
+    const out = await startRotateDue(rt, ctx, { kind: "user", limit: 13, dry_run: false });
+    expect(out).toMatchObject({ mode: "inline", rotated: 13, failed: 0 });
+    expect(await rt.backend.countDue("user")).toBe(17);
+    expect((await jobStatus(rt, out.job_id)).state).toBe("done");
+  });
+});
+
+describe("the callable pipeline, called directly", () => {
+  const spec = {
+    operation: "status",
+    role: "auditor" as const,
+    mutating: false,
+    schema: schemas.status,
+    run: getStatus,
+  };
+  const request = (data: unknown, claims?: Record<string, unknown>, headers: Record<string, string> = {}) =>
+    ({
+      data,
+      auth: claims ? { uid: "caller", token: claims } : undefined,
+      rawRequest: { headers },
+      acceptsStreaming: false,
+    }) as never;
+
+  it("when called with and without roles, then the answer, the error codes and the metrics follow", async () => {
+    const { rt } = memoryRuntime({ rateLimitPerMinute: 2 });
+    const ok = await handleCall(spec, request({}, { auditor: true }, { "x-correlation-id": "c-1" }), rt);
+    expect(ok).toMatchObject({ storage_type: "memory", degraded: true, correlation_id: "c-1" });
+    await expect(handleCall(spec, request({}), rt)).rejects.toMatchObject({ code: "unauthenticated" });
+    await expect(handleCall(spec, request({}, {}), rt)).rejects.toMatchObject({ code: "permission-denied" });
+    await expect(handleCall(spec, request({ x: 1 }, { admin: true }), rt)).rejects.toMatchObject({
+      code: "invalid-argument",
+      details: { issues: [{ path: "x", message: "is not a known field" }] },
+    });
+    await expect(handleCall(spec, request({}, { admin: true }), rt)).rejects.toMatchObject({
+      code: "resource-exhausted",
+      details: { retry_after_seconds: expect.any(Number) },
+    });
+    const totals = await rt.metricsStore.read();
+    const count = (result: string) =>
+      totals.find((a) => a.operation === "status" && a.result === result)?.count;
+    expect(count("success")).toBe(1);
+    expect(count("error")).toBe(4);
+  });
+});
