@@ -163,7 +163,12 @@ export function buildRuntime(o: RuntimeOverrides = {}): ServiceRuntime {
   // Without Cloud Tasks (memory backend, tests), queued work runs in this process through the same use case.
   if (rt.tasks instanceof InProcessTaskQueue && !rt.tasks.handler) {
     rt.tasks.handler = (task, finalAttempt) =>
-      runTask(rt, { correlationId: "in-process-task", actor: { uid: "rotation-task", via: "task" } }, task, finalAttempt);
+      runTask(
+        rt,
+        { correlationId: "in-process-task", actor: { uid: "rotation-task", via: "task" } },
+        task,
+        finalAttempt,
+      );
   }
   return rt;
 }
