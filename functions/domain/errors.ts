@@ -48,3 +48,6 @@ export const unavailable = (message: string, cause?: unknown): SaltServiceError 
   new SaltServiceError("unavailable", message, {}, { cause });
 
 export const isSaltServiceError = (e: unknown): e is SaltServiceError => e instanceof SaltServiceError;
+
+/** Storage (or another dependency) did not answer: adapters report every such fault this way. */
+export const isUnavailable = (e: unknown): boolean => isSaltServiceError(e) && e.code === "unavailable";

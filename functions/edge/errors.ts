@@ -4,8 +4,7 @@ import { isSaltServiceError, SaltServiceError } from "../domain/errors";
 /** Any thrown value as a service error; unexpected ones become a safe `internal`. */
 export function asServiceError(e: unknown): { error: SaltServiceError; unexpected: boolean } {
   if (isSaltServiceError(e) && e.code !== "internal") return { error: e, unexpected: false };
-  if (isSaltServiceError(e))
-    return { error: new SaltServiceError("internal", "Internal error"), unexpected: true };
+  // Internal errors keep their detail for the log only; the caller gets a message that says nothing.
   return { error: new SaltServiceError("internal", "Internal error"), unexpected: true };
 }
 

@@ -1,7 +1,6 @@
-import { notFound } from "../domain/errors";
+import { isUnavailable, notFound } from "../domain/errors";
 import type { SaltKind } from "../domain/ids";
 import type { LoadedSalt } from "../domain/salt";
-import { isStoreUnavailable } from "../adapters/firestore/errors";
 import type { AuditContext, SaltBackend } from "../ports/saltBackend";
 
 export interface SaltCacheOptions {
@@ -86,7 +85,7 @@ export class SaltCache {
       this.remember(SaltCache.key(kind, id), loaded);
       return loaded;
     } catch (e) {
-      if (stale && isStoreUnavailable(e)) {
+      if (stale && isUnavailable(e)) {
         this.stats.stale++;
         return stale.loaded;
       }

@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { ServiceRuntime } from "../app/runtime";
-import { isStoreUnavailable } from "../adapters/firestore/errors";
-import { notFound, SaltServiceError } from "../domain/errors";
+import { isUnavailable, notFound, SaltServiceError } from "../domain/errors";
 import type { SaltKind } from "../domain/ids";
 import { encodeDocId } from "../domain/ids";
 import { logs } from "../observability/logs";
@@ -137,7 +136,7 @@ async function rotateUnits(
         const outcomes = await runChunk(chunk, requests);
         requests.forEach((item, i) => tally(item, outcomes[i]!));
       } catch (e) {
-        if (isStoreUnavailable(e)) {
+        if (isUnavailable(e)) {
           outage ??= e;
           return;
         }
@@ -145,7 +144,7 @@ async function rotateUnits(
           try {
             tally(item, await rt.backend.rotate(item.kind, item.id, item.request));
           } catch (single) {
-            if (isStoreUnavailable(single)) {
+            if (isUnavailable(single)) {
               outage ??= single;
               return;
             }

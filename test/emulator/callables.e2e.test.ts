@@ -1,7 +1,7 @@
 import { Timestamp } from "firebase-admin/firestore";
 import { beforeAll, describe, expect, it } from "vitest";
 import { encodeDocId } from "../../functions/domain/ids";
-import { adminFirestore } from "../support/firestore";
+import { adminFirestore, clearFirestore } from "../support/firestore";
 import {
   adminAuth,
   call,
@@ -47,6 +47,8 @@ describe("callable API over HTTP (functions + auth + firestore emulators)", () =
   let plain: TestUser;
 
   beforeAll(async () => {
+    // Start from an empty database: counts and due sets below must not depend on other files' leftovers.
+    await clearFirestore();
     rmSync(LEDGER, { force: true });
     [admin, auditor, plain] = await Promise.all([
       createUser({ admin: true }, "admin"),
@@ -503,24 +505,32 @@ describe("callable API over HTTP (functions + auth + firestore emulators)", () =
       for (const name of ["PSEUDONYM_PEPPER", "SALT_ENCRYPTION_KEY", "METRICS_TOKEN"]) {
         for (const form of secretForms(secrets[name]!)) needles.set(form, name);
       }
-      // Decrypt every stored salt (current and retained) with the key the emulator used, and hunt for those too.
+      // Decrypt every salt the functions stored (current and retained) with the emulator's key, and hunt
+      // for those too. Salts written by in-process tests under their own keys never passed through the functions.
       const cipher = new SaltCipher(parseEncryptionKey(secrets.SALT_ENCRYPTION_KEY));
-      let salts = 0;
+      const open = (kind: SaltKind, id: string, version: number, enc: any) =>
+        cipher.decrypt(
+          { ...enc, iv: Buffer.from(enc.iv), ct: Buffer.from(enc.ct), tag: Buffer.from(enc.tag) },
+          saltAad(saltLocation(kind, id), version),
+        );
+      const found: Buffer[] = [];
       for (const kind of ["user", "global"] as SaltKind[]) {
         const snap = await db().collection(`salts_${kind}`).get();
         for (const doc of snap.docs) {
+          if (doc.get("salt.key_id") !== cipher.currentKeyId) continue;
           const id = doc.get("id") as string;
-          const enc = doc.get("salt");
-          const salt = cipher.decrypt(
-            { ...enc, iv: Buffer.from(enc.iv), ct: Buffer.from(enc.ct), tag: Buffer.from(enc.tag) },
-            saltAad(saltLocation(kind, id), doc.get("version")),
-          );
-          salts++;
-          for (const form of [salt.toString("hex"), salt.toString("base64"), salt.toString("base64url")]) {
-            needles.set(form, `salt of ${kind}`);
+          found.push(open(kind, id, doc.get("version"), doc.get("salt")));
+          for (const v of (await doc.ref.collection("salt_versions").get()).docs) {
+            found.push(open(kind, id, v.get("version"), v.get("salt")));
           }
         }
       }
+      for (const salt of found) {
+        for (const form of [salt.toString("hex"), salt.toString("base64"), salt.toString("base64url")]) {
+          needles.set(form, "a stored salt");
+        }
+      }
+      const salts = found.length;
       expect(salts).toBeGreaterThan(10);
       const audit = (await db().collection("salts_audit").get()).docs.map((d) => JSON.stringify(d.data()));
       expect(audit.length).toBeGreaterThan(10);
