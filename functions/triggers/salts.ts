@@ -125,7 +125,7 @@ export const pseudonymizeTest = callable({
   role: "admin",
   mutating: true,
   schema: schemas.pseudonymizeTest,
-  run: (rt, _ctx, i) => pseudonymizeTestUseCase(rt, i),
+  run: (rt, ctx, i) => pseudonymizeTestUseCase(rt, ctx, i),
 });
 
 export const metrics = onRequest({ secrets: [METRICS_TOKEN, SALT_ENCRYPTION_KEY] }, (req, res) =>

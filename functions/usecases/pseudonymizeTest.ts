@@ -1,5 +1,6 @@
 import type { ServiceRuntime } from "../app/runtime";
 import { failedPrecondition } from "../domain/errors";
+import { auditContext, type CallContext } from "./context";
 
 export interface PseudonymizeTestInput {
   user_id: string;
@@ -13,7 +14,7 @@ export interface PseudonymizeTestInput {
  * salt; with it, as an analytics event of that type (user_id included). With no
  * `fields`, every field of `data` is pseudonymized.
  */
-export async function pseudonymizeTest(rt: ServiceRuntime, input: PseudonymizeTestInput) {
+export async function pseudonymizeTest(rt: ServiceRuntime, ctx: CallContext, input: PseudonymizeTestInput) {
   if (!rt.config.enableDevEndpoints) {
     throw failedPrecondition(
       "salts-pseudonymizeTest is disabled (set ENABLE_DEV_ENDPOINTS=true in development)",
@@ -26,5 +27,12 @@ export async function pseudonymizeTest(rt: ServiceRuntime, input: PseudonymizeTe
         ["user_id", ...fields.filter((f) => f !== "user_id")],
       )
     : await rt.pseudonymizer.pseudonymizeUserData(input.user_id, input.data, fields);
+  // An admin computed pseudonyms of chosen values: that is worth a line in the audit log (values not included).
+  await rt.backend.appendAudit({
+    ...auditContext(ctx, "pseudonymize_test"),
+    target: input.event_type ? { kind: "global", id: input.event_type } : { kind: "user", id: input.user_id },
+    result: "success",
+    details: { fields: fields.length, salt_version: out.saltVersion, pepper_version: out.pepperVersion },
+  });
   return { pseudonymized: out.data, salt_version: out.saltVersion, pepper_version: out.pepperVersion };
 }

@@ -414,6 +414,17 @@ describe("callable API over HTTP (functions + auth + firestore emulators)", () =
         { token: admin.token },
       );
       expect(ev.result!.pseudonymized.user_id).toMatch(/^ps1\.g\.1\.1\./);
+      const audited = await db()
+        .collection("salts_audit")
+        .where("correlation_id", "==", r.result!.correlation_id)
+        .get();
+      expect(audited.docs.map((d) => d.data())).toEqual([
+        expect.objectContaining({
+          operation: "pseudonymize_test",
+          result: "success",
+          target: { kind: "user", id },
+        }),
+      ]);
       expect(ev.result!.pseudonymized.email).not.toBe(r.result!.pseudonymized.email);
     });
   });
