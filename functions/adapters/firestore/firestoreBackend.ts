@@ -45,6 +45,22 @@ import {
   versionDocSchema,
 } from "./schema";
 
+/** Where applyRotation stages its writes: a transaction, or a batch with a precondition on the salt. */
+interface RotationWriter {
+  create(ref: DocumentReference, data: Record<string, unknown>): unknown;
+  set(ref: DocumentReference, data: Record<string, unknown>): unknown;
+  /** Writes the new version over the salt document that was read. */
+  replaceSalt(ref: DocumentReference, data: Record<string, unknown>): unknown;
+}
+
+const inTransaction = (tx: Transaction): RotationWriter => ({
+  create: (ref, data) => tx.create(ref, data),
+  set: (ref, data) => tx.set(ref, data),
+  replaceSalt: (ref, data) => tx.set(ref, data),
+});
+
+const parsedOrNull = (data: unknown) => (data === undefined ? null : parseSaltDoc(data));
+
 /** What a Firestore listing remembers of a salt: its ciphertext and the exact version of the document read. */
 interface FirestoreHandle {
   enc: EncryptedSalt;
@@ -97,7 +113,7 @@ export class FirestoreSaltBackend implements SaltBackend {
     return { record, salt: this.deps.cipher().decrypt(enc, saltAad(saltLocation(kind, id), record.version)) };
   }
 
-  private writeAudit(tx: Transaction, draft: AuditDraft, at: Date): AuditEntry {
+  private writeAudit(tx: Pick<RotationWriter, "create">, draft: AuditDraft, at: Date): AuditEntry {
     const entry: AuditEntry = { ...draft, id: randomUUID(), at: at.toISOString() };
     tx.create(this.db.collection(COLLECTIONS.audit).doc(entry.id), auditDocData(entry));
     return entry;
@@ -153,10 +169,10 @@ export class FirestoreSaltBackend implements SaltBackend {
    * (salt, retired version, audit entry) on the transaction.
    */
   private applyRotation(
-    tx: Transaction,
+    tx: RotationWriter,
     kind: SaltKind,
     id: string,
-    current: unknown,
+    current: { record: SaltRecord; enc: EncryptedSalt } | null,
     request: RotateRequest,
     now: Date,
   ): RotateOutcome {
@@ -170,7 +186,7 @@ export class FirestoreSaltBackend implements SaltBackend {
       result: "success",
       rotation_id: request.rotationId,
     };
-    if (current === undefined) {
+    if (current === null) {
       if (request.ifVersion !== undefined || request.onlyIfDue) {
         return { status: "skipped", reason: "missing", record: null };
       }
@@ -180,7 +196,7 @@ export class FirestoreSaltBackend implements SaltBackend {
       this.writeAudit(tx, draft, now);
       return { status: "created", record: plan.record, rotationId: request.rotationId };
     }
-    const { record, enc } = parseSaltDoc(current);
+    const { record, enc } = current;
     const skip = guardRejects(record, request, policy, now);
     if (skip) return { status: "skipped", reason: skip, record };
     const plan = planRotate(record, now, policy, this.deps.retentionDays(), request.rotationId);
@@ -189,7 +205,7 @@ export class FirestoreSaltBackend implements SaltBackend {
       ref.collection(COLLECTIONS.versions).doc(String(plan.retired.version)),
       versionDocData(plan.retired, enc, plan.retiredExpiresAt),
     );
-    tx.set(
+    tx.replaceSalt(
       ref,
       saltDocData(plan.record, cipher.encrypt(plan.salt, saltAad(location, plan.record.version)), now),
     );
@@ -202,7 +218,14 @@ export class FirestoreSaltBackend implements SaltBackend {
       this.db.runTransaction(async (tx) => {
         const snap = await tx.get(this.saltRef(kind, id));
         // Time is read inside the attempt so a retried transaction decides afresh.
-        return this.applyRotation(tx, kind, id, snap.data(), request, this.deps.clock());
+        return this.applyRotation(
+          inTransaction(tx),
+          kind,
+          id,
+          parsedOrNull(snap.data()),
+          request,
+          this.deps.clock(),
+        );
       }),
     );
   }
@@ -217,7 +240,14 @@ export class FirestoreSaltBackend implements SaltBackend {
         const snaps = await tx.getAll(...items.map((i) => this.saltRef(i.kind, i.id)));
         const now = this.deps.clock();
         return items.map((item, n) =>
-          this.applyRotation(tx, item.kind, item.id, snaps[n]?.data(), item.request, now),
+          this.applyRotation(
+            inTransaction(tx),
+            item.kind,
+            item.id,
+            parsedOrNull(snaps[n]?.data()),
+            item.request,
+            now,
+          ),
         );
       }),
     );
@@ -276,41 +306,17 @@ export class FirestoreSaltBackend implements SaltBackend {
     return this.run("rotateListed", async () => {
       const batch = this.db.batch();
       const now = this.deps.clock();
-      const policy = this.deps.policy();
-      const cipher = this.deps.cipher();
-      const outcomes: RotateOutcome[] = [];
-      for (const { listed, request } of items) {
-        const { record } = listed;
+      const outcomes = items.map(({ listed, request }) => {
         const handle = listed.handle as FirestoreHandle;
-        const skip = guardRejects(record, request, policy, now);
-        if (skip) {
-          outcomes.push({ status: "skipped", reason: skip, record });
-          continue;
-        }
-        const ref = this.saltRef(record.kind, record.id);
-        const location = saltLocation(record.kind, record.id);
-        const plan = planRotate(record, now, policy, this.deps.retentionDays(), request.rotationId);
-        batch.set(
-          ref.collection(COLLECTIONS.versions).doc(String(plan.retired.version)),
-          versionDocData(plan.retired, handle.enc, plan.retiredExpiresAt),
-        );
-        // Only if the salt is exactly as listed: then the decision above still holds.
-        batch.update(
-          ref,
-          saltDocData(plan.record, cipher.encrypt(plan.salt, saltAad(location, plan.record.version)), now),
-          { lastUpdateTime: handle.updateTime },
-        );
-        const entry: AuditEntry = {
-          ...request.audit,
-          target: { kind: record.kind, id: record.id },
-          result: "success",
-          rotation_id: request.rotationId,
-          id: randomUUID(),
-          at: now.toISOString(),
+        // The salt is replaced only if it is exactly as listed: then the decision made here still holds.
+        const writer: RotationWriter = {
+          create: (ref, data) => batch.create(ref, data),
+          set: (ref, data) => batch.set(ref, data),
+          replaceSalt: (ref, data) => batch.update(ref, data, { lastUpdateTime: handle.updateTime }),
         };
-        batch.create(this.db.collection(COLLECTIONS.audit).doc(entry.id), auditDocData(entry));
-        outcomes.push({ status: "rotated", record: plan.record, rotationId: request.rotationId });
-      }
+        const current = { record: listed.record, enc: handle.enc };
+        return this.applyRotation(writer, listed.record.kind, listed.record.id, current, request, now);
+      });
       if (outcomes.every((o) => o.status === "skipped")) return outcomes;
       try {
         await batch.commit();
