@@ -95,7 +95,7 @@ export async function benchJob(db: Firestore): Promise<Record<string, number>> {
   const jobRate = N / jobSeconds;
   const batchRate = N / batchSeconds;
   console.log(
-    `job (plan, stream, chunked transactions, audit):  ${Math.round(jobRate).toLocaleString("en")} salts/s  (${jobSeconds.toFixed(1)} s)`,
+    `job (plan, list, conditional batch commits, audit):${Math.round(jobRate).toLocaleString("en")} salts/s  (${jobSeconds.toFixed(1)} s)`,
   );
   console.log(
     `raw batch() of the same ${docs.toLocaleString("en")} documents:       ${Math.round(batchRate).toLocaleString("en")} salts/s  (${batchSeconds.toFixed(1)} s)`,
