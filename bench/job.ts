@@ -8,18 +8,12 @@ import { encodeDocId } from "../functions/domain/ids";
 import { DEFAULT_POLICY } from "../functions/domain/policy";
 import { planCreate, planRotate, saltLocation } from "../functions/domain/rotation";
 import { startRotateDue } from "../functions/usecases/rotationJob";
+import { clearFirestore } from "../test/support/firestore";
 import { firestoreRuntime } from "../test/support/runtimes";
 import { header } from "./util";
 import { seedDueUsers } from "./seedDue";
 
 const DAY = 24 * 60 * 60 * 1000;
-
-async function clear(): Promise<void> {
-  await fetch(
-    `http://${process.env.FIRESTORE_EMULATOR_HOST}/emulator/v1/projects/${process.env.GCLOUD_PROJECT ?? "demo-salts"}/databases/(default)/documents`,
-    { method: "DELETE" },
-  );
-}
 
 /** A job rotating 20,000 due salts vs raw batch() commits of the same number of documents. */
 export async function benchJob(db: Firestore): Promise<Record<string, number>> {
@@ -28,7 +22,7 @@ export async function benchJob(db: Firestore): Promise<Record<string, number>> {
   );
   const N = 20_000;
   const key = randomBytes(32);
-  await clear();
+  await clearFirestore();
   await seedDueUsers(db, new SaltCipher(key), "job", N);
   const rt = firestoreRuntime({
     key: key.toString("base64"),
@@ -101,7 +95,7 @@ export async function benchJob(db: Firestore): Promise<Record<string, number>> {
     `raw batch() of the same ${docs.toLocaleString("en")} documents:       ${Math.round(batchRate).toLocaleString("en")} salts/s  (${batchSeconds.toFixed(1)} s)`,
   );
   console.log(`ratio: ${(jobRate / batchRate).toFixed(2)} (objective: >= 0.5)`);
-  await clear();
+  await clearFirestore();
   return { job_salts_per_s: jobRate, batch_salts_per_s: batchRate };
 }
 

@@ -3,6 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { getApps, initializeApp } from "firebase-admin/app";
 import { getFirestore } from "firebase-admin/firestore";
+import { clearFirestore } from "../test/support/firestore";
 import { firestoreRuntime } from "../test/support/runtimes";
 import { SaltCipher } from "../functions/domain/encryption";
 import { startRotateDue } from "../functions/usecases/rotationJob";
@@ -13,10 +14,7 @@ async function main(): Promise<void> {
   const app = getApps()[0] ?? initializeApp({ projectId: process.env.GCLOUD_PROJECT ?? "demo-salts" });
   const db = getFirestore(app);
   const key = randomBytes(32);
-  await fetch(
-    `http://${process.env.FIRESTORE_EMULATOR_HOST}/emulator/v1/projects/${app.options.projectId}/databases/(default)/documents`,
-    { method: "DELETE" },
-  );
+  await clearFirestore();
   await seedDueUsers(db, new SaltCipher(key), `mem-${n}`, n);
   const rt = firestoreRuntime({
     key: key.toString("base64"),

@@ -180,8 +180,3 @@ export function runtime(): ServiceRuntime {
   instance ??= buildRuntime();
   return instance;
 }
-
-/** Tests and the CLI may install their own runtime. */
-export function setRuntime(r: ServiceRuntime | null): void {
-  instance = r;
-}

@@ -41,7 +41,3 @@ export function assertSaltId(kind: SaltKind, value: unknown): string {
 export function encodeDocId(id: string): string {
   return Buffer.from(id, "utf8").toString("base64url");
 }
-
-export function decodeDocId(docId: string): string {
-  return Buffer.from(docId, "base64url").toString("utf8");
-}

@@ -3,7 +3,9 @@ import type { SaltKind } from "../domain/ids";
 import {
   emptyAggregate,
   LATENCY_BUCKETS,
+  merge,
   observe,
+  seriesKey,
   type MetricsStore,
   type OperationAggregate,
 } from "../ports/metricsStore";
@@ -18,7 +20,7 @@ export class MetricsRecorder {
   constructor(private readonly store: MetricsStore) {}
 
   record(operation: string, result: "success" | "error", seconds: number): void {
-    const key = `${operation}\u0000${result}`;
+    const key = seriesKey({ operation, result });
     const agg = this.pending.get(key) ?? emptyAggregate(operation, result);
     observe(agg, seconds);
     this.pending.set(key, agg);
@@ -33,13 +35,9 @@ export class MetricsRecorder {
     } catch (e) {
       // Keep the counts for the next flush rather than lose them.
       for (const agg of batch) {
-        const key = `${agg.operation}\u0000${agg.result}`;
-        const again = this.pending.get(key);
-        if (again) {
-          again.count += agg.count;
-          again.sumSeconds += agg.sumSeconds;
-          agg.buckets.forEach((n, i) => (again.buckets[i] = (again.buckets[i] ?? 0) + n));
-        } else this.pending.set(key, agg);
+        const again = this.pending.get(seriesKey(agg));
+        if (again) merge(again, agg);
+        else this.pending.set(seriesKey(agg), agg);
       }
       throw e;
     }

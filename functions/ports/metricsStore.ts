@@ -16,6 +16,10 @@ export interface MetricsStore {
   read(): Promise<OperationAggregate[]>;
 }
 
+/** The identity of one series: one (operation, result) pair. */
+export const seriesKey = (a: Pick<OperationAggregate, "operation" | "result">): string =>
+  `${a.operation}\u0000${a.result}`;
+
 export function emptyAggregate(operation: string, result: "success" | "error"): OperationAggregate {
   return { operation, result, count: 0, sumSeconds: 0, buckets: LATENCY_BUCKETS.map(() => 0) };
 }

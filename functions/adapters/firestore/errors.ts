@@ -6,7 +6,7 @@ const RETRYABLE_GRPC = new Set([
 ]);
 const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH"]);
 
-export function isStoreUnavailable(e: unknown): boolean {
+function isStoreUnavailable(e: unknown): boolean {
   if (isSaltServiceError(e)) return e.code === "unavailable";
   const code = (e as { code?: unknown } | null)?.code;
   if (typeof code === "number") return RETRYABLE_GRPC.has(code);

@@ -5,6 +5,7 @@ import { unavailable } from "../../domain/errors";
 import {
   emptyAggregate,
   merge,
+  seriesKey,
   LATENCY_BUCKETS,
   type MetricsStore,
   type OperationAggregate,
@@ -113,7 +114,7 @@ export class FirestoreMetricsStore implements MetricsStore {
       const totals = new Map<string, OperationAggregate>();
       for (const doc of snap.docs) {
         const m = metricDoc.parse(doc.data());
-        const key = `${m.operation}\u0000${m.result}`;
+        const key = seriesKey(m);
         const agg = totals.get(key) ?? emptyAggregate(m.operation, m.result);
         merge(agg, {
           operation: m.operation,

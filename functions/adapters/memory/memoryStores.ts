@@ -1,4 +1,10 @@
-import { emptyAggregate, merge, type MetricsStore, type OperationAggregate } from "../../ports/metricsStore";
+import {
+  emptyAggregate,
+  merge,
+  seriesKey,
+  type MetricsStore,
+  type OperationAggregate,
+} from "../../ports/metricsStore";
 import { windowOf, type RateDecision, type RateLimiter } from "../../ports/rateLimiter";
 
 /** Per-process rate limiting, for the memory backend (one instance, tests, demos). */
@@ -29,7 +35,7 @@ export class MemoryMetricsStore implements MetricsStore {
   async add(deltas: OperationAggregate[]): Promise<void> {
     await Promise.resolve();
     for (const d of deltas) {
-      const key = `${d.operation}\u0000${d.result}`;
+      const key = seriesKey(d);
       const agg = this.totals.get(key) ?? emptyAggregate(d.operation, d.result);
       merge(agg, d);
       this.totals.set(key, agg);
