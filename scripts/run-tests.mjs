@@ -59,7 +59,7 @@ if (plan.kind === "missing") {
   await lane(
     emulatorLane,
     "node",
-    ["scripts/with-emulators.mjs", vitest, ...vitestArgs("emulator", report)],
+    ["scripts/with-emulators.mjs", "--test-hooks", vitest, ...vitestArgs("emulator", report)],
     report,
   );
 }
