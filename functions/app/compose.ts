@@ -107,7 +107,9 @@ export function composeServices(o: CompositionOptions = {}): Services {
     auditKey: secrets.auditKey,
     pseudonymizer: new Pseudonymizer(cache, pepper, { minPepperVersion: config.pepperMinVersion }),
     jobs: firestore ? new FirestoreJobStore(firestore, timeoutMs) : new MemoryJobStore(),
-    requests: firestore ? new FirestoreRequestStore(firestore, clock, timeoutMs) : new MemoryRequestStore(memory, clock),
+    requests: firestore
+      ? new FirestoreRequestStore(firestore, clock, timeoutMs)
+      : new MemoryRequestStore(memory, clock),
     leases: firestore ? new FirestoreLeaseStore(firestore, timeoutMs) : new MemoryLeaseStore(),
     tasks,
     rateLimiter: firestore

@@ -123,7 +123,8 @@ export interface RewrapItem {
   audit: AuditContext;
 }
 
-export type RewrapOutcome = { status: "rewrapped"; from: number[]; to: number } | { status: "current" | "missing" };
+export type RewrapOutcome =
+  { status: "rewrapped"; from: number[]; to: number } | { status: "current" | "missing" };
 
 /** Salts written under key versions older than `current`, for the rewrap job. */
 export interface RewrapListing {

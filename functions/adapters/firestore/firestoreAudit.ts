@@ -108,7 +108,11 @@ export class FirestoreAuditStore implements AuditStore {
     });
   }
 
-  scanChains(page: { limit: number; cursor?: string | undefined; chains?: string[] }): Promise<Page<ChainScanItem>> {
+  scanChains(page: {
+    limit: number;
+    cursor?: string | undefined;
+    chains?: string[];
+  }): Promise<Page<ChainScanItem>> {
     return guarded("scanChains", this.timeoutMs, async () => {
       let q: Query = this.db.collection(COLLECTIONS.audit);
       if (page.chains) q = q.where("integrity.chain", "in", page.chains);
@@ -133,7 +137,9 @@ export class FirestoreAuditStore implements AuditStore {
       if (salt) {
         // A live salt keeps its chain's head; an erased one left it in a chain document.
         const doc = await this.db.collection(COLLECTIONS[salt.kind]).doc(salt.docId).get();
-        const live = doc.exists ? (doc.get("chain") as { id?: string; head?: ChainHead | null } | undefined) : undefined;
+        const live = doc.exists
+          ? (doc.get("chain") as { id?: string; head?: ChainHead | null } | undefined)
+          : undefined;
         if (live?.id === chain) return live.head ?? null;
       }
       const snap = await this.chainRef(chain).get();

@@ -31,7 +31,13 @@ export function appendLinked(
 }
 
 /** Appends to a chain whose head is kept apart from salts. */
-export function appendToChain(state: MemoryState, draft: AuditDraft, now: Date, chain: string, key: AuditKey) {
+export function appendToChain(
+  state: MemoryState,
+  draft: AuditDraft,
+  now: Date,
+  chain: string,
+  key: AuditKey,
+) {
   const linked = appendLinked(state, draft, now, chain, state.chainHeads.get(chain) ?? null, key);
   state.chainHeads.set(chain, linked.head);
   return linked.entry;
@@ -99,7 +105,8 @@ export class MemoryAuditStore implements AuditStore {
   async headOf(chain: string): Promise<ChainHead | null> {
     await Promise.resolve();
     if (saltOfChain(chain)) {
-      for (const stored of this.state.current.values()) if (stored.chain.id === chain) return stored.chain.head;
+      for (const stored of this.state.current.values())
+        if (stored.chain.id === chain) return stored.chain.head;
     }
     return this.state.chainHeads.get(chain) ?? null;
   }
@@ -111,7 +118,12 @@ export class MemoryAuditStore implements AuditStore {
       .map(([chain, head]) => ({ chain, head }))
       .sort((a, b) => (a.chain < b.chain ? -1 : 1))
       .filter((r) => after === null || r.chain > after);
-    return toPage(rows.slice(0, page.limit + 1), page.limit, (r) => r, (r) => ({ t: 0, d: r.chain }));
+    return toPage(
+      rows.slice(0, page.limit + 1),
+      page.limit,
+      (r) => r,
+      (r) => ({ t: 0, d: r.chain }),
+    );
   }
 }
 
