@@ -9,7 +9,7 @@ import {
 } from "firebase-admin/firestore";
 import { intervalsAudit, type AuditDraft, type AuditEntry } from "../../domain/audit";
 import { chains, linkEntry, saltOfChain, type AuditKey, type ChainHead } from "../../domain/auditChain";
-import { ALL_SHARDS, encodeDocId, INDEX_SHARDS } from "../../domain/ids";
+import { ALL_SHARDS, INDEX_SHARDS } from "../../domain/ids";
 import { decodeCursor, toPage, type Page } from "../../domain/paging";
 import type { VersionedSecret } from "../../ports/secrets";
 import type {
