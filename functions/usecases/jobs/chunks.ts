@@ -2,6 +2,7 @@ import { chunksOf, zeroCounts, type JobCounts, type JobRecord } from "../../doma
 import { isUnavailable } from "../../domain/errors";
 import { logs } from "../../observability/logs";
 import type { CallContext } from "../deps";
+import type { Pacer } from "./pacer";
 import type { JobDeps, JobSpec, JobUnit, UnitOutcome } from "./spec";
 
 /**
@@ -16,6 +17,7 @@ export async function runUnits<L>(
   spec: JobSpec<L>,
   job: JobRecord,
   units: JobUnit<L>[],
+  pacer: Pacer,
 ): Promise<JobCounts> {
   const counts = zeroCounts();
   const tally = (outcome: UnitOutcome) => {
@@ -28,6 +30,7 @@ export async function runUnits<L>(
   const worker = async (): Promise<void> => {
     while (outage === null && next < chunks.length) {
       const chunk = chunks[next++]!;
+      await pacer.take(chunk.length * spec.writesPerItem);
       try {
         (await spec.apply(deps, ctx, job, chunk)).forEach(tally);
         continue;
