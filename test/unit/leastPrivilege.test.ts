@@ -32,8 +32,13 @@ describe("each function binds only the secrets it uses (built function metadata)
       rotateShard: ["AUDIT_KEY", "SALT_ENCRYPTION_KEY"],
       integritySweep: ["AUDIT_KEY", "SALT_ENCRYPTION_KEY"],
     };
-    for (const [name, secrets] of Object.entries(expected)) expect(secretsOf(fns[name]), name).toEqual(secrets);
+    for (const [name, secrets] of Object.entries(expected))
+      expect(secretsOf(fns[name]), name).toEqual(secrets);
     // No function is left out of this list.
-    expect(Object.keys(fns).filter((n) => n !== "metrics").sort()).toEqual(Object.keys(expected).sort());
+    expect(
+      Object.keys(fns)
+        .filter((n) => n !== "metrics")
+        .sort(),
+    ).toEqual(Object.keys(expected).sort());
   });
 });
