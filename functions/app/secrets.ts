@@ -44,6 +44,7 @@ export function secretsFor(config: ServiceConfig): ServiceSecrets {
     pepper: new SecretManagerSecret(client, project, "PSEUDONYM_PEPPER", {
       pinned: config.pepperSecretVersion,
       validate: randomKeyBytes,
+      refuseAboveNewest: true,
     }),
     keys: new SecretManagerSecret(client, project, "SALT_ENCRYPTION_KEY", {
       pinned: config.keyVersion,

@@ -13,7 +13,8 @@ export interface Cursor {
 }
 
 // Timestamps Firestore can hold (years 1 to 9999), and the longest document id it allows.
-const MAX_ABS_T = 253_402_300_799_999;
+const MIN_T = -62_135_596_800_000;
+const MAX_T = 253_402_300_799_999;
 const MAX_DOC_ID_BYTES = 1500;
 
 export function encodeCursor(c: Cursor): string {
@@ -31,8 +32,10 @@ export function decodeCursor(raw: string, field = "cursor"): Cursor {
       Array.isArray(parsed) &&
       parsed.length === 2 &&
       Number.isSafeInteger(parsed[0]) &&
-      Math.abs(parsed[0] as number) <= MAX_ABS_T &&
+      (parsed[0] as number) >= MIN_T &&
+      (parsed[0] as number) <= MAX_T &&
       typeof parsed[1] === "string" &&
+      /^[^/]+$/.test(parsed[1]) &&
       parsed[1].isWellFormed() &&
       Buffer.byteLength(parsed[1]) <= MAX_DOC_ID_BYTES &&
       !/^__.*__$/.test(parsed[1])

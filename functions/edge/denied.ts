@@ -9,8 +9,8 @@ const suppressed = new Map<string, number>();
 /**
  * Audits a refused call (permission-denied, resource-exhausted) of a signed-in
  * caller, on the caller's own chain. At most DENIED_AUDIT_PER_MINUTE entries per
- * caller per minute are written (the shared rate limiter decides; over it,
- * nothing is written); the rest are counted here and reported as `suppressed`
+ * caller per minute, and twenty times that for all callers together, are
+ * written (the shared rate limiter decides; over it, nothing is written); the rest are counted here and reported as `suppressed`
  * in the caller's next entry and in the `denied` metric, so flooding costs
  * reads, never storage.
  */
@@ -24,8 +24,16 @@ export async function auditDenied(
     correlationId: string;
   },
 ): Promise<void> {
-  const decision = await s.rateLimiter.hit(`denied-audit:${entry.uid}`, s.config.deniedAuditPerMinute);
-  if (!decision.allowed) {
+  // Per caller, and for everyone together (accounts are cheap to make where sign-up is open).
+  const allowed = await Promise.all([
+    s.rateLimiter.hit(`denied-audit:${entry.uid}`, s.config.deniedAuditPerMinute),
+    s.rateLimiter.hit("denied-audit:*", s.config.deniedAuditPerMinute * 20),
+  ]).then(
+    (d) => d.every((x) => x.allowed),
+    // Without the limiter, refuse to write rather than let a flood through (the refusal itself stands).
+    () => false,
+  );
+  if (!allowed) {
     suppressed.set(entry.uid, (suppressed.get(entry.uid) ?? 0) + 1);
     return;
   }

@@ -69,14 +69,15 @@ export class SaltCache {
   current(kind: SaltKind, id: string, opts: { create: boolean; audit?: AuditContext }): Promise<LoadedSalt> {
     const cached = this.peek(kind, id);
     if (cached) return Promise.resolve(cached);
-    const key = SaltCache.key(kind, id);
-    const pending = this.inflight.get(key);
+    // A load that may create is not shared with one that must not (verification never creates).
+    const flight = `${SaltCache.key(kind, id)}\u0000${opts.create ? "create" : "read"}`;
+    const pending = this.inflight.get(flight);
     if (pending) {
       this.stats.hits++;
       return pending;
     }
-    const load = this.fetch(kind, id, opts).finally(() => this.inflight.delete(key));
-    this.inflight.set(key, load);
+    const load = this.fetch(kind, id, opts).finally(() => this.inflight.delete(flight));
+    this.inflight.set(flight, load);
     return load;
   }
 

@@ -49,10 +49,10 @@ export const logs = {
       correlation_id: correlationId,
     });
   },
-  saltErased(id: string, versionsDestroyed: number, rotationId: string, correlationId: string): void {
+  /** No id hash here: the receipt carries the rotation id, and an unkeyed hash beside it would confirm guesses. */
+  saltErased(versionsDestroyed: number, rotationId: string, correlationId: string): void {
     logger.info("salt erased", {
       kind: "user",
-      id_hash: idHash(id),
       versions_destroyed: versionsDestroyed,
       rotation_id: rotationId,
       correlation_id: correlationId,

@@ -47,6 +47,6 @@ export async function eraseUser(
   if (out.status === "replayed") return replayedAnswer<EraseResponse>(out);
   deps.cache.invalidate("user", userId);
   deps.pseudonymizer.clear();
-  logs.saltErased(userId, out.versionsDestroyed, rotationId, ctx.correlationId);
+  logs.saltErased(out.versionsDestroyed, rotationId, ctx.correlationId);
   return respond(out)!;
 }

@@ -93,7 +93,10 @@ describe("pepper from Secret Manager (real client, local gRPC server)", () => {
   });
 
   it("when absurd or missing versions are asked again and again, then Secret Manager is not called for each", async () => {
-    const s = source();
+    const s = new SecretManagerSecret(secretManagerClient(host), PROJECT, SECRET, {
+      validate: randomKeyBytes,
+      refuseAboveNewest: true,
+    });
     await s.current(); // resolves latest (version 2): versions above it cannot exist yet
     fake.calls.length = 0;
     for (const v of [3, 999, 123456789, 3, 999]) {
@@ -105,6 +108,24 @@ describe("pepper from Secret Manager (real client, local gRPC server)", () => {
       for (let i = 0; i < 5; i++)
         await expect(s.version(1)).rejects.toMatchObject({ code: "failed-precondition" });
       expect(fake.calls).toHaveLength(1);
+    } finally {
+      fake.setState(PROJECT, SECRET, 1, "ENABLED");
+    }
+  });
+
+  it("when a loaded version is disabled later, then it stops being used once revalidated", async () => {
+    let now = 1_000_000;
+    const s = new SecretManagerSecret(secretManagerClient(host), PROJECT, SECRET, {
+      validate: randomKeyBytes,
+      revalidateMs: 60_000,
+      now: () => now,
+    });
+    expect((await s.version(1)).version).toBe(1);
+    fake.setState(PROJECT, SECRET, 1, "DISABLED");
+    try {
+      expect((await s.version(1)).version).toBe(1); // still within the revalidation period
+      now += 61_000;
+      await expect(s.version(1)).rejects.toMatchObject({ code: "failed-precondition" });
     } finally {
       fake.setState(PROJECT, SECRET, 1, "ENABLED");
     }

@@ -42,8 +42,11 @@ export async function guarded<T>(
   run: (guard: Guard) => Promise<T>,
 ): Promise<T> {
   let inFlight = false;
+  let expired = false;
   const guard: Guard = {
     committing: () => {
+      // The caller was told `unavailable` already: whatever is still running must not commit now.
+      if (expired) throw unavailable(`Firestore did not answer within ${timeoutMs} ms (${operation})`);
       inFlight = true;
     },
     settled: () => {
@@ -52,15 +55,14 @@ export async function guarded<T>(
   };
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          inFlight
-            ? outcomeUnknown(operation)
-            : unavailable(`Firestore did not answer within ${timeoutMs} ms (${operation})`),
-        ),
-      timeoutMs,
-    );
+    timer = setTimeout(() => {
+      expired = true;
+      reject(
+        inFlight
+          ? outcomeUnknown(operation)
+          : unavailable(`Firestore did not answer within ${timeoutMs} ms (${operation})`),
+      );
+    }, timeoutMs);
   });
   try {
     return await Promise.race([run(guard), deadline]);

@@ -19,6 +19,8 @@ interface Snapshot {
   data: unknown;
   updateTime: Timestamp | undefined;
   request: { fingerprint: string; answer: string } | null;
+  /** An expired request record (past its 24 h, not yet deleted by TTL): overwritten, under a precondition. */
+  staleRequest?: Timestamp | undefined;
 }
 
 // 6 ALREADY_EXISTS (a racing creation), 9 FAILED_PRECONDITION (changed since read), 10 ABORTED.
@@ -47,19 +49,22 @@ export abstract class FirestoreRotations extends FirestoreSaltListing {
       ...refs,
       ...withRequest.map((i) => this.requestRef(i.request.idempotency!.key)),
     );
+    const now = this.deps.clock();
     const requests = new Map(
       withRequest.map((i, n) => {
         const s = snaps[refs.length + n]!;
-        const record = s.exists
+        const live = s.exists && (s.get("expire_at") as Timestamp).toDate() > now;
+        const record = live
           ? { fingerprint: s.get("fingerprint") as string, answer: s.get("answer") as string }
           : null;
-        return [i, record] as const;
+        return [i, { record, stale: s.exists && !live ? s.updateTime : undefined }] as const;
       }),
     );
     return items.map((item, n) => ({
       data: snaps[n]!.data(),
       updateTime: snaps[n]!.exists ? snaps[n]!.updateTime : undefined,
-      request: requests.get(item) ?? null,
+      request: requests.get(item)?.record ?? null,
+      staleRequest: requests.get(item)?.stale,
     }));
   }
 
@@ -181,12 +186,15 @@ export abstract class FirestoreRotations extends FirestoreSaltListing {
       rotationId: request.rotationId,
     };
     if (idem) {
-      batch.create(this.requestRef(idem.key), {
+      const record = {
         fingerprint: idem.fingerprint,
         answer: JSON.stringify(idem.answer(outcome)),
         created_at: Timestamp.fromDate(now),
         expire_at: Timestamp.fromMillis(now.getTime() + REQUEST_TTL_MS),
-      });
+      };
+      if (snap.staleRequest)
+        batch.update(this.requestRef(idem.key), record, { lastUpdateTime: snap.staleRequest });
+      else batch.create(this.requestRef(idem.key), record);
     }
     return outcome;
   }

@@ -44,7 +44,8 @@ export class FirestoreSaltStore extends FirestoreRewrap implements SaltStore {
       // A plain read first: the common case needs no transaction.
       const snap = await ref.get();
       if (snap.exists) return { loaded: await this.open(kind, id, snap.data()), created: false };
-      const [key, auditKey] = await Promise.all([this.deps.keys.current(), this.auditKey()]);
+      // The audit key only when an entry is written: the library creates salts without one, and so need not hold it.
+      const [key, auditKey] = await Promise.all([this.deps.keys.current(), audit ? this.auditKey() : null]);
       return commitGuarded(guard, () =>
         this.db.runTransaction(async (tx) => {
           const again = await tx.get(ref);
@@ -56,7 +57,7 @@ export class FirestoreSaltStore extends FirestoreRewrap implements SaltStore {
             id: chains.salt(kind, id, newIncarnation()),
             head: null as null | { seq: number; mac: string },
           };
-          if (audit) {
+          if (audit && auditKey) {
             const draft: AuditDraft = { ...audit, target: { kind, id }, result: "success" };
             chain.head = this.link(tx, draft, now, chain.id, null, auditKey).head;
           }
@@ -132,7 +133,9 @@ export class FirestoreSaltStore extends FirestoreRewrap implements SaltStore {
             tx.get(ref.collection(COLLECTIONS.versions)),
             requestRef ? tx.get(requestRef) : null,
           ]);
-          if (request?.exists) {
+          const live =
+            request?.exists && (request.get("expire_at") as Timestamp).toDate() > this.deps.clock();
+          if (live) {
             const sameRequest = request.get("fingerprint") === idempotency!.fingerprint;
             return {
               status: "replayed" as const,
@@ -164,7 +167,8 @@ export class FirestoreSaltStore extends FirestoreRewrap implements SaltStore {
             versionsDestroyed,
           };
           if (requestRef) {
-            tx.create(requestRef, {
+            // An expired record (past 24 h, not yet deleted by TTL) is replaced; the transaction read it.
+            tx.set(requestRef, {
               fingerprint: idempotency!.fingerprint,
               answer: JSON.stringify(idempotency!.answer(outcome)),
               created_at: Timestamp.fromDate(now),

@@ -47,13 +47,16 @@ export class MemorySaltStore extends MemorySaltListing implements SaltStore {
     const key = saltLocation(kind, id);
     const existing = this.state.current.get(key);
     if (existing) return { loaded: await this.open(key, existing), created: false };
-    const [encKey, auditKey] = await Promise.all([this.deps.keys.current(), this.deps.auditKey.current()]);
+    const [encKey, auditKey] = await Promise.all([
+      this.deps.keys.current(),
+      audit ? this.deps.auditKey.current() : null,
+    ]);
     const again = this.state.current.get(key);
     if (again) return { loaded: await this.open(key, again), created: false };
     const now = this.deps.clock();
     const { record, salt, shred } = planCreate(kind, id, now, this.deps.policy());
     const chain = { id: incarnation(kind, id), head: null as null | { seq: number; mac: string } };
-    if (audit) {
+    if (audit && auditKey) {
       const draft: AuditDraft = { ...audit, target: { kind, id }, result: "success" };
       chain.head = appendLinked(this.state, draft, now, chain.id, null, auditKey).head;
     }

@@ -2,6 +2,9 @@ import type { SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import { failedPrecondition, SaltServiceError, unavailable } from "../../domain/errors";
 import type { SecretVersion, VersionedSecret } from "../../ports/secrets";
 
+const isFailedPrecondition = (e: unknown) =>
+  e instanceof SaltServiceError && e.code === "failed-precondition";
+
 // gRPC codes Secret Manager answers with.
 const NOT_FOUND = 5;
 const PERMISSION_DENIED = 7;
@@ -19,6 +22,13 @@ export interface SecretManagerSecretOptions {
   refreshMs?: number;
   /** How long a version that does not exist or is disabled is remembered as such. */
   negativeTtlMs?: number;
+  /**
+   * Versions asked by untrusted input (the pepper version a pseudonym names): above the newest version
+   * known they are refused without a call. Off for keys, whose versions come from stored ciphertext.
+   */
+  refuseAboveNewest?: boolean;
+  /** A loaded version is checked again after this long, so a version disabled since stops being used. */
+  revalidateMs?: number;
   timeoutMs?: number;
   now?: () => number;
 }
@@ -39,7 +49,7 @@ export class SecretManagerSecret implements VersionedSecret {
   private loaded: SecretVersion | null = null;
   private newestSeen = 0;
   private newestAt = 0;
-  private readonly versions = new Map<number, Promise<SecretVersion>>();
+  private readonly versions = new Map<number, { load: Promise<SecretVersion>; at: number }>();
   private readonly refused = new Map<number, { until: number; error: SaltServiceError }>();
   private readonly pinned: string;
   private readonly now: () => number;
@@ -83,19 +93,28 @@ export class SecretManagerSecret implements VersionedSecret {
   async version(version: number): Promise<SecretVersion> {
     const refused = this.refused.get(version);
     if (refused && refused.until > this.now()) throw refused.error;
-    if (this.newestSeen > 0 && version > this.newestSeen && this.now() - this.newestAt < LATEST_PROBE_MS) {
-      throw failedPrecondition(`${this.name} version ${version} does not exist`);
+    if (this.options.refuseAboveNewest) {
+      // Learn the newest version once (a pinned secret never resolved `latest`), then again every few minutes.
+      if (this.now() - this.newestAt >= LATEST_PROBE_MS) await this.access("latest").catch(() => undefined);
+      if (this.newestSeen > 0 && version > this.newestSeen) {
+        throw failedPrecondition(`${this.name} version ${version} does not exist`);
+      }
     }
-    let load = this.versions.get(version);
-    if (!load) {
-      load = this.access(String(version));
-      this.versions.set(version, load);
-      load.catch((e: unknown) => {
-        this.versions.delete(version);
-        if (e instanceof SaltServiceError && e.code === "failed-precondition") this.remember(version, e);
-      });
-    }
-    return load;
+    const cached = this.versions.get(version);
+    const stale = cached && this.now() - cached.at > (this.options.revalidateMs ?? 600_000);
+    if (cached && !stale) return cached.load;
+    const load = this.access(String(version));
+    this.versions.set(version, { load, at: this.now() });
+    load.catch((e: unknown) => {
+      const disabled = e instanceof SaltServiceError && e.code === "failed-precondition";
+      // Disabled or destroyed since: forget it. Secret Manager unreachable: keep serving what was loaded.
+      if (disabled || !cached) this.versions.delete(version);
+      else this.versions.set(version, cached);
+      if (disabled) this.remember(version, e);
+    });
+    return stale && cached
+      ? load.catch((e: unknown) => (isFailedPrecondition(e) ? Promise.reject(e) : cached.load))
+      : load;
   }
 
   private remember(version: number, error: SaltServiceError): void {
@@ -129,7 +148,7 @@ export class SecretManagerSecret implements VersionedSecret {
         this.newestSeen = resolved;
         this.newestAt = this.now();
       }
-      this.versions.set(resolved, Promise.resolve(secret));
+      this.versions.set(resolved, { load: Promise.resolve(secret), at: this.now() });
       return secret;
     } catch (e) {
       if (e instanceof SaltServiceError) throw e;
