@@ -93,8 +93,8 @@ export function registerCompletionCommand(program: Command): void {
       },
     ),
     [
-      "source <(salts completion bash)          # this shell",
       "salts completion bash > ~/.local/share/bash-completion/completions/salts",
+      "source <(salts completion bash)   # this shell only",
       "salts completion zsh > \"${fpath[1]}/_salts\"",
     ],
   );
