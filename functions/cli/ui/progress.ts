@@ -5,7 +5,8 @@ import type { Answer } from "../core/transport";
  * `--wait`: follows a job until it ends. On a terminal, a live bar with rate
  * and ETA; otherwise a plain line whenever progress moves (at least every 10 s),
  * so logs of CI jobs show where it stands. Both on stderr: stdout gets the
- * final answer only.
+ * final answer only. With --json off a terminal the lines are left out (unless
+ * --verbose), so a script's stderr stays empty on success.
  */
 interface Sample {
   at: number;
@@ -75,8 +76,11 @@ async function barReporter(jobId: string): Promise<Reporter> {
   };
 }
 
+const silent: Reporter = { update: () => undefined, stop: () => undefined };
+
 export async function waitForJob(session: Session, jobId: string, intervalMs: number): Promise<Answer> {
-  const reporter = process.stderr.isTTY ? await barReporter(jobId) : lineReporter(jobId);
+  const quiet = session.format !== "human" && !session.opts.verbose;
+  const reporter = process.stderr.isTTY ? await barReporter(jobId) : quiet ? silent : lineReporter(jobId);
   const onInterrupt = () => {
     reporter.stop();
     process.stderr.write(`\nstopped waiting; the job goes on: salts job ${jobId} --wait\n`);

@@ -1,0 +1,80 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { adminFirestore, clearFirestore } from "../support/firestore";
+import { seedSalts } from "../support/seed";
+import { call, localSecrets } from "../support/stack";
+import { ANSI, operator, salts, type Operator } from "./cli.harness";
+
+const DUE = 150; // above the emulator's ROTATE_INLINE_LIMIT (100): the job fans out to the task queue
+
+describe("salts CLI batch jobs: confirmation, --wait progress without a terminal", () => {
+  let admin: Operator;
+  let auditor: Operator;
+
+  beforeAll(async () => {
+    await clearFirestore();
+    [admin, auditor] = await Promise.all([operator({ admin: true }, "admin"), operator({ auditor: true }, "auditor")]);
+    const ids = Array.from({ length: DUE }, (_, i) => `job-${String(i).padStart(4, "0")}`);
+    await seedSalts(adminFirestore(), localSecrets().SALT_ENCRYPTION_KEY!, "user", ids);
+  });
+
+  const dueNow = async () => ((await call<any>("status", {}, { token: auditor.token })).result!.users.due as number);
+
+  it("when a batch rotation is asked without a terminal and without --yes, then it is refused and nothing rotates", async () => {
+    const r = await salts(["rotate", "due"], admin.env);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/^error: usage: Refusing to rotate every due salt without confirmation: no terminal to ask on$/m);
+    expect(r.stderr).toMatch(/^hint: pass --yes to confirm$/m);
+    expect(await dueNow()).toBe(DUE);
+  });
+
+  it("when an erase is asked without a terminal and without --yes, then it is refused and the salt stays", async () => {
+    const r = await salts(["erase", "job-0000", "--reason", "test"], admin.env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Refusing to erase every salt of user job-0000 \(cannot be undone\) without confirmation/);
+    expect((await call<any>("audit", { user_id: "job-0000" }, { token: auditor.token })).result?.salt.id).toBe("job-0000");
+  });
+
+  it("when a dry run is asked, then it needs no confirmation and only counts", async () => {
+    const r = await salts(["rotate", "due", "--dry-run", "--json"], admin.env);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("");
+    expect(r.json()).toMatchObject({ dry_run: true, due: { users: DUE, globals: 0 }, rotated: 0 });
+    expect(await dueNow()).toBe(DUE);
+  });
+
+  let jobId = "";
+
+  it("when a batch rotation runs with --yes --wait off a terminal, then plain progress lines lead to the final job", async () => {
+    const r = await salts(["rotate", "due", "--yes", "--wait", "--interval", "1"], admin.env, undefined, 240_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(ANSI);
+    const lines = r.stderr.trimEnd().split("\n");
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    for (const line of lines) {
+      expect(line).toMatch(/^job \S+: (running|done) \d+\/150 \(\d+%\), failed 0(, [\d.]+\/s)?(, ETA \S+)?$/);
+    }
+    expect(lines[0]).toMatch(/: running /);
+    expect(lines.at(-1)).toMatch(/: done 150\/150 \(100%\), failed 0/);
+    jobId = /^job (\S+):/.exec(lines[0]!)![1]!;
+    expect(r.stdout).toMatch(new RegExp(`^Job\\s+${jobId}`, "m"));
+    expect(r.stdout).toMatch(/^State\s+done$/m);
+    expect(r.stdout).toMatch(/^Progress\s+150\/150 done, 0 failed$/m);
+    expect(await dueNow()).toBe(0);
+  }, 300_000);
+
+  it("when a finished job is followed with --json, then stdout is the salts-job answer and stderr is empty", async () => {
+    const r = await salts(["job", jobId, "--wait", "--json"], auditor.env);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("");
+    expect(r.json()).toMatchObject({ job_id: jobId, state: "done", total: DUE, rotated: DUE, failed: 0 });
+    const list = await salts(["jobs", "--output", "jsonl"], auditor.env);
+    expect(list.stdout.trim().split("\n").map((l) => JSON.parse(l).job_id)).toContain(jobId);
+  });
+
+  it("when a job id is unknown, then exit 3", async () => {
+    const r = await salts(["job", "no_such_job"], auditor.env);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^error: not found: The job does not exist/m);
+  });
+});
