@@ -18,7 +18,9 @@ import { FORMATS } from "./ui/output";
 
 const version = (): string => {
   try {
-    return (JSON.parse(readFileSync(path.join(__dirname, "../../package.json"), "utf8")) as { version: string }).version;
+    return (
+      JSON.parse(readFileSync(path.join(__dirname, "../../package.json"), "utf8")) as { version: string }
+    ).version;
   } catch {
     return "unknown";
   }
@@ -48,14 +50,25 @@ Examples:
 
 export function buildProgram(): Command {
   const program = new Command("salts")
-    .description("Operate the salt-and-pepper pseudonymization service: salts, rotations, jobs, audit, erasure.")
+    .description(
+      "Operate the salt-and-pepper pseudonymization service: salts, rotations, jobs, audit, erasure.",
+    )
     .version(version(), "-V, --version", "print the version")
     .helpOption("-h, --help", "show help for a command")
-    .addOption(new Option("--project <id>", "Firebase project (default: GOOGLE_CLOUD_PROJECT, GCLOUD_PROJECT, .firebaserc)").env("SALTS_PROJECT"))
-    .addOption(new Option("--region <region>", "region of the functions").env("SALTS_REGION").default("us-central1"))
+    .addOption(
+      new Option(
+        "--project <id>",
+        "Firebase project (default: GOOGLE_CLOUD_PROJECT, GCLOUD_PROJECT, .firebaserc)",
+      ).env("SALTS_PROJECT"),
+    )
+    .addOption(
+      new Option("--region <region>", "region of the functions").env("SALTS_REGION").default("us-central1"),
+    )
     .option("--direct", "break-glass: run in this process against storage, as your Google identity")
     .option("--json", "print the exact contract answer as JSON (errors as JSON on stderr)")
-    .addOption(new Option("-o, --output <format>", "output format; jsonl and csv are for lists").choices(FORMATS))
+    .addOption(
+      new Option("-o, --output <format>", "output format; jsonl and csv are for lists").choices(FORMATS),
+    )
     .option("-v, --verbose", "print diagnostics and service logs on stderr")
     .option("--no-color", "no colours (NO_COLOR is honoured too)")
     .addOption(new Option("--timeout <seconds>", "seconds to wait for each answer").default("70"))
@@ -78,7 +91,8 @@ export function buildProgram(): Command {
   program.commandsGroup("Session and shell:");
   registerSessionCommands(program);
   registerCompletionCommand(program);
-  for (const cmd of allCommands(program)) cmd.exitOverride().showHelpAfterError("(run with --help for usage)");
+  for (const cmd of allCommands(program))
+    cmd.exitOverride().showHelpAfterError("(run with --help for usage)");
   return program;
 }
 
@@ -115,5 +129,10 @@ export async function run(argv: string[]): Promise<number> {
 
 function unexpected(e: unknown, verbose: boolean): CliError {
   if (verbose) process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`);
-  return new CliError("internal", `${(e as Error)?.message ?? String(e)}`, {}, verbose ? undefined : "run with --verbose for details");
+  return new CliError(
+    "internal",
+    `${(e as Error)?.message ?? String(e)}`,
+    {},
+    verbose ? undefined : "run with --verbose for details",
+  );
 }

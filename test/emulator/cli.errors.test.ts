@@ -21,7 +21,10 @@ describe("salts CLI exit statuses, error lines and help", () => {
 
   beforeAll(async () => {
     await clearFirestore();
-    [admin, auditor] = await Promise.all([operator({ admin: true }, "admin"), operator({ auditor: true }, "auditor")]);
+    [admin, auditor] = await Promise.all([
+      operator({ admin: true }, "admin"),
+      operator({ auditor: true }, "auditor"),
+    ]);
   });
 
   it("when a command or flag is mistyped, then exit 2 suggests the nearest one and stdout stays empty", async () => {
@@ -54,13 +57,17 @@ describe("salts CLI exit statuses, error lines and help", () => {
   it("when a salt does not exist, then exit 3 with the service's message and correlation id", async () => {
     const r = await salts(["rotate", "user", "nobody-here"], admin.env);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/^error: not found: The user salt does not exist \(correlation id cli-[0-9a-f-]{36}\)$/m);
+    expect(r.stderr).toMatch(
+      /^error: not found: The user salt does not exist \(correlation id cli-[0-9a-f-]{36}\)$/m,
+    );
   });
 
   it("when nobody is signed in, or the role is too small, then exit 4 with what to do", async () => {
     const anonymous = await salts(["status"], { XDG_CONFIG_HOME: tempDir("nobody") });
     expect(anonymous.code).toBe(4);
-    expect(anonymous.stderr).toMatch(/^error: not signed in: Not signed in to demo-salts \(Auth emulator\)$/m);
+    expect(anonymous.stderr).toMatch(
+      /^error: not signed in: Not signed in to demo-salts \(Auth emulator\)$/m,
+    );
     expect(anonymous.stderr).toMatch(/^hint: run: salts login --project demo-salts/m);
     const denied = await salts(["rotate", "user", "x", "--force"], auditor.env);
     expect(denied.code).toBe(4);
@@ -68,7 +75,10 @@ describe("salts CLI exit statuses, error lines and help", () => {
   });
 
   it("when the service cannot be reached, then exit 5 says the call did nothing", async () => {
-    const r = await salts(["status"], { ...auditor.env, FUNCTIONS_EMULATOR_HOST: `127.0.0.1:${await closedPort()}` });
+    const r = await salts(["status"], {
+      ...auditor.env,
+      FUNCTIONS_EMULATOR_HOST: `127.0.0.1:${await closedPort()}`,
+    });
     expect(r.code).toBe(5);
     expect(r.stderr).toMatch(/^error: unavailable: Could not reach 127\.0\.0\.1:\d+ \(ECONNREFUSED\)$/m);
     expect(r.stderr).toMatch(/^hint: the call did nothing; retry later$/m);
@@ -77,7 +87,9 @@ describe("salts CLI exit statuses, error lines and help", () => {
   it("when the caller is over the rate limit, then exit 6 says when to retry", async () => {
     const busy = await createUser({ auditor: true }, "busy");
     const env = { XDG_CONFIG_HOME: tempDir("busy") };
-    expect((await salts(["login", "--email", busy.email, "--password-stdin"], env, busy.password)).code).toBe(0);
+    expect((await salts(["login", "--email", busy.email, "--password-stdin"], env, busy.password)).code).toBe(
+      0,
+    );
     for (let i = 0; i < 60; i++) await call("status", {}, { token: busy.token });
     const r = await salts(["status"], env);
     expect(r.code).toBe(6);
@@ -86,7 +98,10 @@ describe("salts CLI exit statuses, error lines and help", () => {
   });
 
   it("when a required secret is missing in direct mode, then exit 7 names it", async () => {
-    const r = await salts(["--direct", "rotate", "user", "pc-user", "--force"], directEnv({ SALT_ENCRYPTION_KEY: "" }));
+    const r = await salts(
+      ["--direct", "rotate", "user", "pc-user", "--force"],
+      directEnv({ SALT_ENCRYPTION_KEY: "" }),
+    );
     expect(r.code).toBe(7);
     expect(r.stderr).toMatch(/^error: cannot do this now: SALT_ENCRYPTION_KEY is missing or empty/m);
   });
@@ -119,7 +134,9 @@ describe("salts CLI exit statuses, error lines and help", () => {
         `${script}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _salts; echo "\${COMPREPLY[*]}"`,
       ]).toString();
     expect(complete(["salts", "rot"]).trim()).toBe("rotate");
-    expect(complete(["salts", "rotate", ""]).split(" ")).toEqual(expect.arrayContaining(["user", "global", "due"]));
+    expect(complete(["salts", "rotate", ""]).split(" ")).toEqual(
+      expect.arrayContaining(["user", "global", "due"]),
+    );
     expect(complete(["salts", "rotate", "due", "--dr"]).trim()).toBe("--dry-run");
     const zsh = (await salts(["completion", "zsh"])).stdout;
     expect(zsh).toMatch(/^#compdef salts$/m);

@@ -19,7 +19,11 @@ describe("salts audit-log export: every page, streamed, as csv or jsonl", () => 
     auditor = await operator({ auditor: true }, "auditor");
     await call("rotateUser", { user_id: TARGET, force: true, reason: "first" }, { token: admin.token });
     for (let i = 1; i <= ROTATIONS; i++) {
-      const r = await call("rotateUser", { user_id: TARGET, reason: `rotation ${i}` }, { token: admin.token });
+      const r = await call(
+        "rotateUser",
+        { user_id: TARGET, reason: `rotation ${i}` },
+        { token: admin.token },
+      );
       expect(r.result).toBeDefined();
     }
     const snap = await adminFirestore().collection("salts_audit").where("target.id", "==", TARGET).get();
@@ -28,7 +32,10 @@ describe("salts audit-log export: every page, streamed, as csv or jsonl", () => 
   });
 
   it("when exported as csv in pages of 7, then every page is fetched and each entry is one row under one header", async () => {
-    const r = await salts(["audit-log", "export", "--target", TARGET, "--page-size", "7", "--verbose"], auditor.env);
+    const r = await salts(
+      ["audit-log", "export", "--target", TARGET, "--page-size", "7", "--verbose"],
+      auditor.env,
+    );
     expect(r.code, r.stderr).toBe(0);
     const pagesFetched = r.stderr.split("\n").filter((l) => /salts-auditLog -> HTTP 200/.test(l)).length;
     expect(pagesFetched).toBeGreaterThanOrEqual(4);
@@ -47,19 +54,30 @@ describe("salts audit-log export: every page, streamed, as csv or jsonl", () => 
 
   it("when exported as jsonl to a file, then the file holds every entry as the contract's AuditEntry", async () => {
     const file = path.join(tempDir("export"), "audit.jsonl");
-    const r = await salts(["audit-log", "export", "--target", TARGET, "--page-size", "5", "--output", "jsonl", "--file", file], auditor.env);
+    const r = await salts(
+      ["audit-log", "export", "--target", TARGET, "--page-size", "5", "--output", "jsonl", "--file", file],
+      auditor.env,
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("");
     expect(r.stderr).toBe("");
-    const entries = readFileSync(file, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l));
+    const entries = readFileSync(file, "utf8")
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(entries).toHaveLength(ROTATIONS + 1);
     for (const e of entries) {
-      expect(Object.keys(e)).toEqual(expect.arrayContaining(["id", "at", "actor", "operation", "target", "result", "correlation_id"]));
+      expect(Object.keys(e)).toEqual(
+        expect.arrayContaining(["id", "at", "actor", "operation", "target", "result", "correlation_id"]),
+      );
     }
   });
 
   it("when --since excludes everything, then only the header is written and paging stops at once", async () => {
-    const r = await salts(["audit-log", "export", "--target", TARGET, "--page-size", "5", "--since", "2999-01-01", "--verbose"], auditor.env);
+    const r = await salts(
+      ["audit-log", "export", "--target", TARGET, "--page-size", "5", "--since", "2999-01-01", "--verbose"],
+      auditor.env,
+    );
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split("\n")).toHaveLength(1);
     expect(r.stderr.split("\n").filter((l) => /salts-auditLog -> HTTP 200/.test(l))).toHaveLength(1);

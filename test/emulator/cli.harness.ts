@@ -109,4 +109,5 @@ export function directEnv(extra: Env = {}): Env {
 }
 
 /** ANSI escape sequences (colours, cursor movement). */
+// eslint-disable-next-line no-control-regex -- the escape character is what is looked for
 export const ANSI = /\u001b\[/;

@@ -12,18 +12,24 @@ describe("salts CLI batch jobs: confirmation, --wait progress without a terminal
 
   beforeAll(async () => {
     await clearFirestore();
-    [admin, auditor] = await Promise.all([operator({ admin: true }, "admin"), operator({ auditor: true }, "auditor")]);
+    [admin, auditor] = await Promise.all([
+      operator({ admin: true }, "admin"),
+      operator({ auditor: true }, "auditor"),
+    ]);
     const ids = Array.from({ length: DUE }, (_, i) => `job-${String(i).padStart(4, "0")}`);
     await seedSalts(adminFirestore(), localSecrets().SALT_ENCRYPTION_KEY!, "user", ids);
   });
 
-  const dueNow = async () => ((await call<any>("status", {}, { token: auditor.token })).result!.users.due as number);
+  const dueNow = async () =>
+    (await call<any>("status", {}, { token: auditor.token })).result!.users.due as number;
 
   it("when a batch rotation is asked without a terminal and without --yes, then it is refused and nothing rotates", async () => {
     const r = await salts(["rotate", "due"], admin.env);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toMatch(/^error: usage: Refusing to rotate every due salt without confirmation: no terminal to ask on$/m);
+    expect(r.stderr).toMatch(
+      /^error: usage: Refusing to rotate every due salt without confirmation: no terminal to ask on$/m,
+    );
     expect(r.stderr).toMatch(/^hint: pass --yes to confirm$/m);
     expect(await dueNow()).toBe(DUE);
   });
@@ -31,8 +37,12 @@ describe("salts CLI batch jobs: confirmation, --wait progress without a terminal
   it("when an erase is asked without a terminal and without --yes, then it is refused and the salt stays", async () => {
     const r = await salts(["erase", "job-0000", "--reason", "test"], admin.env);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/Refusing to erase every salt of user job-0000 \(cannot be undone\) without confirmation/);
-    expect((await call<any>("audit", { user_id: "job-0000" }, { token: auditor.token })).result?.salt.id).toBe("job-0000");
+    expect(r.stderr).toMatch(
+      /Refusing to erase every salt of user job-0000 \(cannot be undone\) without confirmation/,
+    );
+    expect(
+      (await call<any>("audit", { user_id: "job-0000" }, { token: auditor.token })).result?.salt.id,
+    ).toBe("job-0000");
   });
 
   it("when a dry run is asked, then it needs no confirmation and only counts", async () => {
@@ -46,7 +56,12 @@ describe("salts CLI batch jobs: confirmation, --wait progress without a terminal
   let jobId = "";
 
   it("when a batch rotation runs with --yes --wait off a terminal, then plain progress lines lead to the final job", async () => {
-    const r = await salts(["rotate", "due", "--yes", "--wait", "--interval", "1"], admin.env, undefined, 240_000);
+    const r = await salts(
+      ["rotate", "due", "--yes", "--wait", "--interval", "1"],
+      admin.env,
+      undefined,
+      240_000,
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(ANSI);
     const lines = r.stderr.trimEnd().split("\n");
@@ -69,7 +84,12 @@ describe("salts CLI batch jobs: confirmation, --wait progress without a terminal
     expect(r.stderr).toBe("");
     expect(r.json()).toMatchObject({ job_id: jobId, state: "done", total: DUE, rotated: DUE, failed: 0 });
     const list = await salts(["jobs", "--output", "jsonl"], auditor.env);
-    expect(list.stdout.trim().split("\n").map((l) => JSON.parse(l).job_id)).toContain(jobId);
+    expect(
+      list.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).job_id),
+    ).toContain(jobId);
   });
 
   it("when a job id is unknown, then exit 3", async () => {

@@ -11,9 +11,16 @@ describe("salts CLI output, through the callables as a signed-in operator", () =
 
   beforeAll(async () => {
     await clearFirestore();
-    [admin, auditor] = await Promise.all([operator({ admin: true }, "admin"), operator({ auditor: true }, "auditor")]);
+    [admin, auditor] = await Promise.all([
+      operator({ admin: true }, "admin"),
+      operator({ auditor: true }, "auditor"),
+    ]);
     for (const id of ["out-alice", "out-bob"]) {
-      const r = await call("rotateUser", { user_id: id, force: true, reason: "seed" }, { token: admin.token });
+      const r = await call(
+        "rotateUser",
+        { user_id: id, force: true, reason: "seed" },
+        { token: admin.token },
+      );
       expect(r.result).toBeDefined();
     }
   });
@@ -41,10 +48,19 @@ describe("salts CLI output, through the callables as a signed-in operator", () =
     expect(r.stderr).toBe("");
     const answer = r.json();
     expect(Object.keys(answer).sort()).toEqual(["correlation_id", "created", "rotation_id", "salt"]);
-    expect(answer.salt).toMatchObject({ kind: "user", id: "out-alice", version: 2, rotation_count: 1, due: false });
+    expect(answer.salt).toMatchObject({
+      kind: "user",
+      id: "out-alice",
+      version: 2,
+      rotation_count: 1,
+      due: false,
+    });
     const log = await salts(["audit-log", "--target", "out-alice", "--json"], auditor.env);
     const entry = log.json().entries.find((e: any) => e.rotation_id === answer.rotation_id);
-    expect(entry).toMatchObject({ correlation_id: answer.correlation_id, actor: { uid: admin.uid, via: "callable" } });
+    expect(entry).toMatchObject({
+      correlation_id: answer.correlation_id,
+      actor: { uid: admin.uid, via: "callable" },
+    });
   });
 
   it("when status is shown to a person, then it is an aligned block in plain words without colours off a terminal", async () => {
@@ -61,8 +77,12 @@ describe("salts CLI output, through the callables as a signed-in operator", () =
 
   it("when colours are forced, then they appear, and NO_COLOR still turns them off", async () => {
     expect((await salts(["status"], { ...auditor.env, FORCE_COLOR: "1" })).stdout).toMatch(ANSI);
-    expect((await salts(["status"], { ...auditor.env, FORCE_COLOR: "1", NO_COLOR: "1" })).stdout).not.toMatch(ANSI);
-    expect((await salts(["status", "--no-color"], { ...auditor.env, FORCE_COLOR: "1" })).stdout).not.toMatch(ANSI);
+    expect((await salts(["status"], { ...auditor.env, FORCE_COLOR: "1", NO_COLOR: "1" })).stdout).not.toMatch(
+      ANSI,
+    );
+    expect((await salts(["status", "--no-color"], { ...auditor.env, FORCE_COLOR: "1" })).stdout).not.toMatch(
+      ANSI,
+    );
   });
 
   it("when a user's audit is shown to a person, then the salt block, retained versions and an entry table appear", async () => {
@@ -89,7 +109,10 @@ describe("salts CLI output, through the callables as a signed-in operator", () =
   it("when a list is asked as jsonl or csv, then each entry is one line of data", async () => {
     const jsonl = await salts(["list", "user", "--output", "jsonl"], auditor.env);
     expect(jsonl.code).toBe(0);
-    const rows = jsonl.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const rows = jsonl.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(rows.map((s) => s.id).sort()).toEqual(["out-alice", "out-bob"]);
     const csv = await salts(["list", "user", "--output", "csv"], auditor.env);
     expect(csv.stdout.split("\n")[0]).toBe("kind,id,version,last_rotated,next_rotation,due");
@@ -100,6 +123,8 @@ describe("salts CLI output, through the callables as a signed-in operator", () =
     const r = await salts(["status", "--output", "csv"], auditor.env);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toMatch(/^error: usage: --output csv is for commands that list things; use --json here$/m);
+    expect(r.stderr).toMatch(
+      /^error: usage: --output csv is for commands that list things; use --json here$/m,
+    );
   });
 });

@@ -38,7 +38,10 @@ function sweepText(a: Answer, c: Colors): string {
       ["Rotation job", job ? `${job.job_id}: ${job.rotated} rotated, ${job.queued} queued` : "-"],
       ["Scanned", `${String(a.scanned)} salts${a.scan_complete ? "" : " (stopped early)"}`],
       ["Repaired", `${String(a.repaired_next_rotation)} next_rotation values`],
-      ["Mismatches", `${String(a.rotation_count_mismatch)} rotation_count, ${String(a.previous_hash_mismatch)} previous hash`],
+      [
+        "Mismatches",
+        `${String(a.rotation_count_mismatch)} rotation_count, ${String(a.previous_hash_mismatch)} previous hash`,
+      ],
       ["Undecryptable", Number(a.undecryptable) ? c.red(String(a.undecryptable)) : "0"],
       ["History purged", String(a.history_purged)],
       ["Due after", `${due.users} user, ${due.globals} global`],
@@ -74,13 +77,24 @@ export function registerAdminCommands(program: Command): void {
     ["salts forecast", "salts forecast --days 30 --kind user --output csv > due.csv"],
   );
 
-  const config = examples(program.command("config").description("Rotation intervals: stage new values, then reload to put them in force"), [
-    "salts config stage --user-days 45 --direct",
-    "salts config reload",
-  ]);
+  const config = examples(
+    program
+      .command("config")
+      .description("Rotation intervals: stage new values, then reload to put them in force"),
+    ["salts config stage --user-days 45 --direct", "salts config reload"],
+  );
   examples(
-    act(config.command("reload").description("Put the deployed params and any staged intervals in force on every instance"), (s) =>
-      callAndPrint(s, "reloadConfig", {}, { human: (a, c) => intervalsText(a, c, "Intervals reloaded") }).then(() => undefined),
+    act(
+      config
+        .command("reload")
+        .description("Put the deployed params and any staged intervals in force on every instance"),
+      (s) =>
+        callAndPrint(
+          s,
+          "reloadConfig",
+          {},
+          { human: (a, c) => intervalsText(a, c, "Intervals reloaded") },
+        ).then(() => undefined),
     ),
     ["salts config reload", "salts config reload --json"],
   );
@@ -88,18 +102,33 @@ export function registerAdminCommands(program: Command): void {
     act(
       config
         .command("stage")
-        .description("Stage interval overrides (direct mode); they take effect with the next reload. No flags: clear them")
-        .addOption(new Option("--user-days <n>", "days between user-salt rotations").argParser(wholeNumber(1, 3650)))
-        .addOption(new Option("--global-days <n>", "days between global-salt rotations").argParser(wholeNumber(1, 3650))),
+        .description(
+          "Stage interval overrides (direct mode); they take effect with the next reload. No flags: clear them",
+        )
+        .addOption(
+          new Option("--user-days <n>", "days between user-salt rotations").argParser(wholeNumber(1, 3650)),
+        )
+        .addOption(
+          new Option("--global-days <n>", "days between global-salt rotations").argParser(
+            wholeNumber(1, 3650),
+          ),
+        ),
       async (s, _args, o) => {
         const direct = await s.direct("config stage", "the service has no callable for it");
         const { stageIntervals } = await import("../../usecases/reloadConfig.js");
         const { guard } = await import("../core/direct.js");
         const staged = await guard(() =>
-          stageIntervals(direct.services, direct.context, { user_days: o.userDays as number | undefined, global_days: o.globalDays as number | undefined }),
+          stageIntervals(direct.services, direct.context, {
+            user_days: o.userDays as number | undefined,
+            global_days: o.globalDays as number | undefined,
+          }),
         );
         const answer = { ...staged, correlation_id: direct.context.correlationId };
-        await printAnswer(answer, { human: (_a, c) => `${c.green("✓")} staged: ${JSON.stringify(staged.staged)}; ${staged.note}` }, s.format);
+        await printAnswer(
+          answer,
+          { human: (_a, c) => `${c.green("✓")} staged: ${JSON.stringify(staged.staged)}; ${staged.note}` },
+          s.format,
+        );
       },
     ),
     ["salts config stage --user-days 45 --direct", "salts config stage --direct   # clears staged values"],
@@ -109,13 +138,28 @@ export function registerAdminCommands(program: Command): void {
     act(
       program
         .command("sweep")
-        .description("Run the integrity sweep now (direct mode): rotate what is due, check and repair invariants, purge history")
-        .addOption(new Option("--scan-limit <n>", "check at most this many salts").argParser(wholeNumber(1, 10_000_000))),
+        .description(
+          "Run the integrity sweep now (direct mode): rotate what is due, check and repair invariants, purge history",
+        )
+        .addOption(
+          new Option("--scan-limit <n>", "check at most this many salts").argParser(
+            wholeNumber(1, 10_000_000),
+          ),
+        ),
       async (s, _args, o) => {
         const direct = await s.direct("sweep", "the deployed service runs it on its schedule");
-        const [{ runSweep }, { guard }] = await Promise.all([import("../../usecases/sweep.js"), import("../core/direct.js")]);
-        const report = await guard(() => runSweep(direct.services, direct.context, defined({ scanLimit: o.scanLimit })));
-        await printAnswer({ ...report, correlation_id: direct.context.correlationId }, { human: sweepText }, s.format);
+        const [{ runSweep }, { guard }] = await Promise.all([
+          import("../../usecases/sweep.js"),
+          import("../core/direct.js"),
+        ]);
+        const report = await guard(() =>
+          runSweep(direct.services, direct.context, defined({ scanLimit: o.scanLimit })),
+        );
+        await printAnswer(
+          { ...report, correlation_id: direct.context.correlationId },
+          { human: sweepText },
+          s.format,
+        );
       },
     ),
     ["salts sweep --direct", "salts sweep --direct --json | jq .undecryptable"],

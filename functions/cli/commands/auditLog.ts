@@ -17,15 +17,18 @@ const filterOptions = (cmd: Command): Command =>
 /** "2026-11-01", an ISO time, or an age: "90m", "24h", "7d". */
 export function parseSince(value: string, now = Date.now()): number {
   const age = /^(\d+)([mhd])$/.exec(value);
-  if (age) return now - Number(age[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[age[2] as "m" | "h" | "d"];
+  if (age)
+    return now - Number(age[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[age[2] as "m" | "h" | "d"];
   const t = Date.parse(value);
-  if (Number.isNaN(t)) throw usage(`"${value}" is not a time: use 2026-11-01, an ISO time, or an age like 7d, 24h, 90m`);
+  if (Number.isNaN(t))
+    throw usage(`"${value}" is not a time: use 2026-11-01, an ISO time, or an age like 7d, 24h, 90m`);
   return t;
 }
 
 async function exportLog(s: Session, o: Record<string, unknown>): Promise<void> {
   const format = s.format === "human" ? "csv" : s.format;
-  if (format === "json") throw usage("audit-log export streams csv or jsonl; use --output csv or --output jsonl");
+  if (format === "json")
+    throw usage("audit-log export streams csv or jsonl; use --output csv or --output jsonl");
   const since = typeof o.since === "string" ? parseSince(o.since) : null;
   const until = typeof o.until === "string" ? parseSince(o.until) : null;
   const out = typeof o.file === "string" ? createWriteStream(o.file) : process.stdout;
@@ -35,12 +38,17 @@ async function exportLog(s: Session, o: Record<string, unknown>): Promise<void> 
   let cursor: string | undefined;
   let exported = 0;
   let pages = 0;
-  for (let more = true; more; ) {
-    const page = await s.call("auditLog", defined({ limit: o.pageSize, cursor, target_id: o.target, operation: o.operation }));
+  for (let more = true; more;) {
+    const page = await s.call(
+      "auditLog",
+      defined({ limit: o.pageSize, cursor, target_id: o.target, operation: o.operation }),
+    );
     pages++;
     const entries = page.entries as AuditEntry[];
     // Entries come newest first: once one is older than --since, every later page is too.
-    const keep = entries.filter((e) => (since === null || Date.parse(e.at) >= since) && (until === null || Date.parse(e.at) <= until));
+    const keep = entries.filter(
+      (e) => (since === null || Date.parse(e.at) >= since) && (until === null || Date.parse(e.at) <= until),
+    );
     const olderThanSince = since !== null && entries.some((e) => Date.parse(e.at) < since);
     await put(
       format === "csv"
@@ -57,13 +65,17 @@ async function exportLog(s: Session, o: Record<string, unknown>): Promise<void> 
   }
   if (process.stderr.isTTY) {
     const to = typeof o.file === "string" ? ` to ${o.file}` : "";
-    process.stderr.write(`${colorsFor(process.stderr).dim(`exported ${plural(exported, "entry").replace(/ys$/, "ies")} (${plural(pages, "page")})${to}`)}\n`);
+    process.stderr.write(
+      `${colorsFor(process.stderr).dim(`exported ${plural(exported, "entry").replace(/ys$/, "ies")} (${plural(pages, "page")})${to}`)}\n`,
+    );
   }
 }
 
 function verifyText(a: Answer, c: ReturnType<typeof colorsFor>): string {
   const checked = `${plural(Number(a.checked_entries), "entry").replace(/ys$/, "ies")} over ${plural(Number(a.checked_targets), "target")}`;
-  return a.intact ? `${c.green("✓")} audit trail intact: ${checked} checked` : `${c.red("✗")} audit trail NOT intact: ${checked} checked`;
+  return a.intact
+    ? `${c.green("✓")} audit trail intact: ${checked} checked`
+    : `${c.red("✗")} audit trail NOT intact: ${checked} checked`;
 }
 
 export function registerAuditLogCommands(program: Command): void {
@@ -73,19 +85,31 @@ export function registerAuditLogCommands(program: Command): void {
         program
           .command("audit-log")
           .description("Page through the audit log, newest first (see also: salts audit-log export)")
-          .addOption(new Option("--limit <n>", "entries per page").argParser(wholeNumber(1, 500)).default(100))
+          .addOption(
+            new Option("--limit <n>", "entries per page").argParser(wholeNumber(1, 500)).default(100),
+          )
           .option("--cursor <cursor>", "start after this cursor (from the previous page)"),
       ),
       (s, _args, o) =>
-        callAndPrint(s, "auditLog", defined({ limit: o.limit, cursor: o.cursor, target_id: o.target, operation: o.operation }), {
-          list: {
-            items: (a) => a.entries as AuditEntry[],
-            columns: s.format === "csv" ? auditCsvColumns : auditColumns,
-            footer: (a) => (a.next_cursor ? `more: salts audit-log --cursor ${String(a.next_cursor)}` : null),
+        callAndPrint(
+          s,
+          "auditLog",
+          defined({ limit: o.limit, cursor: o.cursor, target_id: o.target, operation: o.operation }),
+          {
+            list: {
+              items: (a) => a.entries as AuditEntry[],
+              columns: s.format === "csv" ? auditCsvColumns : auditColumns,
+              footer: (a) =>
+                a.next_cursor ? `more: salts audit-log --cursor ${String(a.next_cursor)}` : null,
+            },
           },
-        }).then(() => undefined),
+        ).then(() => undefined),
     ),
-    ["salts audit-log", "salts audit-log --target alice --limit 20", "salts audit-log --operation erase --json | jq '.entries[].actor'"],
+    [
+      "salts audit-log",
+      "salts audit-log --target alice --limit 20",
+      "salts audit-log --operation erase --json | jq '.entries[].actor'",
+    ],
   );
 
   examples(
@@ -94,10 +118,17 @@ export function registerAuditLogCommands(program: Command): void {
         log
           .command("export")
           .description("Stream every matching audit entry as csv (default) or jsonl, page by page")
-          .option("--since <time>", "only entries at or after this time (2026-11-01, ISO time, or 7d/24h/90m ago)")
+          .option(
+            "--since <time>",
+            "only entries at or after this time (2026-11-01, ISO time, or 7d/24h/90m ago)",
+          )
           .option("--until <time>", "only entries at or before this time")
           .option("--file <path>", "write to this file instead of stdout")
-          .addOption(new Option("--page-size <n>", "entries fetched per call").argParser(wholeNumber(1, 500)).default(500)),
+          .addOption(
+            new Option("--page-size <n>", "entries fetched per call")
+              .argParser(wholeNumber(1, 500))
+              .default(500),
+          ),
       ),
       (s, _args, o) => exportLog(s, o),
     ),
@@ -117,19 +148,33 @@ export function registerAuditLogCommands(program: Command): void {
         .addOption(new Option("--limit <n>", "entries checked per call").argParser(wholeNumber(1, 10_000)))
         .option("--cursor <cursor>", "continue from this cursor"),
       async (s, _args, o) => {
-        const answer = await s.call("auditVerify", defined({ target_id: o.target, limit: o.limit, cursor: o.cursor }));
-        await printAnswer(answer, {
-          human: verifyText,
-          list: {
-            items: (a) => a.breaks as Answer[],
-            columns: [
-              { header: "ENTRY", value: (b) => (b.entry_id as string | undefined) ?? "" },
-              { header: "TARGET", value: (b) => { const t = b.target as { kind: string; id: string }; return `${t.kind}:${t.id}`; } },
-              { header: "PROBLEM", value: (b) => String(b.problem) },
-            ],
-            footer: (a) => (a.next_cursor ? `more to check: salts audit-verify --cursor ${String(a.next_cursor)}` : null),
+        const answer = await s.call(
+          "auditVerify",
+          defined({ target_id: o.target, limit: o.limit, cursor: o.cursor }),
+        );
+        await printAnswer(
+          answer,
+          {
+            human: verifyText,
+            list: {
+              items: (a) => a.breaks as Answer[],
+              columns: [
+                { header: "ENTRY", value: (b) => (b.entry_id as string | undefined) ?? "" },
+                {
+                  header: "TARGET",
+                  value: (b) => {
+                    const t = b.target as { kind: string; id: string };
+                    return `${t.kind}:${t.id}`;
+                  },
+                },
+                { header: "PROBLEM", value: (b) => String(b.problem) },
+              ],
+              footer: (a) =>
+                a.next_cursor ? `more to check: salts audit-verify --cursor ${String(a.next_cursor)}` : null,
+            },
           },
-        }, s.format);
+          s.format,
+        );
         return answer.intact ? undefined : EXIT.mismatch;
       },
     ),

@@ -20,7 +20,10 @@ function nodes(cmd: Command, globals: string[], path = ""): Node[] {
 const shellWords = (words: string[]): string => words.join(" ").replace(/'/g, "");
 
 export function bashScript(program: Command): string {
-  const all = nodes(program, program.options.flatMap((o) => [o.long, o.short]).filter((o): o is string => !!o));
+  const all = nodes(
+    program,
+    program.options.flatMap((o) => [o.long, o.short]).filter((o): o is string => !!o),
+  );
   const cases = all
     .map((n) => `    '${n.path}') words='${shellWords([...n.subs.map((s) => s.name), ...n.options])}' ;;`)
     .join("\n");
@@ -47,7 +50,10 @@ complete -o default -F _salts salts
 const zshQuote = (s: string): string => `'${s.replace(/'/g, "'\\''").replace(/:/g, "\\:")}'`;
 
 export function zshScript(program: Command): string {
-  const all = nodes(program, program.options.flatMap((o) => [o.long, o.short]).filter((o): o is string => !!o));
+  const all = nodes(
+    program,
+    program.options.flatMap((o) => [o.long, o.short]).filter((o): o is string => !!o),
+  );
   const cases = all
     .map(
       (n) =>
@@ -95,7 +101,7 @@ export function registerCompletionCommand(program: Command): void {
     [
       "salts completion bash > ~/.local/share/bash-completion/completions/salts",
       "source <(salts completion bash)   # this shell only",
-      "salts completion zsh > \"${fpath[1]}/_salts\"",
+      'salts completion zsh > "${fpath[1]}/_salts"',
     ],
   );
 }

@@ -3,11 +3,16 @@ import type { GlobalOptions, Session } from "../core/session";
 import { printAnswer, type Answer, type View } from "../ui/output";
 
 /** A command's work: given the session, its positional arguments and its flags; returns an exit status. */
-export type Handler = (session: Session, args: string[], opts: Record<string, unknown>) => Promise<number | void>;
+export type Handler = (
+  session: Session,
+  args: string[],
+  opts: Record<string, unknown>,
+) => Promise<number | void>;
 
 /** Runs handlers: set by program.ts, which owns sessions, errors and exit statuses. */
-let runner: ((handler: Handler, args: string[], opts: GlobalOptions & Record<string, unknown>) => Promise<void>) | null =
-  null;
+let runner:
+  | ((handler: Handler, args: string[], opts: GlobalOptions & Record<string, unknown>) => Promise<void>)
+  | null = null;
 
 export function setRunner(r: typeof runner): void {
   runner = r;
@@ -36,7 +41,8 @@ export function wholeNumber(min: number, max: number) {
   };
 }
 
-export const yesOption = () => new Option("-y, --yes", "do not ask for confirmation (needed without a terminal)");
+export const yesOption = () =>
+  new Option("-y, --yes", "do not ask for confirmation (needed without a terminal)");
 export const requestIdOption = () =>
   new Option(
     "--request-id <id>",

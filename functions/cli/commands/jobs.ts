@@ -12,7 +12,12 @@ import { act, defined, examples, requestIdOption, waitOptions, wholeNumber, yesO
 const jobView = { human: jobBlock };
 
 /** After starting a job: follow it with --wait, else print the start answer. Exit 1 if it failed. */
-async function startedJob(s: Session, started: Answer, human: (a: Answer, c: Colors) => string, o: Record<string, unknown>) {
+async function startedJob(
+  s: Session,
+  started: Answer,
+  human: (a: Answer, c: Colors) => string,
+  o: Record<string, unknown>,
+) {
   if (!o.wait || started.dry_run) {
     await printAnswer(started, { human }, s.format);
     return;
@@ -25,13 +30,20 @@ async function startedJob(s: Session, started: Answer, human: (a: Answer, c: Col
 function rotateDueText(a: Answer, c: Colors): string {
   const due = a.due as { users: number; globals: number };
   const plan = `${due.users} user and ${due.globals} global salts due`;
-  if (a.dry_run) return `${c.cyan("dry run")}: ${plan}; nothing was rotated\n${c.dim("run it: salts rotate due")}`;
+  if (a.dry_run)
+    return `${c.cyan("dry run")}: ${plan}; nothing was rotated\n${c.dim("run it: salts rotate due")}`;
   return keyValues(
     [
       ["Job", String(a.job_id)],
       ["Due", plan],
-      ["Rotated", `${String(a.rotated)} now${Number(a.failed) ? `, ${c.red(`${String(a.failed)} failed`)}` : ""}`],
-      ["Queued", Number(a.queued) ? `${String(a.queued)} (follow: salts job ${String(a.job_id)} --wait)` : "0"],
+      [
+        "Rotated",
+        `${String(a.rotated)} now${Number(a.failed) ? `, ${c.red(`${String(a.failed)} failed`)}` : ""}`,
+      ],
+      [
+        "Queued",
+        Number(a.queued) ? `${String(a.queued)} (follow: salts job ${String(a.job_id)} --wait)` : "0",
+      ],
     ],
     c,
   );
@@ -56,9 +68,15 @@ export function registerJobCommands(program: Command): void {
       waitOptions(
         rotate
           .command("due")
-          .description("Plan (--dry-run) or run the rotation of every salt that is due; large sets run as a job")
-          .addOption(new Option("--kind <kind>", "which salts").choices(["user", "global", "all"]).default("all"))
-          .addOption(new Option("--limit <n>", "rotate at most this many").argParser(wholeNumber(1, 1_000_000)))
+          .description(
+            "Plan (--dry-run) or run the rotation of every salt that is due; large sets run as a job",
+          )
+          .addOption(
+            new Option("--kind <kind>", "which salts").choices(["user", "global", "all"]).default("all"),
+          )
+          .addOption(
+            new Option("--limit <n>", "rotate at most this many").argParser(wholeNumber(1, 1_000_000)),
+          )
           .option("--dry-run", "count what is due, change nothing")
           .addOption(yesOption())
           .addOption(requestIdOption()),
@@ -76,7 +94,11 @@ export function registerJobCommands(program: Command): void {
         return startedJob(s, started, rotateDueText, o);
       },
     ),
-    ["salts rotate due --dry-run", "salts rotate due --yes --wait", "salts rotate due --kind global --limit 1000 --yes --json"],
+    [
+      "salts rotate due --dry-run",
+      "salts rotate due --yes --wait",
+      "salts rotate due --kind global --limit 1000 --yes --json",
+    ],
   );
 
   examples(
@@ -90,7 +112,8 @@ export function registerJobCommands(program: Command): void {
           .addOption(requestIdOption()),
       ),
       async (s, _args, o) => {
-        if (!o.dryRun) await confirmOrRefuse("re-encrypt every stored salt under the current key", o.yes as boolean);
+        if (!o.dryRun)
+          await confirmOrRefuse("re-encrypt every stored salt under the current key", o.yes as boolean);
         const started = await s.call("rewrap", defined({ dry_run: o.dryRun ? true : undefined }), {
           requestId: o.requestId as string | undefined,
         });
@@ -102,7 +125,12 @@ export function registerJobCommands(program: Command): void {
 
   examples(
     act(
-      waitOptions(program.command("job").description("Show a batch job's progress").argument("<job_id>", "the id rotate due or rewrap printed")),
+      waitOptions(
+        program
+          .command("job")
+          .description("Show a batch job's progress")
+          .argument("<job_id>", "the id rotate due or rewrap printed"),
+      ),
       async (s, [jobId], o) => {
         const job = o.wait
           ? await waitForJob(s, jobId!, Number(o.interval) * 1000)
@@ -123,21 +151,29 @@ export function registerJobCommands(program: Command): void {
         .option("--cursor <cursor>", "start after this cursor (from the previous page)"),
       async (s, _args, o) => {
         const answer = await s.call("listJobs", defined({ limit: o.limit, cursor: o.cursor }));
-        await printAnswer(answer, {
-          list: {
-            items: (a) => a.jobs as Answer[],
-            columns: [
-              { header: "JOB", value: (j) => String(j.job_id) },
-              { header: "TYPE", value: (j) => String(j.type ?? "rotation") },
-              { header: "STATE", value: (j) => String(j.state) },
-              { header: "DONE", value: (j) => Number(j.processed ?? j.rotated) },
-              { header: "TOTAL", value: (j) => Number(j.total) },
-              { header: "FAILED", value: (j) => Number(j.failed) },
-              { header: "STARTED", value: (j) => String(j.started_at), show: (j) => relativeTime(String(j.started_at)) },
-            ],
-            footer: (a) => (a.next_cursor ? `more: salts jobs --cursor ${String(a.next_cursor)}` : null),
+        await printAnswer(
+          answer,
+          {
+            list: {
+              items: (a) => a.jobs as Answer[],
+              columns: [
+                { header: "JOB", value: (j) => String(j.job_id) },
+                { header: "TYPE", value: (j) => String(j.type ?? "rotation") },
+                { header: "STATE", value: (j) => String(j.state) },
+                { header: "DONE", value: (j) => Number(j.processed ?? j.rotated) },
+                { header: "TOTAL", value: (j) => Number(j.total) },
+                { header: "FAILED", value: (j) => Number(j.failed) },
+                {
+                  header: "STARTED",
+                  value: (j) => String(j.started_at),
+                  show: (j) => relativeTime(String(j.started_at)),
+                },
+              ],
+              footer: (a) => (a.next_cursor ? `more: salts jobs --cursor ${String(a.next_cursor)}` : null),
+            },
           },
-        }, s.format);
+          s.format,
+        );
       },
     ),
     ["salts jobs", "salts jobs --output csv"],

@@ -12,9 +12,12 @@ async function readPassword(o: Record<string, unknown>): Promise<string> {
   if (o.passwordStdin) {
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+    return Buffer.concat(chunks)
+      .toString("utf8")
+      .replace(/\r?\n$/, "");
   }
-  if (!process.stdin.isTTY) throw usage("No terminal to ask for the password on", "pass --password-stdin and pipe it in");
+  if (!process.stdin.isTTY)
+    throw usage("No terminal to ask for the password on", "pass --password-stdin and pipe it in");
   const { default: password } = await import("@inquirer/password");
   return password({ message: "Password", mask: true }, { output: process.stderr });
 }
@@ -27,13 +30,20 @@ async function login(s: Session, o: Record<string, unknown>): Promise<void> {
   const stored = await signIn(project, email, await readPassword(o), o.apiKey as string | undefined);
   const claims = claimsOf(stored.id_token);
   const answer = { project, email, uid: stored.uid, roles: roles(claims) };
-  await printAnswer(answer, {
-    human: (a, c) => {
-      const r = a.roles as string[];
-      const warn = r.length === 0 ? `\n${c.yellow("note")}: this account has neither the admin nor the auditor claim; every call will be refused` : "";
-      return `${c.green("✓")} Signed in to ${project} as ${email} (${r.length ? r.join(", ") : "no role"})${warn}`;
+  await printAnswer(
+    answer,
+    {
+      human: (a, c) => {
+        const r = a.roles as string[];
+        const warn =
+          r.length === 0
+            ? `\n${c.yellow("note")}: this account has neither the admin nor the auditor claim; every call will be refused`
+            : "";
+        return `${c.green("✓")} Signed in to ${project} as ${email} (${r.length ? r.join(", ") : "no role"})${warn}`;
+      },
     },
-  }, s.format);
+    s.format,
+  );
 }
 
 async function whoami(s: Session): Promise<void> {
@@ -57,21 +67,29 @@ async function whoami(s: Session): Promise<void> {
       token_expires: typeof claims.exp === "number" ? new Date(claims.exp * 1000).toISOString() : null,
     };
   }
-  await printAnswer(answer, {
-    human: (a, c) =>
-      keyValues(
-        [
-          ["Mode", String(a.mode)],
-          ["Project", String(a.project ?? "-")],
-          ["Actor", String(a.actor)],
-          ...(a.email ? [["Email", String(a.email)] as [string, string]] : []),
-          ...(a.roles ? [["Roles", (a.roles as string[]).join(", ") || c.yellow("none")] as [string, string]] : []),
-          ["Credentials", String(a.source)],
-          ...(a.token_expires ? [["Token expires", when(a.token_expires as string)] as [string, string]] : []),
-        ],
-        c,
-      ),
-  }, s.format);
+  await printAnswer(
+    answer,
+    {
+      human: (a, c) =>
+        keyValues(
+          [
+            ["Mode", String(a.mode)],
+            ["Project", String(a.project ?? "-")],
+            ["Actor", String(a.actor)],
+            ...(a.email ? [["Email", String(a.email)] as [string, string]] : []),
+            ...(a.roles
+              ? [["Roles", (a.roles as string[]).join(", ") || c.yellow("none")] as [string, string]]
+              : []),
+            ["Credentials", String(a.source)],
+            ...(a.token_expires
+              ? [["Token expires", when(a.token_expires as string)] as [string, string]]
+              : []),
+          ],
+          c,
+        ),
+    },
+    s.format,
+  );
 }
 
 export function registerSessionCommands(program: Command): void {
@@ -79,25 +97,42 @@ export function registerSessionCommands(program: Command): void {
     act(
       program
         .command("login")
-        .description("Sign in with your operator account (email and password); the session is kept for this project")
+        .description(
+          "Sign in with your operator account (email and password); the session is kept for this project",
+        )
         .option("--email <email>", "your account's email")
         .option("--password-stdin", "read the password from stdin instead of asking")
-        .option("--api-key <key>", "the project's Web API key (or SALTS_API_KEY; not needed with the Auth emulator)"),
+        .option(
+          "--api-key <key>",
+          "the project's Web API key (or SALTS_API_KEY; not needed with the Auth emulator)",
+        ),
       (s, _args, o) => login(s, o),
     ),
-    ["salts login --project my-project --email me@example.com", "printf '%s' \"$PASSWORD\" | salts login --email ops@example.com --password-stdin"],
+    [
+      "salts login --project my-project --email me@example.com",
+      "printf '%s' \"$PASSWORD\" | salts login --email ops@example.com --password-stdin",
+    ],
   );
   examples(
     act(program.command("logout").description("Forget the stored session for this project"), async (s) => {
       const { signOut } = await import("../core/credentials.js");
       const gone = signOut(s.project());
       if (!gone) throw new CliError("not-found", `Not signed in to ${s.project()}`);
-      await printAnswer({ project: s.project(), email: gone.email, signed_out: true }, { human: (a) => `Signed out of ${String(a.project)} (${String(a.email)})` }, s.format);
+      await printAnswer(
+        { project: s.project(), email: gone.email, signed_out: true },
+        { human: (a) => `Signed out of ${String(a.project)} (${String(a.email)})` },
+        s.format,
+      );
     }),
     ["salts logout --project my-project"],
   );
   examples(
-    act(program.command("whoami").description("Show who calls: your account and roles, or in --direct mode your Google identity"), (s) => whoami(s)),
+    act(
+      program
+        .command("whoami")
+        .description("Show who calls: your account and roles, or in --direct mode your Google identity"),
+      (s) => whoami(s),
+    ),
     ["salts whoami", "salts whoami --direct"],
   );
 }

@@ -14,7 +14,10 @@ export interface DirectTransport extends Transport {
   readonly context: CallContext;
 }
 
-export async function directTransport(project: string | null, correlationId: string): Promise<DirectTransport> {
+export async function directTransport(
+  project: string | null,
+  correlationId: string,
+): Promise<DirectTransport> {
   if (project) {
     process.env.GOOGLE_CLOUD_PROJECT ??= project;
     process.env.GCLOUD_PROJECT ??= project;
@@ -35,7 +38,10 @@ export async function directTransport(project: string | null, correlationId: str
   const context: CallContext = { correlationId, actor: { uid: identity.uid, via: "cli" } };
   const operations = OPERATIONS as unknown as Record<
     string,
-    { schema: Parameters<typeof parseRequest>[0]; run: (s: Services, c: CallContext, i: unknown) => Promise<object> }
+    {
+      schema: Parameters<typeof parseRequest>[0];
+      run: (s: Services, c: CallContext, i: unknown) => Promise<object>;
+    }
   >;
   return {
     mode: "direct",

@@ -43,7 +43,10 @@ export async function http(url: string, req: HttpRequest): Promise<HttpAnswer> {
   } catch (e) {
     const err = e as { name?: string; cause?: { code?: string; message?: string } };
     if (err.name === "TimeoutError") {
-      throw new CliError("deadline-exceeded", `No answer from ${hostOf(url)} within ${req.timeoutMs / 1000} s`);
+      throw new CliError(
+        "deadline-exceeded",
+        `No answer from ${hostOf(url)} within ${req.timeoutMs / 1000} s`,
+      );
     }
     const why = err.cause?.code ?? err.cause?.message ?? String(e);
     throw new CliError("unavailable", `Could not reach ${hostOf(url)} (${why})`);

@@ -34,7 +34,8 @@ const fail = (message: string, hint?: string) => new CliError("failed-preconditi
 export async function adcIdentity(): Promise<Identity> {
   const file = adcFile();
   if (!file) {
-    if (emulators.firestore()) return { uid: `emulator:${userInfo().username}`, source: "no credentials (emulator)" };
+    if (emulators.firestore())
+      return { uid: `emulator:${userInfo().username}`, source: "no credentials (emulator)" };
     return metadataIdentity();
   }
   let creds: Credentials;
@@ -90,6 +91,7 @@ async function metadataIdentity(): Promise<Identity> {
     "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/email",
     { method: "GET", headers: { "metadata-flavor": "Google" }, timeoutMs: 1500 },
   ).catch(() => null);
-  if (res?.status === 200 && res.text.includes("@")) return { uid: res.text.trim(), source: "metadata server" };
+  if (res?.status === 200 && res.text.includes("@"))
+    return { uid: res.text.trim(), source: "metadata server" };
   throw fail("No Google credentials found", hint);
 }

@@ -18,7 +18,10 @@ const input = (path: string | undefined): Readable =>
   path && path !== "-" ? createReadStream(path) : process.stdin;
 
 /** Records one by one, streamed: a file of any size is never held whole. */
-export async function* readRecords(path: string | undefined, format: RecordFormat): AsyncGenerator<DataRecord> {
+export async function* readRecords(
+  path: string | undefined,
+  format: RecordFormat,
+): AsyncGenerator<DataRecord> {
   const stream = input(path);
   const opened = new Promise<void>((resolve, reject) => {
     stream.once("error", (e) => reject(usage(`Cannot read ${path}: ${e.message}`)));

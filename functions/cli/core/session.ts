@@ -42,13 +42,18 @@ export class Session {
 
   project(): string {
     const p = this.projectOrNull();
-    if (!p) throw usage("No Firebase project chosen", "pass --project <id>, set SALTS_PROJECT, or run inside a folder with a .firebaserc");
+    if (!p)
+      throw usage(
+        "No Firebase project chosen",
+        "pass --project <id>, set SALTS_PROJECT, or run inside a folder with a .firebaserc",
+      );
     return p;
   }
 
   get timeoutMs(): number {
     const s = Number(this.opts.timeout);
-    if (!Number.isFinite(s) || s <= 0) throw usage(`--timeout must be a number of seconds (got "${this.opts.timeout}")`);
+    if (!Number.isFinite(s) || s <= 0)
+      throw usage(`--timeout must be a number of seconds (got "${this.opts.timeout}")`);
     return s * 1000;
   }
 
@@ -77,12 +82,21 @@ export class Session {
   /** The in-process services, for the commands that only exist in direct mode. */
   async direct(command: string, why: string): Promise<DirectTransport> {
     if (!this.opts.direct) {
-      throw new CliError("usage", `${command} runs only in direct mode: ${why}`, {}, `add --direct (break-glass, with your Google credentials)`);
+      throw new CliError(
+        "usage",
+        `${command} runs only in direct mode: ${why}`,
+        {},
+        `add --direct (break-glass, with your Google credentials)`,
+      );
     }
     return this.inProcess();
   }
 
-  async call(name: string, data: Record<string, unknown> = {}, options: { requestId?: string } = {}): Promise<Answer> {
+  async call(
+    name: string,
+    data: Record<string, unknown> = {},
+    options: { requestId?: string } = {},
+  ): Promise<Answer> {
     return invoke(await this.transport(), name, data, options);
   }
 

@@ -13,7 +13,6 @@ export function setColorFlag(enabled: boolean): void {
 export function colorsFor(stream: NodeJS.WriteStream): Colors {
   const env = process.env;
   const forced = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "0";
-  const enabled =
-    colorFlag && !env.NO_COLOR && (forced || (stream.isTTY === true && env.TERM !== "dumb"));
+  const enabled = colorFlag && !env.NO_COLOR && (forced || (stream.isTTY === true && env.TERM !== "dumb"));
   return createColors(enabled);
 }

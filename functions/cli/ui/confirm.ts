@@ -19,7 +19,10 @@ export async function confirmOrRefuse(
   const { default: confirm } = await import("@inquirer/confirm");
   let ok = false;
   try {
-    ok = await confirm({ message: `${text[0]!.toUpperCase()}${text.slice(1)}?`, default: false }, { output: process.stderr });
+    ok = await confirm(
+      { message: `${text[0]!.toUpperCase()}${text.slice(1)}?`, default: false },
+      { output: process.stderr },
+    );
   } catch {
     ok = false; // Ctrl-C at the prompt
   }

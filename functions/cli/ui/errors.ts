@@ -19,7 +19,9 @@ export function printError(e: CliError, json: boolean): void {
       correlationId ? c.dim(` (correlation id ${correlationId})`) : ""
     }`,
   ];
-  const issues = Array.isArray(e.details.issues) ? (e.details.issues as { path?: unknown; message?: unknown }[]) : [];
+  const issues = Array.isArray(e.details.issues)
+    ? (e.details.issues as { path?: unknown; message?: unknown }[])
+    : [];
   for (const i of issues) lines.push(`  - ${String(i.path) || "(request)"}: ${String(i.message)}`);
   if (e.hint) lines.push(`${c.yellow("hint")}: ${e.hint}`);
   process.stderr.write(`${lines.join("\n")}\n`);

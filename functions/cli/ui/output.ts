@@ -58,9 +58,21 @@ export async function tableText<T>(items: T[], columns: Column<T>[], c: Colors):
     head: columns.map((col) => c.bold(col.header)),
     style: { head: [], border: [], "padding-left": 0, "padding-right": 2 },
     chars: {
-      top: "", "top-mid": "", "top-left": "", "top-right": "", bottom: "", "bottom-mid": "",
-      "bottom-left": "", "bottom-right": "", left: "", "left-mid": "", mid: "", "mid-mid": "",
-      right: "", "right-mid": "", middle: "",
+      top: "",
+      "top-mid": "",
+      "top-left": "",
+      "top-right": "",
+      bottom: "",
+      "bottom-mid": "",
+      "bottom-left": "",
+      "bottom-right": "",
+      left: "",
+      "left-mid": "",
+      mid: "",
+      "mid-mid": "",
+      right: "",
+      "right-mid": "",
+      middle: "",
     },
   });
   for (const item of items) {
@@ -116,7 +128,8 @@ export function relativeTime(iso: string | null | undefined, now = Date.now()): 
   if (Number.isNaN(seconds)) return iso;
   if (Math.abs(seconds) < 5) return "just now";
   for (const [unit, size] of UNITS) {
-    if (Math.abs(seconds) >= size || unit === "second") return RELATIVE.format(Math.round(seconds / size), unit);
+    if (Math.abs(seconds) >= size || unit === "second")
+      return RELATIVE.format(Math.round(seconds / size), unit);
   }
   return iso;
 }

@@ -21,7 +21,8 @@ interface Reporter {
 const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) ? v : 0);
 
 /** Items a job has finished with, whatever became of them. */
-const doneOf = (job: Answer): number => num(job.processed ?? job.rotated) + num(job.failed) + num(job.skipped);
+const doneOf = (job: Answer): number =>
+  num(job.processed ?? job.rotated) + num(job.failed) + num(job.skipped);
 
 export function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return "?";
