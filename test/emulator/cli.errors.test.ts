@@ -2,9 +2,8 @@ import { createServer } from "node:net";
 import { execFileSync } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
 import { allCommands, buildProgram } from "../../functions/cli/program";
-import { clearFirestore } from "../support/firestore";
 import { call, createUser } from "../support/stack";
-import { directEnv, operator, salts, tempDir, type Operator } from "./cli.harness";
+import { directEnv, freshStart, salts, tempDir, type Operator } from "./cli.harness";
 
 /** A loopback port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -20,11 +19,7 @@ describe("salts CLI exit statuses, error lines and help", () => {
   let auditor: Operator;
 
   beforeAll(async () => {
-    await clearFirestore();
-    [admin, auditor] = await Promise.all([
-      operator({ admin: true }, "admin"),
-      operator({ auditor: true }, "auditor"),
-    ]);
+    ({ admin, auditor } = await freshStart());
   });
 
   it("when a command or flag is mistyped, then exit 2 suggests the nearest one and stdout stays empty", async () => {

@@ -3,6 +3,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { clearFirestore } from "../support/firestore";
 import { createUser, localSecrets, type TestUser } from "../support/stack";
 
 /**
@@ -70,6 +71,16 @@ export async function operator(claims: Record<string, unknown>, label: string): 
   const login = await salts(["login", "--email", user.email, "--password-stdin"], env, user.password);
   if (login.code !== 0) throw new Error(`salts login failed: ${login.stderr}`);
   return { ...user, env };
+}
+
+/** An empty database and a signed-in admin and auditor: where most CLI test files start. */
+export async function freshStart(): Promise<{ admin: Operator; auditor: Operator }> {
+  await clearFirestore();
+  const [admin, auditor] = await Promise.all([
+    operator({ admin: true }, "admin"),
+    operator({ auditor: true }, "auditor"),
+  ]);
+  return { admin, auditor };
 }
 
 export const SERVICE_ACCOUNT = "breakglass-ops@demo-salts.iam.gserviceaccount.com";

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { adminFirestore, clearFirestore } from "../support/firestore";
+import { adminFirestore } from "../support/firestore";
 import { seedSalts } from "../support/seed";
 import { call, localSecrets } from "../support/stack";
-import { ANSI, operator, salts, type Operator } from "./cli.harness";
+import { ANSI, freshStart, salts, type Operator } from "./cli.harness";
 
 const DUE = 150; // above the emulator's ROTATE_INLINE_LIMIT (100): the job fans out to the task queue
 
@@ -11,11 +11,7 @@ describe("salts CLI batch jobs: confirmation, --wait progress without a terminal
   let auditor: Operator;
 
   beforeAll(async () => {
-    await clearFirestore();
-    [admin, auditor] = await Promise.all([
-      operator({ admin: true }, "admin"),
-      operator({ auditor: true }, "auditor"),
-    ]);
+    ({ admin, auditor } = await freshStart());
     const ids = Array.from({ length: DUE }, (_, i) => `job-${String(i).padStart(4, "0")}`);
     await seedSalts(adminFirestore(), localSecrets().SALT_ENCRYPTION_KEY!, "user", ids);
   });

@@ -1,7 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { clearFirestore } from "../support/firestore";
 import { call } from "../support/stack";
-import { ANSI, operator, salts, type Operator } from "./cli.harness";
+import { ANSI, freshStart, salts, type Operator } from "./cli.harness";
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
@@ -10,11 +9,7 @@ describe("salts CLI output, through the callables as a signed-in operator", () =
   let auditor: Operator;
 
   beforeAll(async () => {
-    await clearFirestore();
-    [admin, auditor] = await Promise.all([
-      operator({ admin: true }, "admin"),
-      operator({ auditor: true }, "auditor"),
-    ]);
+    ({ admin, auditor } = await freshStart());
     for (const id of ["out-alice", "out-bob"]) {
       const r = await call(
         "rotateUser",

@@ -17,6 +17,18 @@ function nodes(cmd: Command, globals: string[], path = ""): Node[] {
   return [here, ...cmd.commands.flatMap((c) => nodes(c, globals, path ? `${path} ${c.name()}` : c.name()))];
 }
 
+/**
+ * The loop body both shells share: follow the typed words down the command tree
+ * (flags skipped), then pick the current node's words. The loop's head differs.
+ */
+const walk = (all: Node[], cases: string): string => `    [[ $w == -* ]] && continue
+    candidate="\${node:+$node }$w"
+    [[ '|${all.map((n) => n.path).join("|")}|' == *"|$candidate|"* ]] && node="$candidate"
+  done
+  case "$node" in
+${cases}
+  esac`;
+
 const shellWords = (words: string[]): string => words.join(" ").replace(/'/g, "");
 
 export function bashScript(program: Command): string {
@@ -31,16 +43,9 @@ export function bashScript(program: Command): string {
 # Load it now with: source <(salts completion bash)
 _salts() {
   local cur="\${COMP_WORDS[COMP_CWORD]}" node="" candidate w i words=""
-  local nodes='|${all.map((n) => n.path).join("|")}|'
   for ((i = 1; i < COMP_CWORD; i++)); do
     w="\${COMP_WORDS[i]}"
-    [[ $w == -* ]] && continue
-    candidate="\${node:+$node }$w"
-    [[ $nodes == *"|$candidate|"* ]] && node="$candidate"
-  done
-  case "$node" in
-${cases}
-  esac
+${walk(all, cases)}
   COMPREPLY=( $(compgen -W "$words" -- "$cur") )
 }
 complete -o default -F _salts salts
@@ -66,15 +71,8 @@ export function zshScript(program: Command): string {
 _salts() {
   local node="" candidate w
   local -a subs opts
-  local nodes='|${all.map((n) => n.path).join("|")}|'
   for w in \${words[2,CURRENT-1]}; do
-    [[ $w == -* ]] && continue
-    candidate="\${node:+$node }$w"
-    [[ $nodes == *"|$candidate|"* ]] && node="$candidate"
-  done
-  case "$node" in
-${cases}
-  esac
+${walk(all, cases)}
   if [[ $PREFIX == -* ]]; then
     compadd -- $opts
   elif (( \${#subs} )); then

@@ -1,33 +1,13 @@
+import type { AuditEntry } from "../../domain/audit";
+import type { SaltMetadata } from "../../domain/salt";
 import type { Colors } from "./colors";
 import { keyValues, plural, relativeTime, when, type Answer, type Column } from "./output";
 
 /** Renderings of the contract's shared types: SaltMetadata, AuditEntry, job progress. */
-export interface SaltMetadata {
-  kind: string;
-  id: string;
-  version: number;
-  created_at: string;
-  last_rotated: string;
-  rotation_count: number;
-  next_rotation: string;
-  previous_salt_hash: string | null;
-  due: boolean;
-}
+export type { SaltMetadata } from "../../domain/salt";
+export type { AuditEntry } from "../../domain/audit";
 
-export interface AuditEntry {
-  id: string;
-  at: string;
-  actor: { uid: string; via: string };
-  operation: string;
-  target: { kind: string; id: string };
-  result: string;
-  rotation_id?: string;
-  correlation_id: string;
-  reason?: string;
-  details?: Record<string, unknown>;
-}
-
-const resultColor = (result: string, c: Colors): string =>
+const resultColor = (result: AuditEntry["result"] | "denied", c: Colors): string =>
   result === "success" ? c.green(result) : result === "denied" ? c.yellow(result) : c.red(result);
 
 export function saltBlock(s: SaltMetadata, c: Colors): string {
