@@ -15,7 +15,7 @@ import { PROJECT_ID } from "../support/firestore";
 import { DAY } from "../support/testDeps";
 import { LEDGER, recordResponse } from "../support/leakLedger";
 import { readFileSync, rmSync } from "node:fs";
-import { SaltCipher, parseEncryptionKey, saltAad } from "../../functions/domain/encryption";
+import { keyIdOf, openSalt, parseEncryptionKey, saltAad } from "../../functions/domain/encryption";
 import { saltLocation } from "../../functions/domain/rotation";
 import { emulatorLog, localSecrets, secretForms } from "../support/stack";
 import type { SaltKind } from "../../functions/domain/ids";
@@ -518,9 +518,10 @@ describe("callable API over HTTP (functions + auth + firestore emulators)", () =
       }
       // Decrypt every salt the functions stored (current and retained) with the emulator's key, and hunt
       // for those too. Salts written by in-process tests under their own keys never passed through the functions.
-      const cipher = new SaltCipher(parseEncryptionKey(secrets.SALT_ENCRYPTION_KEY));
+      const key = { version: 1, bytes: parseEncryptionKey(secrets.SALT_ENCRYPTION_KEY) };
       const open = (kind: SaltKind, id: string, version: number, enc: any) =>
-        cipher.decrypt(
+        openSalt(
+          key,
           { ...enc, iv: Buffer.from(enc.iv), ct: Buffer.from(enc.ct), tag: Buffer.from(enc.tag) },
           saltAad(saltLocation(kind, id), version),
         );
@@ -528,7 +529,7 @@ describe("callable API over HTTP (functions + auth + firestore emulators)", () =
       for (const kind of ["user", "global"] as SaltKind[]) {
         const snap = await db().collection(`salts_${kind}`).get();
         for (const doc of snap.docs) {
-          if (doc.get("salt.key_id") !== cipher.currentKeyId) continue;
+          if (doc.get("salt.key_id") !== keyIdOf(key.bytes)) continue;
           const id = doc.get("id") as string;
           found.push(open(kind, id, doc.get("version"), doc.get("salt")));
           for (const v of (await doc.ref.collection("salt_versions").get()).docs) {
