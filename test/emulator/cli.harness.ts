@@ -106,12 +106,10 @@ export function fakeServiceAccountFile(email = SERVICE_ACCOUNT): string {
 
 /** Direct (break-glass) mode: the emulator's secrets from the environment, as the functions get them. */
 export function directEnv(extra: Env = {}): Env {
-  const secrets = localSecrets();
   return {
+    ...localSecrets(), // every secret the functions get (pepper, salt key, audit key, ...)
     SALT_BACKEND: "firestore",
     PEPPER_SOURCE: "runtime",
-    PSEUDONYM_PEPPER: secrets.PSEUDONYM_PEPPER,
-    SALT_ENCRYPTION_KEY: secrets.SALT_ENCRYPTION_KEY,
     XDG_CONFIG_HOME: tempDir("direct"),
     GOOGLE_APPLICATION_CREDENTIALS: undefined,
     CLOUDSDK_CONFIG: tempDir("gcloud"),
