@@ -41,7 +41,7 @@ function rotatedText(a: Answer, c: Colors): string {
   const verb = a.created
     ? `Created ${salt.kind} salt ${salt.id}`
     : `Rotated ${salt.kind} salt ${salt.id} to version ${salt.version}`;
-  return `${c.green("✓")} ${verb}\n${saltBlock(salt, c)}\n${keyValues([["Rotation id", String(a.rotation_id)]], c)}`;
+  return `${c.green("✓")} ${verb}\n${saltBlock(salt, c, [["Rotation id", String(a.rotation_id)]])}`;
 }
 
 const auditText = (a: Answer, c: Colors): string => {

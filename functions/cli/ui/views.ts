@@ -10,7 +10,8 @@ export type { AuditEntry } from "../../domain/audit";
 const resultColor = (result: AuditEntry["result"] | "denied", c: Colors): string =>
   result === "success" ? c.green(result) : result === "denied" ? c.yellow(result) : c.red(result);
 
-export function saltBlock(s: SaltMetadata, c: Colors): string {
+/** A salt's metadata as a key/value block; `extra` rows join it, aligned. */
+export function saltBlock(s: SaltMetadata, c: Colors, extra: [string, string][] = []): string {
   return keyValues(
     [
       ["Salt", `${s.kind} ${s.id}`],
@@ -19,6 +20,7 @@ export function saltBlock(s: SaltMetadata, c: Colors): string {
       ["Last rotated", when(s.last_rotated)],
       ["Next rotation", `${when(s.next_rotation)}${s.due ? ` ${c.yellow("due")}` : ""}`],
       ["Previous hash", s.previous_salt_hash ?? "-"],
+      ...extra,
     ],
     c,
   );
