@@ -30,14 +30,22 @@ export function rawSaltDoc(
 }
 
 /** Writes `n` user salts last rotated 200 days ago, 500 per batch, encrypted as the service would. */
-export async function seedDueUsers(db: Firestore, key: EncryptionKey, prefix: string, n: number): Promise<void> {
+export async function seedDueUsers(
+  db: Firestore,
+  key: EncryptionKey,
+  prefix: string,
+  n: number,
+): Promise<void> {
   const old = new Date(Date.now() - 200 * 24 * 60 * 60 * 1000);
   for (let start = 0; start < n; start += 500) {
     const batch = db.batch();
     for (let i = start; i < Math.min(n, start + 500); i++) {
       const id = `${prefix}-${i}`;
       const plan = planCreate("user", id, old, DEFAULT_POLICY);
-      batch.set(db.collection(COLLECTIONS.user).doc(encodeDocId(id)), rawSaltDoc(plan.record, plan.salt, plan.shred, key, old));
+      batch.set(
+        db.collection(COLLECTIONS.user).doc(encodeDocId(id)),
+        rawSaltDoc(plan.record, plan.salt, plan.shred, key, old),
+      );
     }
     await batch.commit();
   }

@@ -1,4 +1,8 @@
-import { RuntimeSecret, SecretManagerSecret, type SecretValidator } from "../adapters/secretManager/secretVersions";
+import {
+  RuntimeSecret,
+  SecretManagerSecret,
+  type SecretValidator,
+} from "../adapters/secretManager/secretVersions";
 import { aesKeyText, randomKeyBytes } from "../adapters/secretManager/validators";
 import type { ServiceConfig } from "../config/settings";
 import type { VersionedSecret } from "../ports/secrets";
@@ -21,7 +25,8 @@ export interface ServiceSecrets {
  */
 export function secretsFor(config: ServiceConfig): ServiceSecrets {
   const useRuntime = config.emulator || !config.projectId;
-  const mode = config.pepperSource ?? (useRuntime && !config.secretManagerHost ? "runtime" : "secret-manager");
+  const mode =
+    config.pepperSource ?? (useRuntime && !config.secretManagerHost ? "runtime" : "secret-manager");
   const declared = (v: string) => (/^[0-9]+$/.test(v) ? Number(v) : 1);
   if (mode === "runtime") {
     const runtime = (name: string, version: number, validate: SecretValidator) =>

@@ -180,6 +180,20 @@ export const SETTINGS = {
     10_000,
     "Refused calls audited per caller per minute; beyond it they are counted and summed into the next entry.",
   ),
+  auditVerifyPerSweep: int(
+    "AUDIT_VERIFY_PER_SWEEP",
+    20_000,
+    0,
+    10_000_000,
+    "Audit entries each sweep verifies, continuing where the last one stopped (the whole trail, over several sweeps).",
+  ),
+  checkpointVerifyPerSweep: int(
+    "CHECKPOINT_VERIFY_PER_SWEEP",
+    20_000,
+    0,
+    10_000_000,
+    "Chain heads of the previous checkpoint each sweep checks against the trail now (truncated or rewritten chains).",
+  ),
   enableMetrics: {
     env: "ENABLE_METRICS",
     type: "bool",

@@ -27,7 +27,9 @@ export const chains = {
 };
 
 /** Where a salt incarnation chain's document lives, or null for other chains. */
-export function saltOfChain(chain: string): { kind: "user" | "global"; docId: string; incarnation: string } | null {
+export function saltOfChain(
+  chain: string,
+): { kind: "user" | "global"; docId: string; incarnation: string } | null {
   const m = /^salt:(user|global):([A-Za-z0-9_-]*):([A-Za-z0-9_-]+)$/.exec(chain);
   return m ? { kind: m[1] as "user" | "global", docId: m[2]!, incarnation: m[3]! } : null;
 }

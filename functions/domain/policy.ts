@@ -37,7 +37,8 @@ export function nextRotation(
   salt: { id: string; version: number },
 ): Date {
   const interval = intervalDays(policy, kind) * DAY_MS;
-  const early = policy.jitter > 0 ? Math.floor(interval * policy.jitter * jitterPoint(kind, salt.id, salt.version)) : 0;
+  const early =
+    policy.jitter > 0 ? Math.floor(interval * policy.jitter * jitterPoint(kind, salt.id, salt.version)) : 0;
   return new Date(lastRotated.getTime() + interval - early);
 }
 

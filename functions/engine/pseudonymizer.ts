@@ -51,7 +51,8 @@ export interface PseudonymizeResult<T> {
 }
 
 const wellFormed = (path: string, value: string): void => {
-  if (!value.isWellFormed()) throw invalidArgument([{ path, message: "must be well-formed Unicode (no lone surrogates)" }]);
+  if (!value.isWellFormed())
+    throw invalidArgument([{ path, message: "must be well-formed Unicode (no lone surrogates)" }]);
 };
 
 /**
@@ -129,7 +130,8 @@ export class Pseudonymizer {
         throw invalidArgument([
           {
             path: `${pathPrefix}${field}`,
-            message: "must be a string (well-formed Unicode), finite number, boolean or null to be pseudonymized",
+            message:
+              "must be a string (well-formed Unicode), finite number, boolean or null to be pseudonymized",
           },
         ]);
       }
@@ -194,7 +196,9 @@ export class Pseudonymizer {
     const pseudonyms = values.map((value, i) => {
       if (value === null) return null;
       if (!isPseudonymizable(value)) {
-        throw invalidArgument([{ path: `values.${i}`, message: "must be a string, finite number, boolean or null" }]);
+        throw invalidArgument([
+          { path: `values.${i}`, message: "must be a string, finite number, boolean or null" },
+        ]);
       }
       return pseudonymWithPrefix(prefix, key, value);
     });
@@ -208,7 +212,9 @@ export class Pseudonymizer {
   ): Promise<PseudonymizeResult<T>> {
     const eventType = assertSaltId("global", event.event_type);
     if (fields.includes("event_type")) {
-      throw invalidArgument([{ path: "fields", message: "event_type selects the salt and cannot be pseudonymized" }]);
+      throw invalidArgument([
+        { path: "fields", message: "event_type selects the salt and cannot be pseudonymized" },
+      ]);
     }
     const subject = event[SUBJECT_FIELD];
     if (typeof subject === "string") wellFormed(SUBJECT_FIELD, subject);
@@ -231,7 +237,11 @@ export class Pseudonymizer {
    * Compares in constant time; never creates a salt; an unknown pepper version,
    * an erased subject or a malformed pseudonym is simply false.
    */
-  async verifyPseudonym(value: PseudonymizableValue, pseudonym: string, context: VerifyContext): Promise<boolean> {
+  async verifyPseudonym(
+    value: PseudonymizableValue,
+    pseudonym: string,
+    context: VerifyContext,
+  ): Promise<boolean> {
     if (typeof value === "string") wellFormed("value", value);
     wellFormed("field", context.field);
     if (!isPseudonymizable(value)) return false;
@@ -241,9 +251,14 @@ export class Pseudonymizer {
     } catch {
       return false;
     }
-    if (parsed.kind !== context.kind || parsed.pepperVersion < (this.options.minPepperVersion ?? 1)) return false;
-    const id = context.kind === "user" ? assertSaltId("user", context.userId) : assertSaltId("global", context.eventType);
-    const subject = context.kind === "global" && context.userId !== undefined ? assertSaltId("user", context.userId) : null;
+    if (parsed.kind !== context.kind || parsed.pepperVersion < (this.options.minPepperVersion ?? 1))
+      return false;
+    const id =
+      context.kind === "user"
+        ? assertSaltId("user", context.userId)
+        : assertSaltId("global", context.eventType);
+    const subject =
+      context.kind === "global" && context.userId !== undefined ? assertSaltId("user", context.userId) : null;
     const salt = await this.salts.version(context.kind, id, parsed.saltVersion);
     if (!salt) return false;
     let shred: Buffer | null = null;
@@ -262,7 +277,10 @@ export class Pseudonymizer {
       if (isSaltServiceError(e) && e.code === "failed-precondition") return false;
       throw e;
     }
-    const key = this.boundKey(this.fieldKey(context.kind, context.kind === "user" ? "" : id, context.field, salt, pepper), shred);
+    const key = this.boundKey(
+      this.fieldKey(context.kind, context.kind === "user" ? "" : id, context.field, salt, pepper),
+      shred,
+    );
     return tagsEqual(pseudonymTag(key, value), parsed.tag);
   }
 

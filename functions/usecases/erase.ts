@@ -28,10 +28,22 @@ export async function eraseUser(
   assertSaltId("user", userId);
   const rotationId = randomUUID();
   const key = await deps.auditKey.current();
-  const receipt = { user_id_hash: keyedIdDigest(key.bytes, userId), erased_at: deps.clock().toISOString(), rotation_id: rotationId };
+  const receipt = {
+    user_id_hash: keyedIdDigest(key.bytes, userId),
+    erased_at: deps.clock().toISOString(),
+    rotation_id: rotationId,
+  };
   const respond = (out: EraseOutcome): EraseResponse | null =>
-    out.status === "erased" ? { erased: out.erased, versions_destroyed: out.versionsDestroyed, receipt } : null;
-  const out = await deps.salts.erase("user", userId, rotationId, auditContext(ctx, "erase", reason), idempotencyFor(ctx, respond));
+    out.status === "erased"
+      ? { erased: out.erased, versions_destroyed: out.versionsDestroyed, receipt }
+      : null;
+  const out = await deps.salts.erase(
+    "user",
+    userId,
+    rotationId,
+    auditContext(ctx, "erase", reason),
+    idempotencyFor(ctx, respond),
+  );
   if (out.status === "replayed") return replayedAnswer<EraseResponse>(out);
   deps.cache.invalidate("user", userId);
   deps.pseudonymizer.clear();

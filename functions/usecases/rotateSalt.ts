@@ -30,7 +30,11 @@ export async function rotateSalt(
   const rotationId = randomUUID();
   const respond = (out: RotateOutcome): RotateResponse | null =>
     out.status === "created" || out.status === "rotated"
-      ? { rotation_id: rotationId, created: out.status === "created", salt: toMetadata(out.record, deps.clock()) }
+      ? {
+          rotation_id: rotationId,
+          created: out.status === "created",
+          salt: toMetadata(out.record, deps.clock()),
+        }
       : null;
   const out = await deps.salts.rotate(kind, id, {
     force: options.force ?? false,

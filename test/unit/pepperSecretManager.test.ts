@@ -100,7 +100,9 @@ describe("pepper from Secret Manager (real client, local gRPC server)", () => {
 describe("pepper from the Functions runtime", () => {
   it("when the bound value is missing, empty or short, then failed-precondition; never a default", async () => {
     for (const value of ["", "short"]) {
-      await expect(new RuntimeSecret("PSEUDONYM_PEPPER", () => value, 1, randomKeyBytes).current()).rejects.toMatchObject({
+      await expect(
+        new RuntimeSecret("PSEUDONYM_PEPPER", () => value, 1, randomKeyBytes).current(),
+      ).rejects.toMatchObject({
         code: "failed-precondition",
       });
     }

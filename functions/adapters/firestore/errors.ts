@@ -18,7 +18,10 @@ function isStoreUnavailable(e: unknown): boolean {
 
 function isAmbiguous(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
-  return (typeof code === "number" && AMBIGUOUS_GRPC.has(code)) || (typeof code === "string" && NETWORK_CODES.has(code));
+  return (
+    (typeof code === "number" && AMBIGUOUS_GRPC.has(code)) ||
+    (typeof code === "string" && NETWORK_CODES.has(code))
+  );
 }
 
 /** Lets an operation say when it sends a commit: from then on, a fault leaves the outcome unknown. */

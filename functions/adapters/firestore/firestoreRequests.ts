@@ -20,7 +20,10 @@ export class FirestoreRequestStore implements RequestStore {
       const snap = await this.ref(key).get();
       // The TTL policy deletes within a day of expiry: an expired record no longer counts.
       if (!snap.exists || (snap.get("expire_at") as Timestamp).toDate() <= this.clock()) return null;
-      return { fingerprint: snap.get("fingerprint") as string, answer: JSON.parse(snap.get("answer") as string) };
+      return {
+        fingerprint: snap.get("fingerprint") as string,
+        answer: JSON.parse(snap.get("answer") as string),
+      };
     });
   }
 
@@ -29,7 +32,10 @@ export class FirestoreRequestStore implements RequestStore {
       this.db.runTransaction(async (tx) => {
         const snap = await tx.get(this.ref(key));
         if (snap.exists && (snap.get("expire_at") as Timestamp).toDate() > this.clock()) {
-          return { fingerprint: snap.get("fingerprint") as string, answer: JSON.parse(snap.get("answer") as string) };
+          return {
+            fingerprint: snap.get("fingerprint") as string,
+            answer: JSON.parse(snap.get("answer") as string),
+          };
         }
         const now = this.clock();
         tx.set(this.ref(key), {

@@ -1,15 +1,19 @@
 import type { AuditDraft } from "../../domain/audit";
 import { chains } from "../../domain/auditChain";
-import { openWith, saltAad, sealSalt, shredAad, type EncryptedSalt, type EncryptionKey } from "../../domain/encryption";
+import {
+  openWith,
+  saltAad,
+  sealSalt,
+  shredAad,
+  type EncryptedSalt,
+  type EncryptionKey,
+} from "../../domain/encryption";
 import { saltLocation } from "../../domain/rotation";
-import type { RewrapItem, RewrapOutcome } from "../../ports/saltStore";
+import { MAX_REWRAP_BATCH, type RewrapItem, type RewrapOutcome } from "../../ports/saltStore";
 import { commitGuarded } from "./errors";
 import { FirestoreRotations } from "./firestoreRotations";
 import { newIncarnation } from "./firestoreSaltBase";
 import { COLLECTIONS, parseSaltDoc, versionDocSchema } from "./schema";
-
-/** Salts one rewrap transaction re-encrypts (each: salt, retained versions, entry). */
-export const MAX_REWRAP_BATCH = 50;
 
 /**
  * Rewrap: every ciphertext of a salt (current, retained versions, shred secret)
@@ -44,9 +48,15 @@ export abstract class FirestoreRewrap extends FirestoreRotations {
               outcomes.push({ status: "rewrapped", from: [], to: key.version });
               continue;
             }
-            const versions = (retired[n]?.docs ?? []).map((d) => ({ ref: d.ref, v: versionDocSchema.parse(d.data()) }));
+            const versions = (retired[n]?.docs ?? []).map((d) => ({
+              ref: d.ref,
+              v: versionDocSchema.parse(d.data()),
+            }));
             const all = [doc.salt, ...(doc.shred ? [doc.shred] : []), ...versions.map((x) => x.v.salt)];
-            if (all.every((e) => e.key_version === key.version) && doc.key_versions.every((v) => v === key.version)) {
+            if (
+              all.every((e) => e.key_version === key.version) &&
+              doc.key_versions.every((v) => v === key.version)
+            ) {
               outcomes.push({ status: "current" });
               continue;
             }

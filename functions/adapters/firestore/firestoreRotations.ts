@@ -21,7 +21,6 @@ interface Snapshot {
   request: { fingerprint: string; answer: string } | null;
 }
 
-
 // 6 ALREADY_EXISTS (a racing creation), 9 FAILED_PRECONDITION (changed since read), 10 ABORTED.
 const CONFLICT = new Set([6, 9, 10]);
 const MAX_ATTEMPTS = 60;
@@ -51,7 +50,9 @@ export abstract class FirestoreRotations extends FirestoreSaltListing {
     const requests = new Map(
       withRequest.map((i, n) => {
         const s = snaps[refs.length + n]!;
-        const record = s.exists ? { fingerprint: s.get("fingerprint") as string, answer: s.get("answer") as string } : null;
+        const record = s.exists
+          ? { fingerprint: s.get("fingerprint") as string, answer: s.get("answer") as string }
+          : null;
         return [i, record] as const;
       }),
     );
@@ -71,7 +72,11 @@ export abstract class FirestoreRotations extends FirestoreSaltListing {
   }
 
   rotateListed(items: { listed: ListedSalt; request: RotateRequest }[]): Promise<RotateOutcome[]> {
-    const batchItems = items.map(({ listed, request }) => ({ kind: listed.record.kind, id: listed.record.id, request }));
+    const batchItems = items.map(({ listed, request }) => ({
+      kind: listed.record.kind,
+      id: listed.record.id,
+      request,
+    }));
     const snapshots = items.map(({ listed }) => {
       const handle = listed.handle as FirestoreHandle;
       return { data: handle.data, updateTime: handle.updateTime, request: null };
@@ -81,7 +86,8 @@ export abstract class FirestoreRotations extends FirestoreSaltListing {
 
   private commitRotations(items: BatchRotateItem[], listed: Snapshot[] | null): Promise<RotateOutcome[]> {
     if (items.length === 0) return Promise.resolve([]);
-    if (items.length > MAX_BATCH_ROTATIONS) throw new Error(`at most ${MAX_BATCH_ROTATIONS} rotations per commit`);
+    if (items.length > MAX_BATCH_ROTATIONS)
+      throw new Error(`at most ${MAX_BATCH_ROTATIONS} rotations per commit`);
     return this.run("rotate", async (guard) => {
       let snaps = listed ?? (await this.read(items));
       for (let attempt = 0; ; attempt++) {
@@ -95,7 +101,8 @@ export abstract class FirestoreRotations extends FirestoreSaltListing {
           return outcomes;
         } catch (e) {
           if (!isConflict(e)) throw e;
-          if (attempt >= MAX_ATTEMPTS) throw unavailable("The salt is changing too often to rotate now; retry");
+          if (attempt >= MAX_ATTEMPTS)
+            throw unavailable("The salt is changing too often to rotate now; retry");
         }
         // Exponential, jittered, capped: contenders spread out instead of colliding again.
         await sleep(Math.min(100, 2 ** attempt) * (0.5 + Math.random()));
@@ -116,12 +123,17 @@ export abstract class FirestoreRotations extends FirestoreSaltListing {
     const { kind, id, request } = item;
     const idem = request.idempotency;
     if (idem && snap.request) {
-      return { status: "replayed", answer: JSON.parse(snap.request.answer), sameRequest: snap.request.fingerprint === idem.fingerprint };
+      return {
+        status: "replayed",
+        answer: JSON.parse(snap.request.answer),
+        sameRequest: snap.request.fingerprint === idem.fingerprint,
+      };
     }
     const doc = snap.data === undefined ? null : parseSaltDoc(snap.data);
     const context = { now, policy: this.deps.policy(), retentionDays: this.deps.retentionDays() };
     const decision = decideRotation(kind, id, doc?.record ?? null, request, context);
-    if (decision.type === "skip") return { status: "skipped", reason: decision.reason, record: doc?.record ?? null };
+    if (decision.type === "skip")
+      return { status: "skipped", reason: decision.reason, record: doc?.record ?? null };
 
     const ref = this.saltRef(kind, id);
     const location = saltLocation(kind, id);
@@ -143,11 +155,22 @@ export abstract class FirestoreRotations extends FirestoreSaltListing {
       keyVersions = new Set([...doc!.key_versions, doc!.salt.key_version, key.version]);
       if (shred) keyVersions.add(shred.key_version);
     }
-    const draft: AuditDraft = { ...request.audit, target: { kind, id }, result: "success", rotation_id: request.rotationId };
+    const draft: AuditDraft = {
+      ...request.audit,
+      target: { kind, id },
+      result: "success",
+      rotation_id: request.rotationId,
+    };
     const linked = this.link(batch, draft, now, chain.id, chain.head, auditKey);
     const data = saltDocData(
       record,
-      { salt: enc, shred, keyVersions: [...keyVersions].sort((a, b) => a - b), chain: { id: chain.id, head: linked.head }, shard },
+      {
+        salt: enc,
+        shred,
+        keyVersions: [...keyVersions].sort((a, b) => a - b),
+        chain: { id: chain.id, head: linked.head },
+        shard,
+      },
       now,
     );
     if (decision.type === "create") batch.create(ref, data);

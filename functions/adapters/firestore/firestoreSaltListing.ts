@@ -36,7 +36,10 @@ export abstract class FirestoreSaltListing extends FirestoreSaltBase {
   }
 
   countDue(kind: SaltKind): Promise<number> {
-    return this.run("countDue", async () => (await this.dueBefore(kind, this.deps.clock()).count().get()).data().count);
+    return this.run(
+      "countDue",
+      async () => (await this.dueBefore(kind, this.deps.clock()).count().get()).data().count,
+    );
   }
 
   countDueBetween(kind: SaltKind, from: Date, to: Date): Promise<number> {
@@ -71,7 +74,9 @@ export abstract class FirestoreSaltListing extends FirestoreSaltBase {
   }
 
   listDue(kind: SaltKind, page: PageRequest): Promise<Page<SaltRecord>> {
-    return this.run("listDue", () => this.duePage(kind, page, RECORD_FIELDS, (d) => parseSaltRecord(d.data())));
+    return this.run("listDue", () =>
+      this.duePage(kind, page, RECORD_FIELDS, (d) => parseSaltRecord(d.data())),
+    );
   }
 
   listDueForRotation(kind: SaltKind, page: PageRequest): Promise<Page<ListedSalt>> {
@@ -141,7 +146,12 @@ export abstract class FirestoreSaltListing extends FirestoreSaltBase {
       const docs = await this.docPage(kind, page, RECORD_FIELDS, (q) =>
         q.where("key_versions", "array-contains-any", older),
       );
-      return toPage(docs, page.limit, (d) => parseSaltRecord(d.data()), (d) => ({ t: 0, d: d.id }));
+      return toPage(
+        docs,
+        page.limit,
+        (d) => parseSaltRecord(d.data()),
+        (d) => ({ t: 0, d: d.id }),
+      );
     });
   }
 
@@ -151,11 +161,15 @@ export abstract class FirestoreSaltListing extends FirestoreSaltBase {
       const kept = docs.slice(0, page.limit);
       const parsed = kept.map((d) => ({ ref: d.ref, ...parseSaltDoc(d.data()) }));
       const retiredRefs = parsed.flatMap((p) =>
-        p.record.version > 1 ? [p.ref.collection(COLLECTIONS.versions).doc(String(p.record.version - 1))] : [],
+        p.record.version > 1
+          ? [p.ref.collection(COLLECTIONS.versions).doc(String(p.record.version - 1))]
+          : [],
       );
       const retired = retiredRefs.length > 0 ? await this.db.getAll(...retiredRefs) : [];
       const previous = new Map(
-        retired.filter((s) => s.exists).map((s) => [s.ref.parent.parent?.path ?? "", versionDocSchema.parse(s.data())]),
+        retired
+          .filter((s) => s.exists)
+          .map((s) => [s.ref.parent.parent?.path ?? "", versionDocSchema.parse(s.data())]),
       );
       const now = this.deps.clock();
       const items = await Promise.all(
@@ -173,7 +187,12 @@ export abstract class FirestoreSaltListing extends FirestoreSaltBase {
         }),
       );
       const byPath = new Map(parsed.map((p, i) => [p.ref.path, items[i]!]));
-      return toPage(docs, page.limit, (d) => byPath.get(d.ref.path)!, (d) => ({ t: 0, d: d.id }));
+      return toPage(
+        docs,
+        page.limit,
+        (d) => byPath.get(d.ref.path)!,
+        (d) => ({ t: 0, d: d.id }),
+      );
     });
   }
 
@@ -210,7 +229,12 @@ export abstract class FirestoreSaltListing extends FirestoreSaltBase {
   purgeExpiredHistory(limit: number): Promise<number> {
     return this.run("purgeExpiredHistory", async () => {
       const now = Timestamp.fromDate(this.deps.clock());
-      const snap = await this.db.collectionGroup(COLLECTIONS.versions).where("expire_at", "<=", now).limit(limit).get();
+      const snap = await this.db
+        .collectionGroup(COLLECTIONS.versions)
+        .where("shard", "in", [...ALL_SHARDS])
+        .where("expire_at", "<=", now)
+        .limit(limit)
+        .get();
       const writer = this.db.batch();
       for (const doc of snap.docs) writer.delete(doc.ref);
       if (!snap.empty) await writer.commit();

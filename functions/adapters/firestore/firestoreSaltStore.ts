@@ -13,8 +13,6 @@ import { FirestoreRewrap } from "./firestoreRewrap";
 import { newIncarnation } from "./firestoreSaltBase";
 import { COLLECTIONS, parseSaltDoc, parseSaltRecord, saltDocData, versionDocSchema } from "./schema";
 
-
-
 /**
  * Salts in Firestore. Each salt is one document in `salts_user` / `salts_global`
  * (id encoded by `encodeDocId`), retired versions in its `salt_versions`
@@ -54,7 +52,10 @@ export class FirestoreSaltStore extends FirestoreRewrap implements SaltStore {
           const now = this.deps.clock();
           const plan = planCreate(kind, id, now, this.deps.policy());
           const location = saltLocation(kind, id);
-          const chain = { id: chains.salt(kind, id, newIncarnation()), head: null as null | { seq: number; mac: string } };
+          const chain = {
+            id: chains.salt(kind, id, newIncarnation()),
+            head: null as null | { seq: number; mac: string },
+          };
           if (audit) {
             const draft: AuditDraft = { ...audit, target: { kind, id }, result: "success" };
             chain.head = this.link(tx, draft, now, chain.id, null, auditKey).head;
@@ -80,7 +81,8 @@ export class FirestoreSaltStore extends FirestoreRewrap implements SaltStore {
       if (!snap.exists) return null;
       const doc = parseSaltDoc(snap.data());
       const location = saltLocation(kind, id);
-      if (doc.record.version === version) return openWith(this.deps.keys, doc.salt, saltAad(location, version));
+      if (doc.record.version === version)
+        return openWith(this.deps.keys, doc.salt, saltAad(location, version));
       const old = await ref.collection(COLLECTIONS.versions).doc(String(version)).get();
       if (!old.exists) return null;
       const parsed = versionDocSchema.parse(old.data());
@@ -132,7 +134,11 @@ export class FirestoreSaltStore extends FirestoreRewrap implements SaltStore {
           ]);
           if (request?.exists) {
             const sameRequest = request.get("fingerprint") === idempotency!.fingerprint;
-            return { status: "replayed" as const, answer: JSON.parse(request.get("answer") as string), sameRequest };
+            return {
+              status: "replayed" as const,
+              answer: JSON.parse(request.get("answer") as string),
+              sameRequest,
+            };
           }
           const now = this.deps.clock();
           const versionsDestroyed = (snap.exists ? 1 : 0) + retired.size;
@@ -152,7 +158,11 @@ export class FirestoreSaltStore extends FirestoreRewrap implements SaltStore {
           }
           for (const doc of retired.docs) tx.delete(doc.ref);
           if (snap.exists) tx.delete(ref);
-          const outcome: EraseOutcome = { status: "erased", erased: versionsDestroyed > 0, versionsDestroyed };
+          const outcome: EraseOutcome = {
+            status: "erased",
+            erased: versionsDestroyed > 0,
+            versionsDestroyed,
+          };
           if (requestRef) {
             tx.create(requestRef, {
               fingerprint: idempotency!.fingerprint,

@@ -55,7 +55,10 @@ export const saltDocSchema = z.object({
   shred: encryptedSaltSchema.nullable().default(null),
   key_versions: z.array(z.number().int().min(1)).default([]),
   // Salts written before audit chains existed start a chain at their next change.
-  chain: z.object({ id: z.string().min(1), head: head.nullable() }).nullable().default(null),
+  chain: z
+    .object({ id: z.string().min(1), head: head.nullable() })
+    .nullable()
+    .default(null),
   last_rewrap_id: z.string().nullable().default(null),
 });
 

@@ -8,10 +8,13 @@ import type {
   AuditQuery,
   AuditStore,
   ChainScanItem,
+  Checkpoint,
+  CheckpointStore,
   PageRequest,
   PendingSettings,
   SettingsStore,
   StoredSettings,
+  SweepState,
 } from "../../ports/saltStore";
 import type { VersionedSecret } from "../../ports/secrets";
 import type { MemoryState } from "./memoryState";
@@ -31,18 +34,55 @@ export function appendLinked(
 }
 
 /** Appends to a chain whose head is kept apart from salts. */
-export function appendToChain(state: MemoryState, draft: AuditDraft, now: Date, chain: string, key: AuditKey) {
+export function appendToChain(
+  state: MemoryState,
+  draft: AuditDraft,
+  now: Date,
+  chain: string,
+  key: AuditKey,
+) {
   const linked = appendLinked(state, draft, now, chain, state.chainHeads.get(chain) ?? null, key);
   state.chainHeads.set(chain, linked.head);
   return linked.entry;
 }
 
-export class MemoryAuditStore implements AuditStore {
+/** Checkpoints kept in memory (per process, like everything else here). */
+export class MemoryCheckpoints implements CheckpointStore {
+  private readonly finished: Checkpoint[] = [];
+  private readonly pages = new Map<string, { chain: string; head: ChainHead }[]>();
+
+  async putCheckpointPage(id: string, n: number, heads: { chain: string; head: ChainHead }[]): Promise<void> {
+    await Promise.resolve();
+    this.pages.set(
+      `${id}/${n}`,
+      heads.map((h) => ({ chain: h.chain, head: { ...h.head } })),
+    );
+  }
+
+  async finishCheckpoint(checkpoint: Checkpoint): Promise<void> {
+    await Promise.resolve();
+    this.finished.push({ ...checkpoint });
+  }
+
+  async latestCheckpoints(limit: number): Promise<Checkpoint[]> {
+    await Promise.resolve();
+    return [...this.finished].sort((a, b) => b.at.getTime() - a.at.getTime()).slice(0, limit);
+  }
+
+  async checkpointPage(id: string, n: number): Promise<{ chain: string; head: ChainHead }[]> {
+    await Promise.resolve();
+    return this.pages.get(`${id}/${n}`) ?? [];
+  }
+}
+
+export class MemoryAuditStore extends MemoryCheckpoints implements AuditStore {
   constructor(
     private readonly state: MemoryState,
     private readonly clock: () => Date,
     private readonly auditKey: VersionedSecret,
-  ) {}
+  ) {
+    super();
+  }
 
   async appendAudit(draft: AuditDraft, chain: string = chains.of(draft.target)): Promise<AuditEntry> {
     const key = await this.auditKey.current();
@@ -99,7 +139,8 @@ export class MemoryAuditStore implements AuditStore {
   async headOf(chain: string): Promise<ChainHead | null> {
     await Promise.resolve();
     if (saltOfChain(chain)) {
-      for (const stored of this.state.current.values()) if (stored.chain.id === chain) return stored.chain.head;
+      for (const stored of this.state.current.values())
+        if (stored.chain.id === chain) return stored.chain.head;
     }
     return this.state.chainHeads.get(chain) ?? null;
   }
@@ -111,7 +152,12 @@ export class MemoryAuditStore implements AuditStore {
       .map(([chain, head]) => ({ chain, head }))
       .sort((a, b) => (a.chain < b.chain ? -1 : 1))
       .filter((r) => after === null || r.chain > after);
-    return toPage(rows.slice(0, page.limit + 1), page.limit, (r) => r, (r) => ({ t: 0, d: r.chain }));
+    return toPage(
+      rows.slice(0, page.limit + 1),
+      page.limit,
+      (r) => r,
+      (r) => ({ t: 0, d: r.chain }),
+    );
   }
 }
 
@@ -125,6 +171,16 @@ export class MemorySettingsStore implements SettingsStore {
   async readSettings(): Promise<StoredSettings> {
     await Promise.resolve();
     return structuredClone(this.state.settings);
+  }
+
+  async readSweepState(): Promise<SweepState> {
+    await Promise.resolve();
+    return { ...this.state.sweep };
+  }
+
+  async writeSweepState(state: SweepState): Promise<void> {
+    await Promise.resolve();
+    this.state.sweep = { ...state };
   }
 
   async writePendingSettings(pending: PendingSettings, audit: AuditContext): Promise<void> {

@@ -2,7 +2,14 @@ import { REQUEST_TTL_MS } from "../../ports/requestStore";
 import { randomBytes } from "node:crypto";
 import type { AuditDraft } from "../../domain/audit";
 import { chains, type AuditKey } from "../../domain/auditChain";
-import { openWith, saltAad, sealSalt, shredAad, type EncryptedSalt, type EncryptionKey } from "../../domain/encryption";
+import {
+  openWith,
+  saltAad,
+  sealSalt,
+  shredAad,
+  type EncryptedSalt,
+  type EncryptionKey,
+} from "../../domain/encryption";
 import type { SaltKind } from "../../domain/ids";
 import { decideRotation, planCreate, saltLocation } from "../../domain/rotation";
 import type { LoadedSalt } from "../../domain/salt";
@@ -23,8 +30,8 @@ import { appendLinked, appendToChain } from "./memoryAudit";
 import { MemorySaltListing } from "./memorySaltListing";
 import { copyEnc, type StoredVersion } from "./memoryState";
 
-
-const incarnation = (kind: SaltKind, id: string) => chains.salt(kind, id, randomBytes(9).toString("base64url"));
+const incarnation = (kind: SaltKind, id: string) =>
+  chains.salt(kind, id, randomBytes(9).toString("base64url"));
 
 /**
  * A faithful in-process salt store: the same records, the same encryption at
@@ -89,7 +96,12 @@ export class MemorySaltStore extends MemorySaltListing implements SaltStore {
       this.state.versions.set(location, history);
       for (const v of [...stored!.keyVersions, stored!.enc.key_version]) keyVersions.add(v);
     }
-    const draft: AuditDraft = { ...request.audit, target: { kind, id }, result: "success", rotation_id: request.rotationId };
+    const draft: AuditDraft = {
+      ...request.audit,
+      target: { kind, id },
+      result: "success",
+      rotation_id: request.rotationId,
+    };
     const linked = appendLinked(this.state, draft, now, chain.id, chain.head, auditKey);
     this.state.current.set(location, {
       record,
@@ -108,7 +120,11 @@ export class MemorySaltStore extends MemorySaltListing implements SaltStore {
   private replay<O>(idem: IdempotencyRecord<O>) {
     const found = this.state.requests.get(idem.key);
     if (!found || found.expiresAt <= this.deps.clock()) return null;
-    return { status: "replayed" as const, answer: JSON.parse(found.answer), sameRequest: found.fingerprint === idem.fingerprint };
+    return {
+      status: "replayed" as const,
+      answer: JSON.parse(found.answer),
+      sameRequest: found.fingerprint === idem.fingerprint,
+    };
   }
 
   private remember<O>(idem: IdempotencyRecord<O>, outcome: O, now: Date): void {
@@ -125,7 +141,8 @@ export class MemorySaltStore extends MemorySaltListing implements SaltStore {
   }
 
   async rotateMany(items: BatchRotateItem[]): Promise<RotateOutcome[]> {
-    if (items.length > MAX_BATCH_ROTATIONS) throw new Error(`at most ${MAX_BATCH_ROTATIONS} rotations per commit`);
+    if (items.length > MAX_BATCH_ROTATIONS)
+      throw new Error(`at most ${MAX_BATCH_ROTATIONS} rotations per commit`);
     const [key, auditKey] = await Promise.all([this.deps.keys.current(), this.deps.auditKey.current()]);
     // All or none, as in Firestore: nothing is applied if any item throws.
     return this.state.atomically(() => items.map((i) => this.rotateNow(i, key, auditKey)));
@@ -153,7 +170,13 @@ export class MemorySaltStore extends MemorySaltListing implements SaltStore {
     const versionsDestroyed = (stored ? 1 : 0) + (this.state.versions.get(location)?.size ?? 0);
     const now = this.deps.clock();
     const details = { versions_destroyed: versionsDestroyed };
-    const draft: AuditDraft = { ...audit, target: { kind, id }, result: "success", rotation_id: rotationId, details };
+    const draft: AuditDraft = {
+      ...audit,
+      target: { kind, id },
+      result: "success",
+      rotation_id: rotationId,
+      details,
+    };
     if (stored) {
       const linked = appendLinked(this.state, draft, now, stored.chain.id, stored.chain.head, auditKey);
       this.state.chainHeads.set(stored.chain.id, linked.head);
@@ -180,7 +203,8 @@ export class MemorySaltStore extends MemorySaltListing implements SaltStore {
         if (!stored) return { status: "missing" };
         if (stored.lastRewrapId === item.rewrapId) return { status: "rewrapped", from: [], to: key.version };
         if (plan === null) return { status: "current" };
-        for (const [version, enc] of plan.versions) this.state.versions.get(location)!.get(version)!.enc = enc;
+        for (const [version, enc] of plan.versions)
+          this.state.versions.get(location)!.get(version)!.enc = enc;
         const draft: AuditDraft = {
           ...item.audit,
           target: { kind: item.kind, id: item.id },
@@ -207,7 +231,10 @@ export class MemorySaltStore extends MemorySaltListing implements SaltStore {
     if (!stored) return null;
     const retired = [...(this.state.versions.get(location)?.entries() ?? [])];
     const all = [stored.enc, ...(stored.shred ? [stored.shred] : []), ...retired.map(([, v]) => v.enc)];
-    if (all.every((e) => e.key_version === key.version) && stored.keyVersions.every((v) => v === key.version)) {
+    if (
+      all.every((e) => e.key_version === key.version) &&
+      stored.keyVersions.every((v) => v === key.version)
+    ) {
       return null;
     }
     const again = async (enc: EncryptedSalt, aad: string) =>

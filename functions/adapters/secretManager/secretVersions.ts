@@ -121,7 +121,10 @@ export class SecretManagerSecret implements VersionedSecret {
           : typeof data === "string"
             ? Buffer.from(data, "utf8")
             : Buffer.from(data);
-      const secret = { version: resolved, bytes: this.options.validate(raw, `${this.name} version ${resolved}`) };
+      const secret = {
+        version: resolved,
+        bytes: this.options.validate(raw, `${this.name} version ${resolved}`),
+      };
       if (version === "latest" && resolved >= this.newestSeen) {
         this.newestSeen = resolved;
         this.newestAt = this.now();

@@ -23,10 +23,12 @@ export async function runPlanStep(
   const kinds = kindsOf(job.kind);
   let { source_index: source, cursor, next_shard: shard, remaining } = task;
   for (let step = 0; step < PLAN_PAGES_PER_STEP && remaining > 0 && source < kinds.length; step++) {
-    const page = await spec.listItems(deps, kinds[source]!, {
-      limit: Math.min(deps.config.pageSize, remaining),
-      cursor,
-    });
+    const page = await spec.listItems(
+      deps,
+      kinds[source]!,
+      { limit: Math.min(deps.config.pageSize, remaining), cursor },
+      job.params,
+    );
     const shards = chunksOf(page.items, deps.config.shardSize).map((items) => ({ shard: shard++, items }));
     await Promise.all(
       shards.map((s) =>
@@ -86,7 +88,7 @@ export async function runShard(
       deps,
       ctx,
       spec,
-      job.job_id,
+      job,
       task.items.map((item) => ({ item })),
     );
     await deps.jobs.putShard(job.job_id, progress({ state: "done", ...counts }));

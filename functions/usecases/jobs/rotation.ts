@@ -33,8 +33,8 @@ export const rotationJob: JobSpec<ListedSalt> = {
       nextCursor: listed.nextCursor,
     };
   },
-  apply: async (deps, ctx, jobId, units) => {
-    const requests = units.map((u) => requestOf(ctx, jobId, u.item));
+  apply: async (deps, ctx, job, units) => {
+    const requests = units.map((u) => requestOf(ctx, job.job_id, u.item));
     const outcomes = units.every((u) => u.listed)
       ? await deps.salts.rotateListed(
           units.map((u, i) => ({ listed: u.listed!, request: requests[i]!.request })),
@@ -59,7 +59,10 @@ function requestOf(ctx: CallContext, jobId: string, item: JobItem): BatchRotateI
 
 function tally(deps: JobDeps, item: BatchRotateItem, out: RotateOutcome): UnitOutcome {
   // A rotation this job made on an earlier attempt shows as "version changed" with our rotation id.
-  if (out.status === "rotated" || (out.status === "skipped" && out.record?.last_rotation_id === item.request.rotationId)) {
+  if (
+    out.status === "rotated" ||
+    (out.status === "skipped" && out.record?.last_rotation_id === item.request.rotationId)
+  ) {
     deps.cache.invalidate(item.kind, item.id);
     return "done";
   }
@@ -77,23 +80,24 @@ export interface RotateDueResponse {
 }
 
 /** salts-rotateDue: plans a rotation job, then rotates inline (small) or fans out (large). */
-export async function startRotateDue(
+export function startRotateDue(
   deps: JobDeps,
   ctx: CallContext,
   input: { kind: JobScope; limit?: number | undefined; dry_run: boolean },
 ): Promise<RotateDueResponse> {
-  const started = await startJob(deps, ctx, rotationJob, {
-    scope: input.kind,
-    limit: input.limit,
-    dryRun: input.dry_run,
-  });
-  return {
-    job_id: started.job.job_id,
-    dry_run: input.dry_run,
-    due: started.job.due,
-    rotated: started.counts.done,
-    failed: started.counts.failed,
-    queued: started.queued,
-    mode: started.mode,
-  };
+  return startJob(
+    deps,
+    ctx,
+    rotationJob,
+    { scope: input.kind, limit: input.limit, dryRun: input.dry_run },
+    (started) => ({
+      job_id: started.job.job_id,
+      dry_run: input.dry_run,
+      due: started.job.due,
+      rotated: started.counts.done,
+      failed: started.counts.failed,
+      queued: started.queued,
+      mode: started.mode,
+    }),
+  );
 }
