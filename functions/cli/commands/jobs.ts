@@ -50,7 +50,8 @@ function rotateDueText(a: Answer, c: Colors): string {
 }
 
 function rewrapText(a: Answer, c: Colors): string {
-  if (a.dry_run) return `${c.cyan("dry run")}: ${String(a.total)} stored salt versions would be re-encrypted`;
+  if (a.dry_run)
+    return `${c.cyan("dry run")}: ${String(a.total)} stored salts would be re-encrypted under the current key`;
   return keyValues(
     [
       ["Job", String(a.job_id)],

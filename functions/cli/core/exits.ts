@@ -26,7 +26,10 @@ export const EXIT_HELP: [number, string][] = [
   [EXIT.unavailable, "unavailable: storage or the service could not be reached, or the outcome is unknown"],
   [EXIT.rateLimited, "rate limited: retry after the time the message gives"],
   [EXIT.precondition, "precondition: the service cannot do this now (feature off, secret missing, ...)"],
-  [EXIT.mismatch, "verify: some pseudonyms did not match their values"],
+  [
+    EXIT.mismatch,
+    "verification failed: a pseudonym did not match (verify), the trail is broken (audit-verify)",
+  ],
   [EXIT.cancelled, "cancelled: interrupted, or the confirmation was declined"],
 ];
 
