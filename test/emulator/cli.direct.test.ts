@@ -36,6 +36,13 @@ describe("salts CLI direct (break-glass) mode and local files", () => {
       reason: "incident 9",
       correlation_id: r.json().correlation_id,
     });
+    // The service's own log lines (JSON, written through the console) reach stderr only with --verbose.
+    const verbose = await salts(
+      ["--direct", "rotate", "user", "direct-user", "--json", "--verbose"],
+      asServiceAccount,
+    );
+    expect(verbose.json().salt.version).toBe(2);
+    expect(verbose.stderr).toMatch(/^\{.*"severity":"INFO".*"message":"salt rotated".*\}$/m);
     const who = await salts(["--direct", "whoami", "--json"], asServiceAccount);
     expect(who.json()).toMatchObject({ mode: "direct", actor: SERVICE_ACCOUNT });
   });
