@@ -1,3 +1,5 @@
+import type { ErrorCode } from "../../domain/errors";
+
 /**
  * The CLI's exit statuses and its one error type. Every failure, whether the
  * service refused a call, the network failed or the command line was wrong,
@@ -33,21 +35,8 @@ export const EXIT_HELP: [number, string][] = [
   [EXIT.cancelled, "cancelled: interrupted, or the confirmation was declined"],
 ];
 
-/** Service error codes (the contract's), plus the CLI's own. */
-export type CliCode =
-  | "invalid-argument"
-  | "not-found"
-  | "failed-precondition"
-  | "resource-exhausted"
-  | "unavailable"
-  | "deadline-exceeded"
-  | "permission-denied"
-  | "unauthenticated"
-  | "aborted"
-  | "internal"
-  | "usage"
-  | "mismatch"
-  | "cancelled";
+/** Service error codes (the contract's, as the domain declares them), plus the CLI's own. */
+export type CliCode = ErrorCode | "usage" | "mismatch" | "cancelled";
 
 const EXIT_OF: Record<CliCode, number> = {
   "invalid-argument": EXIT.usage,
