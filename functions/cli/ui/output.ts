@@ -1,4 +1,4 @@
-import { CliError, usage } from "../core/exits";
+import { usage } from "../core/exits";
 import { colorsFor, type Colors } from "./colors";
 
 /** What stdout carries: human text (tables, key/value blocks), or data for programs. */
@@ -111,7 +111,8 @@ export function keyValues(pairs: [string, string][], c: Colors): string {
   return pairs.map(([k, v]) => `${c.dim(k.padEnd(width))}  ${v}`).join("\n");
 }
 
-const RELATIVE = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
+// Built on first use: loading the locale data costs ~20 ms that --help should not pay.
+let relative: Intl.RelativeTimeFormat | null = null;
 const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
   ["year", 365 * 86_400],
   ["month", 30 * 86_400],
@@ -128,8 +129,10 @@ export function relativeTime(iso: string | null | undefined, now = Date.now()): 
   if (Number.isNaN(seconds)) return iso;
   if (Math.abs(seconds) < 5) return "just now";
   for (const [unit, size] of UNITS) {
-    if (Math.abs(seconds) >= size || unit === "second")
-      return RELATIVE.format(Math.round(seconds / size), unit);
+    if (Math.abs(seconds) >= size || unit === "second") {
+      relative ??= new Intl.RelativeTimeFormat("en", { numeric: "auto" });
+      return relative.format(Math.round(seconds / size), unit);
+    }
   }
   return iso;
 }
@@ -142,5 +145,3 @@ export function when(iso: string | null | undefined): string {
 }
 
 export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
-
-export const isCliError = (e: unknown): e is CliError => e instanceof CliError;
