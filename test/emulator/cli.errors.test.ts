@@ -1,5 +1,7 @@
 import { createServer } from "node:net";
 import { execFileSync } from "node:child_process";
+import { readFileSync, statSync } from "node:fs";
+import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { allCommands, buildProgram } from "../../functions/cli/program";
 import { call, createUser } from "../support/stack";
@@ -67,6 +69,34 @@ describe("salts CLI exit statuses, error lines and help", () => {
     const denied = await salts(["rotate", "user", "x", "--force"], auditor.env);
     expect(denied.code).toBe(4);
     expect(denied.stderr).toMatch(/^error: permission denied: This function requires the admin role/m);
+  });
+
+  it("when an operator signs in, then the session is private to them, whoami tells the roles, and logout forgets it", async () => {
+    const file = path.join(auditor.env.XDG_CONFIG_HOME!, "salts", "credentials.json");
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
+    expect(readFileSync(file, "utf8")).toContain('"emulator/demo-salts"');
+    const who = await salts(["whoami", "--json"], auditor.env);
+    expect(who.json()).toMatchObject({
+      mode: "callable",
+      actor: auditor.uid,
+      email: auditor.email,
+      roles: ["auditor"],
+    });
+    expect((await salts(["logout"], auditor.env)).code).toBe(0);
+    expect((await salts(["status"], auditor.env)).code).toBe(4);
+    const again = await salts(
+      ["login", "--email", auditor.email, "--password-stdin"],
+      auditor.env,
+      auditor.password,
+    );
+    expect(again.stdout).toMatch(/^✓ Signed in to demo-salts as .+ \(auditor\)$/m);
+    const wrong = await salts(
+      ["login", "--email", auditor.email, "--password-stdin"],
+      { XDG_CONFIG_HOME: tempDir("wrong") },
+      "nope",
+    );
+    expect(wrong.code).toBe(4);
   });
 
   it("when the service cannot be reached, then exit 5 says the call did nothing", async () => {
