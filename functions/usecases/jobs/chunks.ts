@@ -1,7 +1,8 @@
 import { chunksOf, zeroCounts, type JobCounts, type JobRecord } from "../../domain/jobs";
-import { isUnavailable } from "../../domain/errors";
+import { isStorageFault } from "../../domain/errors";
 import { logs } from "../../observability/logs";
 import type { CallContext } from "../deps";
+import type { Pacer } from "./pacer";
 import type { JobDeps, JobSpec, JobUnit, UnitOutcome } from "./spec";
 
 /**
@@ -16,6 +17,7 @@ export async function runUnits<L>(
   spec: JobSpec<L>,
   job: JobRecord,
   units: JobUnit<L>[],
+  pacer: Pacer,
 ): Promise<JobCounts> {
   const counts = zeroCounts();
   const tally = (outcome: UnitOutcome) => {
@@ -28,11 +30,12 @@ export async function runUnits<L>(
   const worker = async (): Promise<void> => {
     while (outage === null && next < chunks.length) {
       const chunk = chunks[next++]!;
+      await pacer.take(chunk.length * spec.writesPerItem);
       try {
         (await spec.apply(deps, ctx, job, chunk)).forEach(tally);
         continue;
       } catch (e) {
-        if (isUnavailable(e)) {
+        if (isStorageFault(e)) {
           outage ??= e;
           return;
         }
@@ -43,7 +46,7 @@ export async function runUnits<L>(
           const [outcome] = await spec.apply(deps, ctx, job, [{ item: unit.item }]);
           tally(outcome ?? "skipped");
         } catch (single) {
-          if (isUnavailable(single)) {
+          if (isStorageFault(single)) {
             outage ??= single;
             return;
           }

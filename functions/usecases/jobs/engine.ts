@@ -12,10 +12,12 @@ import {
   type ShardProgress,
 } from "../../domain/jobs";
 import { eachPage } from "../../domain/paging";
+import { rampOf } from "../../config/config";
 import { logs } from "../../observability/logs";
 import { auditContext, type CallContext } from "../deps";
 import { requestIdReused } from "../idempotency";
 import { runUnits } from "./chunks";
+import { Pacer } from "./pacer";
 import type { JobDeps, JobSpec } from "./spec";
 
 export interface JobRequest {
@@ -144,6 +146,7 @@ async function runInline<L>(
     updated_at: deps.clock(),
   });
   let remaining = job.total;
+  const pacer = new Pacer(rampOf(deps.config), job.started_at.getTime());
   try {
     for (const kind of kindsOf(job.kind)) {
       const pages = eachPage((cursor) =>
@@ -158,7 +161,7 @@ async function runInline<L>(
         remaining -= units.length;
         next = remaining > 0 && result.value.nextCursor ? pages.next() : null;
         next?.catch(() => undefined);
-        addCounts(counts, await runUnits(deps, ctx, spec, job, units));
+        addCounts(counts, await runUnits(deps, ctx, spec, job, units, pacer));
         await Promise.all([
           deps.jobs.putShard(job.job_id, progress("running")),
           deps.jobs.update(job.job_id, { heartbeat_at: deps.clock() }),

@@ -2,6 +2,7 @@ import { unavailable } from "../../domain/errors";
 import { jobItemId, type JobItem } from "../../domain/jobs";
 import { MAX_REWRAP_BATCH } from "../../ports/saltStore";
 import { auditContext, type CallContext } from "../deps";
+import { WRITES_PER_REWRAP } from "../../domain/ramp";
 import { startJob } from "./engine";
 import type { JobDeps, JobSpec } from "./spec";
 
@@ -16,6 +17,7 @@ export const rewrapJob: JobSpec = {
   type: "rewrap",
   operation: "rewrap",
   chunkSize: MAX_REWRAP_BATCH,
+  writesPerItem: WRITES_PER_REWRAP,
   prepare: async (deps) => ({ key_version: (await deps.keys.current()).version }),
   count: (deps, kind, params) => deps.salts.countNeedingRewrap(kind, params.key_version!),
   listItems: async (deps, kind, page, params) => {

@@ -3,6 +3,7 @@ import type { BatchRotateItem, ListedSalt, RotateOutcome } from "../../ports/sal
 import { MAX_BATCH_ROTATIONS } from "../../ports/saltStore";
 import { auditContext, type CallContext } from "../deps";
 import { rotateOperation } from "../rotateSalt";
+import { WRITES_PER_ROTATION } from "../../domain/ramp";
 import { startJob } from "./engine";
 import type { JobDeps, JobSpec, UnitOutcome } from "./spec";
 
@@ -15,6 +16,7 @@ export const rotationJob: JobSpec<ListedSalt> = {
   type: "rotation",
   operation: "rotate_due",
   chunkSize: MAX_BATCH_ROTATIONS,
+  writesPerItem: WRITES_PER_ROTATION,
   count: (deps, kind) => deps.salts.countDue(kind),
   listItems: async (deps, kind, page) => {
     const listed = await deps.salts.listDue(kind, page);

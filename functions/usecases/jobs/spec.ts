@@ -33,6 +33,8 @@ export interface JobSpec<L = unknown> {
   readonly operation: string;
   /** Units per atomic chunk. */
   readonly chunkSize: number;
+  /** Writes one item costs, for the ramp (domain/ramp). */
+  readonly writesPerItem: number;
   /** What the job fixes when it starts, stored with it and given back to every step. */
   prepare?(deps: JobDeps): Promise<JobParams>;
   /** Items of one salt kind the job would act on now (planning, dry run). */
