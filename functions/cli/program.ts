@@ -31,7 +31,8 @@ Modes:
   callable (default)  calls the deployed salts-* functions as you (salts login, or SALTS_ID_TOKEN);
                       uses the emulators when FUNCTIONS_EMULATOR_HOST / FIREBASE_AUTH_EMULATOR_HOST are set
   --direct            break-glass: runs the same operations in this process against Firestore, audited as
-                      the identity of your Google credentials (ADC); needs SALT_ENCRYPTION_KEY in the environment
+                      the identity of your Google credentials (ADC); secrets come from Secret Manager as
+                      the functions read them (or, with PEPPER_SOURCE=runtime, from the environment)
 
 Output:
   stdout carries only the answer: tables and key/value blocks for people, --json for the exact

@@ -125,7 +125,7 @@ describe("salts CLI exit statuses, error lines and help", () => {
   it("when a required secret is missing in direct mode, then exit 7 names it", async () => {
     const r = await salts(
       ["--direct", "rotate", "user", "pc-user", "--force"],
-      directEnv({ SALT_ENCRYPTION_KEY: "" }),
+      directEnv({ PEPPER_SOURCE: "runtime", SALT_ENCRYPTION_KEY: "" }),
     );
     expect(r.code).toBe(7);
     expect(r.stderr).toMatch(/^error: cannot do this now: SALT_ENCRYPTION_KEY is missing or empty/m);

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { clearFirestore } from "../support/firestore";
-import { createUser, localSecrets, type TestUser } from "../support/stack";
+import { createUser, type TestUser } from "../support/stack";
 
 /**
  * Runs the built CLI (lib/cli/main.js) as a child process, as an operator
@@ -104,12 +104,14 @@ export function fakeServiceAccountFile(email = SERVICE_ACCOUNT): string {
   return file;
 }
 
-/** Direct (break-glass) mode: the emulator's secrets from the environment, as the functions get them. */
+/**
+ * Direct (break-glass) mode as an operator runs it: secrets from Secret Manager (the test command's
+ * local server, SECRET_MANAGER_EMULATOR_HOST), storage from FIRESTORE_EMULATOR_HOST, and only the
+ * Google credentials chosen here.
+ */
 export function directEnv(extra: Env = {}): Env {
   return {
-    ...localSecrets(), // every secret the functions get (pepper, salt key, audit key, ...)
     SALT_BACKEND: "firestore",
-    PEPPER_SOURCE: "runtime",
     XDG_CONFIG_HOME: tempDir("direct"),
     GOOGLE_APPLICATION_CREDENTIALS: undefined,
     CLOUDSDK_CONFIG: tempDir("gcloud"),
