@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { readSecrets, ROOT } from "./emulators.mjs";
+import { ROOT } from "./emulators.mjs";
 import { DEMO_USERS, ensureDemoUser } from "./stack-client.mjs";
 
 const CLI = path.join(ROOT, "lib/cli/main.js");
@@ -54,8 +54,9 @@ if (process.env.FUNCTIONS_EMULATOR_HOST && process.env.FIREBASE_AUTH_EMULATOR_HO
   await ensureDemoUser(state, user);
   once(["login", "--email", user.email, "--password-stdin"], user.password);
   ok = measure("salts status (callable, emulator)", ["status"], 800) && ok;
-  // Break-glass mode loads firebase-admin and the service in-process: informational, no objective.
-  const direct = { ...readSecrets(), PEPPER_SOURCE: "runtime", SALT_BACKEND: "firestore" };
+  // Break-glass mode loads firebase-admin, the service and the Secret Manager client in-process
+  // (secrets from the local Secret Manager server the emulator script started): informational.
+  const direct = { SALT_BACKEND: "firestore" };
   measure("salts --direct status (emulator)", ["--direct", "status"], Infinity, direct);
 } else {
   console.log("status not measured: run through scripts/with-emulators.mjs so the emulators are up");
