@@ -23,7 +23,14 @@ export interface Run {
 
 export type Env = Record<string, string | undefined>;
 
-export function salts(args: string[], env: Env = {}, input?: string, timeoutMs = 120_000): Promise<Run> {
+/** Runs `salts <args>`; with `interruptWhen`, sends it Ctrl-C (SIGINT) once its stderr so far satisfies it. */
+export function salts(
+  args: string[],
+  env: Env = {},
+  input?: string,
+  timeoutMs = 120_000,
+  interruptWhen?: (stderr: string) => boolean,
+): Promise<Run> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
   // The child's colours must be decided by the CLI alone (no TTY here), not by the test runner's.
   const base: Env = { ...process.env, FORCE_COLOR: undefined, NO_COLOR: undefined };
@@ -35,7 +42,14 @@ export function salts(args: string[], env: Env = {}, input?: string, timeoutMs =
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
+    let interrupted = false;
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString("utf8");
+      if (!interrupted && interruptWhen?.(stderr)) {
+        interrupted = true;
+        child.kill("SIGINT");
+      }
+    });
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     child.on("error", reject);
     child.on("close", (code) => {
