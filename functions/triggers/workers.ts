@@ -67,6 +67,7 @@ export const integritySweep = onSchedule(
   },
 );
 
-export const metrics = onRequest({ secrets: [METRICS_TOKEN], ...runAs(deployed.metricsServiceAccount) }, (req, res) =>
-  serveMetrics(services(), injectedSecret(METRICS_TOKEN.name), req, res),
+export const metrics = onRequest(
+  { secrets: [METRICS_TOKEN], ...runAs(deployed.metricsServiceAccount) },
+  (req, res) => serveMetrics(services(), injectedSecret(METRICS_TOKEN.name), req, res),
 );
