@@ -157,6 +157,13 @@ export const SETTINGS = {
     10_000,
     "Refused calls audited per caller per minute; beyond it they are counted and summed into the next entry.",
   ),
+  sweepScanPerRun: int(
+    "SWEEP_SCAN_PER_RUN",
+    200_000,
+    1,
+    100_000_000,
+    "Salts one sweep checks, going on from where the last stopped: a pass over every salt may take several sweeps.",
+  ),
   auditVerifyPerSweep: int(
     "AUDIT_VERIFY_PER_SWEEP",
     20_000,

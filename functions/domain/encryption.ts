@@ -100,7 +100,22 @@ export function openSalt(key: EncryptionKey, enc: EncryptedSalt, aad: string): B
 
 /** Opens with the key version the ciphertext names, loading it if needed (failed-precondition when unusable). */
 export async function openWith(keys: KeyRing, enc: EncryptedSalt, aad: string): Promise<Buffer> {
-  return openSalt(await keys.version(enc.key_version), enc, aad);
+  return openSalt(await keys.version(enc.key_version || (await legacyKeyVersion(keys, enc))), enc, aad);
+}
+
+/**
+ * Ciphertexts written before key versions were recorded name none (0): the
+ * version is the one whose key id matches, searched from the current version down.
+ */
+export async function legacyKeyVersion(keys: KeyRing, enc: Pick<EncryptedSalt, "key_id">): Promise<number> {
+  const current = await keys.current();
+  for (let v = current.version; v >= Math.max(1, current.version - 20); v--) {
+    const key = v === current.version ? current : await keys.version(v).catch(() => null);
+    if (key && keyIdOf(key.bytes) === enc.key_id) return v;
+  }
+  throw failedPrecondition(
+    "no enabled SALT_ENCRYPTION_KEY version matches a salt written before key versions were recorded",
+  );
 }
 
 /** The associated data of one salt version: one place decides the binding. */

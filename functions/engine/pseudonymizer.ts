@@ -216,8 +216,10 @@ export class Pseudonymizer {
         { path: "fields", message: "event_type selects the salt and cannot be pseudonymized" },
       ]);
     }
-    const subject = event[SUBJECT_FIELD];
-    if (typeof subject === "string") wellFormed(SUBJECT_FIELD, subject);
+    const raw = event[SUBJECT_FIELD];
+    if (typeof raw === "string") wellFormed(SUBJECT_FIELD, raw);
+    // A numeric user id names its subject as well as the same digits as a string would.
+    const subject = typeof raw === "number" && Number.isFinite(raw) ? String(raw) : raw;
     const subjectId = typeof subject === "string" && saltIdProblem("user", subject) === null ? subject : null;
     const pepper = await this.pepper.current();
     const [loaded, user] = await Promise.all([

@@ -155,6 +155,8 @@ export interface ScannedSalt {
   retainedPreviousHash: string | null;
   /** The salt's audit chain and its head. */
   chain: { id: string; head: ChainHead | null } | null;
+  /** Written by an earlier release (no shard, key versions, chain or shred): the sweep upgrades it. */
+  legacy: boolean;
 }
 
 /** What the integrity sweep reads and repairs. */
@@ -165,6 +167,13 @@ export interface SaltMaintenance {
   repairNextRotation(kind: SaltKind, id: string, version: number, next: Date): Promise<boolean>;
   /** Deletes retired versions whose retention has ended; returns how many. */
   purgeExpiredHistory(limit: number): Promise<number>;
+  /** Brings a salt written by an earlier release up to this one; true when it changed. */
+  upgradeLegacy(kind: SaltKind, id: string): Promise<boolean>;
+  /** Gives older audit entries their index shard, a page at a time (`next` null when done). */
+  backfillAuditShards(page: {
+    limit: number;
+    cursor: string | null;
+  }): Promise<{ updated: number; next: string | null }>;
 }
 
 /** Interval overrides an operator staged; they take effect only through an explicit reload. */
@@ -237,6 +246,8 @@ export interface Checkpoint {
   /** SHA-256 over the heads in checkpoint order: what the sweep's log line carries. */
   digest: string;
   pages: number;
+  /** HMAC of the summary under the audit key: a checkpoint written by anyone else is not trusted. */
+  mac: string;
 }
 
 export interface CheckpointStore {

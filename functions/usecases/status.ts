@@ -8,13 +8,18 @@ export interface StatusResponse {
   globals: { total: number; due: number };
   rotation_intervals: { user_days: number; global_days: number };
   pepper: { version: number | null };
-  encryption: { current_key_version: number | null; key_versions_in_use: number[] };
+  encryption: {
+    current_key_version: number | null;
+    key_versions_in_use: number[];
+    /** When the sweep last passed over every salt (and upgraded any from an earlier release). */
+    last_full_sweep: string | null;
+  };
   generated_at: string;
 }
 
 /** Counts by aggregation queries: nothing is loaded, whatever the number of salts. */
 export async function getStatus(
-  deps: Pick<Services, "salts" | "pepper" | "keys" | "policy" | "clock">,
+  deps: Pick<Services, "salts" | "pepper" | "keys" | "policy" | "clock" | "settings">,
 ): Promise<StatusResponse> {
   const [usersTotal, usersDue, globalsTotal, globalsDue] = await Promise.all([
     deps.salts.count("user"),
@@ -44,6 +49,9 @@ export async function getStatus(
   } catch (e) {
     reasons.push(`encryption key unavailable: ${(e as { code?: string }).code ?? "error"}`);
   }
+  // Salts written by an earlier release are counted only once a sweep has passed over them (and upgraded them).
+  const sweep = await deps.settings.readSweepState().catch(() => ({}) as Record<string, unknown>);
+  const lastPass = typeof sweep.pass_completed_at === "string" ? sweep.pass_completed_at : null;
   const policy = deps.policy.current();
   return {
     storage_type: deps.salts.storageType,
@@ -53,7 +61,7 @@ export async function getStatus(
     globals: { total: globalsTotal, due: globalsDue },
     rotation_intervals: { user_days: policy.userDays, global_days: policy.globalDays },
     pepper: { version: pepperVersion },
-    encryption: { current_key_version: keyVersion, key_versions_in_use: inUse },
+    encryption: { current_key_version: keyVersion, key_versions_in_use: inUse, last_full_sweep: lastPass },
     generated_at: deps.clock().toISOString(),
   };
 }

@@ -23,13 +23,30 @@ type SweepDeps = JobDeps & Pick<Services, "leases" | "metrics" | "settings" | "a
 
 const LEASE_MS = 30 * 60 * 1000;
 
+/** Entries from before the time index was sharded get their shard, up to 20 pages per sweep, once. */
+async function backfillAuditShards(deps: SweepDeps, state: Record<string, unknown>): Promise<void> {
+  for (let i = 0; i < 20 && state.audit_backfill !== "done"; i++) {
+    const cursor = typeof state.audit_backfill === "string" ? state.audit_backfill : null;
+    const out = await deps.salts.backfillAuditShards({ limit: 500, cursor });
+    state.audit_backfill = out.next ?? "done";
+  }
+}
+
+function mergeCounts(stored: unknown, add: Record<string, number>): Record<string, number> {
+  const into = typeof stored === "string" ? (JSON.parse(stored) as Record<string, number>) : {};
+  for (const [k, n] of Object.entries(add)) into[k] = (into[k] ?? 0) + n;
+  return into;
+}
+
 /**
  * The scheduled integrity sweep: under a lease (so two never run at once) it
  * re-reads the intervals, starts a rotation job over everything due, checks
- * every salt (repairing what is safe to repair, reporting the rest), purges
- * expired history, verifies the next slice of the audit trail and the previous
- * checkpoint, writes a new checkpoint of every chain head (its digest goes to
- * the log), and writes one summary audit entry.
+ * up to SWEEP_SCAN_PER_RUN salts, going on from where the last sweep stopped
+ * (repairing what is safe to repair, reporting the rest), purges expired
+ * history, verifies the next slice of the audit trail and of the last
+ * checkpoint, and, when a pass over every salt completes, writes a new
+ * checkpoint of every chain head (its digest goes to the log); then one
+ * summary audit entry.
  */
 export async function runSweep(
   deps: SweepDeps,
@@ -61,14 +78,26 @@ export async function runSweep(
     const breaks: string[] = [];
     // The previous checkpoint is checked before a new one is written.
     report.checkpoint_heads_verified = await verifyCheckpoint(deps, state, breaks);
-    const checkpoint = new CheckpointWriter(deps, deps.clock());
-    Object.assign(report, await checkSalts(deps, checkpoint, options.scanLimit ?? 200_000));
-    if (report.scan_complete) report.checkpoint = await checkpoint.finish();
+    const checkpoint = CheckpointWriter.resume(deps, state);
+    Object.assign(
+      report,
+      await checkSalts(deps, checkpoint, state, options.scanLimit ?? deps.config.sweepScanPerRun),
+    );
+    // Counts per key version add up over a whole pass, which may take several sweeps.
+    const pass = mergeCounts(state.pass_key_versions, report.key_versions);
+    if (report.scan_complete) {
+      report.checkpoint = await checkpoint.finish(state);
+      state.key_versions = JSON.stringify(pass);
+      delete state.pass_key_versions;
+      state.pass_completed_at = deps.clock().toISOString();
+    } else {
+      await checkpoint.save(state);
+      state.pass_key_versions = JSON.stringify(pass);
+    }
+    await backfillAuditShards(deps, state);
     report.audit_entries_verified = await verifyTrailSlice(deps, state, breaks);
     report.audit_breaks = breaks.length;
     for (const problem of breaks.slice(0, 100)) logs.sweep({ event: "audit trail break", problem });
-    // The metrics endpoint exposes the last sweep's count of salts per key version.
-    state.key_versions = JSON.stringify(report.key_versions);
     await deps.settings.writeSweepState(state);
     for (let i = 0; i < 200; i++) {
       const purged = await deps.salts.purgeExpiredHistory(500);
@@ -90,6 +119,7 @@ export async function runSweep(
       rotation_count_mismatch: report.rotation_count_mismatch,
       previous_hash_mismatch: report.previous_hash_mismatch,
       undecryptable: report.undecryptable,
+      upgraded_legacy: report.upgraded_legacy,
       key_versions: Object.entries(report.key_versions)
         .map(([v, n]) => `${v}:${n}`)
         .join(","),

@@ -3,6 +3,7 @@ import { SALT_KINDS } from "../domain/ids";
 import { eachPage } from "../domain/paging";
 import { nextRotation } from "../domain/policy";
 import { logs } from "../observability/logs";
+import type { SweepState } from "../ports/saltStore";
 import type { Services } from "./deps";
 import type { CheckpointWriter } from "./sweepAudit";
 
@@ -17,6 +18,8 @@ export interface SaltChecks {
   undecryptable: number;
   /** Salts whose ciphertexts use each key version. */
   key_versions: Record<string, number>;
+  /** Salts written by an earlier release, brought up to this one. */
+  upgraded_legacy: number;
 }
 
 export const noSaltChecks = (): SaltChecks => ({
@@ -27,6 +30,7 @@ export const noSaltChecks = (): SaltChecks => ({
   previous_hash_mismatch: 0,
   undecryptable: 0,
   key_versions: {},
+  upgraded_legacy: 0,
 });
 
 /**
@@ -39,19 +43,26 @@ export const noSaltChecks = (): SaltChecks => ({
 export async function checkSalts(
   deps: Pick<Services, "salts" | "policy">,
   checkpoint: CheckpointWriter,
+  state: SweepState,
   scanLimit: number,
 ): Promise<SaltChecks> {
   const out = noSaltChecks();
   const policy = deps.policy.current();
-  for (const kind of SALT_KINDS) {
-    for await (const page of eachPage((cursor) => deps.salts.scan(kind, { limit: PAGE, cursor }))) {
+  // A pass over every salt may take several sweeps: it goes on from where the last one stopped.
+  const startKind = SALT_KINDS.indexOf(state.scan_kind === "global" ? "global" : "user");
+  for (const kind of SALT_KINDS.slice(startKind)) {
+    const first =
+      kind === state.scan_kind && typeof state.scan_cursor === "string" ? state.scan_cursor : null;
+    for await (const page of eachPage((cursor) => deps.salts.scan(kind, { limit: PAGE, cursor }), first)) {
+      if (out.scanned >= scanLimit) {
+        out.scan_complete = false;
+        return out;
+      }
+      Object.assign(state, { scan_kind: kind, scan_cursor: page.nextCursor ?? null });
       for (const salt of page.items) {
-        if (out.scanned >= scanLimit) {
-          out.scan_complete = false;
-          return out;
-        }
         out.scanned++;
         const { record } = salt;
+        if (salt.legacy && (await deps.salts.upgradeLegacy(kind, record.id))) out.upgraded_legacy++;
         const flag = (problem: string) =>
           logs.sweep({
             event: "invariant violated",
@@ -85,6 +96,9 @@ export async function checkSalts(
         if (salt.chain) await checkpoint.add(salt.chain.id, salt.chain.head);
       }
     }
+    state.scan_cursor = null;
   }
+  delete state.scan_kind;
+  delete state.scan_cursor;
   return out;
 }

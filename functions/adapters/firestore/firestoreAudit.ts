@@ -1,4 +1,4 @@
-import { randomInt, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import {
   FieldPath,
   Timestamp,
@@ -9,7 +9,7 @@ import {
 } from "firebase-admin/firestore";
 import { intervalsAudit, type AuditDraft, type AuditEntry } from "../../domain/audit";
 import { chains, linkEntry, saltOfChain, type AuditKey, type ChainHead } from "../../domain/auditChain";
-import { ALL_SHARDS, INDEX_SHARDS } from "../../domain/ids";
+import { ALL_SHARDS, indexShard } from "../../domain/ids";
 import { decodeCursor, toPage, type Page } from "../../domain/paging";
 import type { VersionedSecret } from "../../ports/secrets";
 import type {
@@ -39,8 +39,8 @@ export function stageEntry(
   writer: CreateWriter,
   linked: { entry: AuditEntry; head: ChainHead },
 ): { entry: AuditEntry; head: ChainHead } {
-  // A random shard per entry spreads the time index over INDEX_SHARDS ranges.
-  const data = auditDocData(linked.entry, randomInt(INDEX_SHARDS));
+  // The entry's shard (from its random id) spreads the time index over INDEX_SHARDS ranges.
+  const data = auditDocData(linked.entry, indexShard(linked.entry.id));
   writer.create(db.collection(COLLECTIONS.audit).doc(linked.entry.id), data);
   return linked;
 }

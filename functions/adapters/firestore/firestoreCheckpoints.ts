@@ -11,6 +11,7 @@ const checkpointSchema = z.object({
   chains: z.number(),
   digest: z.string(),
   pages: z.number(),
+  mac: z.string().default(""),
 });
 const pageSchema = z.object({
   heads: z.array(z.object({ chain: z.string(), seq: z.number(), mac: z.string() })),

@@ -157,7 +157,7 @@ export abstract class FirestoreRotations extends FirestoreSaltListing {
       // The retired ciphertext moves unchanged: its associated data names the salt and version, not the document.
       const versionRef = ref.collection(COLLECTIONS.versions).doc(String(retired.version));
       batch.create(versionRef, { ...versionDocData(retired, doc!.salt, retiredExpiresAt), shard });
-      keyVersions = new Set([...doc!.key_versions, doc!.salt.key_version, key.version]);
+      keyVersions = new Set([...doc!.key_versions, doc!.salt.key_version, key.version].filter((v) => v > 0));
       if (shred) keyVersions.add(shred.key_version);
     }
     const draft: AuditDraft = {

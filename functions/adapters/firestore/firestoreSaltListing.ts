@@ -6,7 +6,14 @@ import { saltLocation } from "../../domain/rotation";
 import type { SaltRecord } from "../../domain/salt";
 import type { ListedSalt, PageRequest, ScannedSalt } from "../../ports/saltStore";
 import { FirestoreSaltBase } from "./firestoreSaltBase";
-import { COLLECTIONS, parseSaltDoc, parseSaltRecord, RECORD_FIELDS, versionDocSchema } from "./schema";
+import {
+  COLLECTIONS,
+  isLegacySalt,
+  parseSaltDoc,
+  parseSaltRecord,
+  RECORD_FIELDS,
+  versionDocSchema,
+} from "./schema";
 
 /** What a Firestore listing remembers of a salt: the document as read, and its exact version. */
 export interface FirestoreHandle {
@@ -159,7 +166,7 @@ export abstract class FirestoreSaltListing extends FirestoreSaltBase {
     return this.run("scan", async () => {
       const docs = await this.docPage(kind, page, null);
       const kept = docs.slice(0, page.limit);
-      const parsed = kept.map((d) => ({ ref: d.ref, ...parseSaltDoc(d.data()) }));
+      const parsed = kept.map((d) => ({ ref: d.ref, raw: d.data(), ...parseSaltDoc(d.data()) }));
       const retiredRefs = parsed.flatMap((p) =>
         p.record.version > 1
           ? [p.ref.collection(COLLECTIONS.versions).doc(String(p.record.version - 1))]
@@ -183,6 +190,7 @@ export abstract class FirestoreSaltListing extends FirestoreSaltBase {
             keyVersions: p.key_versions,
             retainedPreviousHash: prev && prev.expire_at > now ? prev.salt_hash_prefix : null,
             chain: p.chain,
+            legacy: isLegacySalt(kind, p.raw),
           };
         }),
       );

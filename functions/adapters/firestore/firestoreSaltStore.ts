@@ -9,7 +9,7 @@ import type { LoadedSalt, SaltRecord, SaltVersionInfo } from "../../domain/salt"
 import type { AuditContext, EraseOutcome, IdempotencyRecord, SaltStore } from "../../ports/saltStore";
 import { appendLinked } from "./firestoreAudit";
 import { commitGuarded } from "./errors";
-import { FirestoreRewrap } from "./firestoreRewrap";
+import { FirestoreUpgrade } from "./firestoreUpgrade";
 import { newIncarnation } from "./firestoreSaltBase";
 import { COLLECTIONS, parseSaltDoc, parseSaltRecord, saltDocData, versionDocSchema } from "./schema";
 
@@ -19,7 +19,7 @@ import { COLLECTIONS, parseSaltDoc, parseSaltRecord, saltDocData, versionDocSche
  * subcollection with a TTL field. Every change commits with its audit entry,
  * chained in the salt document itself.
  */
-export class FirestoreSaltStore extends FirestoreRewrap implements SaltStore {
+export class FirestoreSaltStore extends FirestoreUpgrade implements SaltStore {
   get(kind: SaltKind, id: string): Promise<LoadedSalt | null> {
     return this.run("get", async () => {
       const snap = await this.saltRef(kind, id).get();

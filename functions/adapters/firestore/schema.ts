@@ -1,8 +1,9 @@
-import { Timestamp } from "firebase-admin/firestore";
+import { Timestamp, type DocumentData } from "firebase-admin/firestore";
 import { z } from "zod";
 import type { AuditEntry } from "../../domain/audit";
 import type { ChainHead } from "../../domain/auditChain";
 import { SALT_CIPHER_ALG, type EncryptedSalt } from "../../domain/encryption";
+import type { SaltKind } from "../../domain/ids";
 import type { SaltRecord, SaltVersionInfo } from "../../domain/salt";
 
 export const COLLECTIONS = {
@@ -29,8 +30,8 @@ const head = z.object({ seq: z.number().int().min(1), mac: z.string().min(1) });
 export const encryptedSaltSchema = z.object({
   alg: z.literal(SALT_CIPHER_ALG),
   key_id: z.string().min(1),
-  // Ciphertexts written before key versions were recorded were made under the first version.
-  key_version: z.number().int().min(1).default(1),
+  // Ciphertexts written before key versions were recorded name none: 0, found by key id (legacyKeyVersion).
+  key_version: z.number().int().min(0).default(0),
   iv: bytes,
   ct: bytes,
   tag: bytes,
@@ -176,3 +177,14 @@ export const settingsSchema = z
     active: z.object({ user_days: days, global_days: days, reloaded_at: timestamp }).nullable().optional(),
   })
   .transform((s) => ({ pending: s.pending ?? null, active: s.active ?? null }));
+
+/** A salt document written before shards, key versions, audit chains and shred secrets existed. */
+export function isLegacySalt(kind: SaltKind, data: DocumentData): boolean {
+  return (
+    typeof data.shard !== "number" ||
+    !Array.isArray(data.key_versions) ||
+    !data.chain ||
+    !data.salt?.key_version ||
+    (kind === "user" && !data.shred)
+  );
+}

@@ -155,6 +155,7 @@ export abstract class MemorySaltListing {
           keyVersions: [...stored.keyVersions],
           retainedPreviousHash: prev && prev.expiresAt > now ? prev.info.salt_hash_prefix : null,
           chain: { ...stored.chain },
+          legacy: false,
         };
       }),
     );
@@ -168,6 +169,17 @@ export abstract class MemorySaltListing {
     if (stored.record.next_rotation.getTime() === next.getTime()) return false;
     stored.record = { ...stored.record, next_rotation: next };
     return true;
+  }
+
+  /** Memory holds nothing from an earlier release. */
+  async upgradeLegacy(): Promise<boolean> {
+    await Promise.resolve();
+    return false;
+  }
+
+  async backfillAuditShards(): Promise<{ updated: number; next: string | null }> {
+    await Promise.resolve();
+    return { updated: 0, next: null };
   }
 
   async purgeExpiredHistory(limit: number): Promise<number> {

@@ -215,7 +215,8 @@ export class MemorySaltStore extends MemorySaltListing implements SaltStore {
           details: { from_key_versions: plan.from.join(","), to_key_version: key.version },
         };
         const linked = appendLinked(this.state, draft, now, stored.chain.id, stored.chain.head, auditKey);
-        Object.assign(stored, {
+        this.state.current.set(location, {
+          ...stored,
           enc: plan.salt,
           shred: plan.shred,
           keyVersions: [key.version],
@@ -243,6 +244,7 @@ export class MemorySaltStore extends MemorySaltListing implements SaltStore {
     const again = async (enc: EncryptedSalt, aad: string) =>
       enc.key_version === key.version ? enc : sealSalt(key, await openWith(this.deps.keys, enc, aad), aad);
     return {
+      source: stored.enc,
       from: [...new Set(all.map((e) => e.key_version))].sort((a, b) => a - b),
       salt: await again(stored.enc, saltAad(location, stored.record.version)),
       shred: stored.shred ? await again(stored.shred, shredAad(location)) : null,

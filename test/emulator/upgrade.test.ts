@@ -1,0 +1,85 @@
+import { randomBytes } from "node:crypto";
+import { Timestamp } from "firebase-admin/firestore";
+import { beforeAll, describe, expect, it } from "vitest";
+import { keyIdOf, openSalt, parseEncryptionKey, saltAad, sealSalt } from "../../functions/domain/encryption";
+import { encodeDocId } from "../../functions/domain/ids";
+import { saltLocation } from "../../functions/domain/rotation";
+import { runSweep } from "../../functions/usecases/sweep";
+import { adminFirestore, clearFirestore } from "../support/firestore";
+import { firestoreRuntime } from "../support/runtimes";
+
+const KEY = randomBytes(32).toString("base64");
+const DAY = 24 * 60 * 60 * 1000;
+const db = () => adminFirestore();
+
+/** A salt document exactly as the first release wrote it: no shard, key versions, chain or shred. */
+async function writeFirstReleaseSalt(id: string, salt: Buffer, daysAgo: number) {
+  const key = { version: 1, bytes: parseEncryptionKey(KEY) };
+  const { key_version: _v, ...enc } = sealSalt(key, salt, saltAad(saltLocation("user", id), 1));
+  const at = Timestamp.fromMillis(Date.now() - daysAgo * DAY);
+  await db()
+    .collection("salts_user")
+    .doc(encodeDocId(id))
+    .set({
+      kind: "user",
+      id,
+      version: 1,
+      created_at: at,
+      last_rotated: at,
+      rotation_count: 0,
+      next_rotation: Timestamp.fromMillis(at.toMillis() + 90 * DAY),
+      previous_salt_hash: null,
+      salt_hash: "0123456789abcdef",
+      last_rotation_id: null,
+      salt: enc,
+      updated_at: at,
+    });
+}
+
+describe("salts written by the first release (Firestore emulator)", () => {
+  beforeAll(() => clearFirestore());
+
+  it("when the sweep passes over them, then they are upgraded in place: same salt, now listed, rewrappable and erasable", async () => {
+    const rt = firestoreRuntime({ key: KEY });
+    const salt = randomBytes(32);
+    await writeFirstReleaseSalt("legacy-due", salt, 200);
+    await writeFirstReleaseSalt("legacy-fresh", randomBytes(32), 1);
+    // Readable before the upgrade (the key version is found by key id)...
+    expect((await rt.salts.get("user", "legacy-due"))?.salt.equals(salt)).toBe(true);
+    // ...but invisible to the sharded due listing.
+    expect(await rt.salts.countDue("user")).toBe(0);
+
+    const report = await runSweep(rt, {
+      correlationId: "upgrade",
+      actor: { uid: "scheduler", via: "scheduler" },
+    });
+    expect(report.upgraded_legacy).toBe(2);
+    const doc = (await db().collection("salts_user").doc(encodeDocId("legacy-fresh")).get()).data()!;
+    expect(doc).toMatchObject({ key_versions: [1], salt: { key_version: 1 } });
+    expect(typeof doc.shard).toBe("number");
+    expect(doc.shred).toBeTruthy();
+    expect(doc.chain.id).toMatch(/^salt:user:/);
+    // Now listed as due (the sweep's job had started before the upgrade): the next sweep rotates it.
+    expect(await rt.salts.countDue("user")).toBe(1);
+    expect(keyIdOf(parseEncryptionKey(KEY))).toBe(doc.salt.key_id);
+    const fresh = await rt.salts.get("user", "legacy-fresh");
+    expect(
+      openSalt(
+        { version: 1, bytes: parseEncryptionKey(KEY) },
+        {
+          ...doc.salt,
+          iv: Buffer.from(doc.salt.iv),
+          ct: Buffer.from(doc.salt.ct),
+          tag: Buffer.from(doc.salt.tag),
+        },
+        saltAad(saltLocation("user", "legacy-fresh"), 1),
+      ).equals(fresh!.salt),
+    ).toBe(true);
+    const again = await runSweep(rt, {
+      correlationId: "upgrade-2",
+      actor: { uid: "scheduler", via: "scheduler" },
+    });
+    expect(again.upgraded_legacy).toBe(0);
+    expect((await rt.salts.record("user", "legacy-due"))?.version).toBe(2);
+  });
+});
