@@ -15,6 +15,8 @@ export interface RequestStore {
   claim(key: string, fingerprint: string, answer: unknown): Promise<StoredRequest>;
   /** Replaces the answer of a claimed key (a job's final answer). */
   complete(key: string, answer: unknown): Promise<void>;
+  /** Forgets a claim whose call failed: its first answer was an error, and a retry should run again. */
+  release(key: string): Promise<void>;
 }
 
 export const REQUEST_TTL_MS = 24 * 60 * 60 * 1000;

@@ -54,4 +54,10 @@ export class FirestoreRequestStore implements RequestStore {
       await this.ref(key).update({ answer: JSON.stringify(answer) });
     });
   }
+
+  release(key: string): Promise<void> {
+    return guarded("request.release", this.timeoutMs, async () => {
+      await this.ref(key).delete();
+    });
+  }
 }

@@ -27,4 +27,9 @@ export class MemoryRequestStore implements RequestStore {
     const r = this.state.requests.get(key);
     if (r) r.answer = JSON.stringify(answer);
   }
+
+  async release(key: string): Promise<void> {
+    await Promise.resolve();
+    this.state.requests.delete(key);
+  }
 }

@@ -109,16 +109,28 @@ export async function startJob<L, R>(
     });
     return respond(first);
   }
+  // A call that fails after its claim answered with an error: the claim goes, so a retry runs again.
+  const release = async (e: unknown): Promise<never> => {
+    if (ctx.request) await deps.requests.release(ctx.request.key).catch(() => undefined);
+    throw e;
+  };
   if (!inline) {
-    await deps.tasks.enqueue(
-      { type: "plan", job_id: job.job_id, source_index: 0, cursor: null, next_shard: 0, remaining: total },
-      `${job.job_id}-plan-0`,
-    );
+    await deps.tasks
+      .enqueue(
+        { type: "plan", job_id: job.job_id, source_index: 0, cursor: null, next_shard: 0, remaining: total },
+        `${job.job_id}-plan-0`,
+      )
+      .catch(async (e: unknown) => {
+        await deps.jobs
+          .update(job.job_id, { state: "failed", finished_at: deps.clock(), error: "unavailable" })
+          .catch(() => undefined);
+        return release(e);
+      });
     await auditJob(deps, ctx, spec, job.job_id, "success", { mode: "fanout", total });
     logs.jobProgress({ job_id: job.job_id, event: "queued", total, correlation_id: ctx.correlationId });
     return respond(first);
   }
-  const counts = await runInline(deps, ctx, spec, job);
+  const counts = await runInline(deps, ctx, spec, job).catch(release);
   await auditJob(deps, ctx, spec, job.job_id, "success", {
     mode: "inline",
     done: counts.done,
