@@ -55,6 +55,8 @@ export class SaltsConsole extends LightElement {
   private ctx: ConsoleContext | null = null;
 
   override connectedCallback() {
+    // index.html holds a static "Loading" line for the first paint; Lit renders beside children, so drop it.
+    this.replaceChildren();
     super.connectedCallback();
     window.addEventListener("popstate", () => this.setPath(location.pathname, false));
     this.addEventListener("click", (e) => this.interceptLink(e));

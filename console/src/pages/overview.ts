@@ -126,7 +126,7 @@ export class OverviewPage extends LightElement {
                   in use: ${enc.key_versions_in_use.map((v) => `v${v}`).join(", ") || "none"}
                 </p>`
             : html`<p class="card-value muted" data-testid="key-version">—</p>
-                <p class="card-sub">not reported by this server</p>`
+                <p class="card-sub">not reported yet</p>`
         }
       </div>
     </div>`;
