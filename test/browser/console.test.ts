@@ -1,10 +1,10 @@
 /// <reference lib="dom" />
 import { readFileSync } from "node:fs";
-import type { Browser, Page, Route } from "playwright-core";
+import type { Browser, Locator, Page, Route } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminFirestore } from "../support/firestore";
 import { seedSalts } from "../support/seed";
-import { call, localSecrets } from "../support/stack";
+import { call, functionsHost, localSecrets } from "../support/stack";
 import {
   axeProblems,
   consoleUrl,
@@ -22,10 +22,20 @@ let admin: Session;
 const sessions: Session[] = [];
 const runId = Date.now().toString(36);
 
-/** Whether the server offers a callable (a missing one answers 404 "does not exist"). */
+/** Whether the server offers a callable (the functions emulator answers 404 "does not exist" otherwise). */
 async function offers(name: string, data: unknown, token: string): Promise<boolean> {
-  const r = await call(name, data, { token });
-  return !(r.status === 404 && /does not exist/.test(r.raw));
+  const res = await fetch(`http://${functionsHost()}/demo-salts/us-central1/salts-${name}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ data }),
+  });
+  const raw = await res.text();
+  return !(res.status === 404 && /does not exist/.test(raw));
+}
+
+/** Visible text with runs of whitespace collapsed. */
+async function text(locator: Locator): Promise<string> {
+  return ((await locator.textContent()) ?? "").replace(/\s+/g, " ").trim();
 }
 
 function parseCsv(text: string): string[][] {
@@ -130,28 +140,26 @@ describe("admin", () => {
     await openPage(page, "/overview", "Overview");
     await overviewReady(page);
     const status = (await call("status", {}, { token: admin.user.token })).result as any;
-    await expect.poll(() => page.getByTestId("users-total").textContent()).toBe(String(status.users.total));
-    expect(await page.getByTestId("globals-total").textContent()).toBe(String(status.globals.total));
-    expect(await page.getByTestId("intervals").textContent()).toMatch(
+    await expect.poll(() => text(page.getByTestId("users-total"))).toBe(String(status.users.total));
+    expect(await text(page.getByTestId("globals-total"))).toBe(String(status.globals.total));
+    expect(await text(page.getByTestId("intervals"))).toMatch(
       new RegExp(
         `${status.rotation_intervals.user_days}\\s*d\\s*/\\s*${status.rotation_intervals.global_days}\\s*d`,
       ),
     );
-    expect(await page.getByTestId("role").textContent()).toBe("admin");
+    expect(await text(page.getByTestId("role"))).toBe("admin");
     if (await offers("forecast", { days: 90 }, admin.user.token)) {
       const forecast = (await call("forecast", { days: 90, kind: "all" }, { token: admin.user.token }))
         .result as any;
       const total = forecast.buckets.reduce((s: number, b: any) => s + b.users + b.globals, 0);
       await page.locator(".chart-canvas canvas").first().waitFor();
-      expect(await page.getByTestId("forecast-summary").textContent()).toContain(
+      expect(await text(page.getByTestId("forecast-summary"))).toContain(
         total === 0 ? "No salt comes due" : `${total.toLocaleString("en-US")} salts come due`,
       );
       const overdue = forecast.overdue.users + forecast.overdue.globals;
-      expect(await page.getByTestId("overdue").textContent()).toMatch(
-        new RegExp(`^\\s*${overdue}\\s+overdue`),
-      );
+      expect(await text(page.getByTestId("overdue"))).toMatch(new RegExp(`^\\s*${overdue}\\s+overdue`));
     } else {
-      await expect.poll(() => page.getByTestId("not-available").textContent()).toContain("salts-forecast");
+      await expect.poll(() => text(page.getByTestId("not-available"))).toContain("salts-forecast");
     }
     await screenshots(page, "overview");
   });
@@ -160,12 +168,12 @@ describe("admin", () => {
     const { page } = admin;
     const id = `alice-${runId}`;
     await openPage(page, `/salts?user=${encodeURIComponent(id)}`, "Salts");
-    await expect.poll(() => page.getByTestId("salt-version").textContent()).toBe("1");
+    await expect.poll(() => text(page.getByTestId("salt-version"))).toBe("1");
     await page.getByLabel("Reason", { exact: true }).first().fill(`ticket OPS-${runId}`);
     await page.getByRole("button", { name: "Rotate salt" }).click();
-    await expect.poll(() => page.getByTestId("notice").textContent()).toContain("now version 2");
-    expect(await page.getByTestId("salt-version").textContent()).toBe("2");
-    await expect.poll(() => page.getByTestId("user-audit").textContent()).toContain(`ticket OPS-${runId}`);
+    await expect.poll(() => text(page.getByTestId("notice"))).toContain("now version 2");
+    expect(await text(page.getByTestId("salt-version"))).toBe("2");
+    await expect.poll(() => text(page.getByTestId("user-audit"))).toContain(`ticket OPS-${runId}`);
     const server = (await call("audit", { user_id: id }, { token: admin.user.token })).result as any;
     expect(server.salt.version).toBe(2);
     expect(await page.getByTestId("history-table").locator("tbody tr").count()).toBe(server.history.length);
@@ -176,7 +184,7 @@ describe("admin", () => {
     const { page } = admin;
     const id = `user/with.odd-chars-${runId}-${"x".repeat(60)}`;
     await openPage(page, `/salts?user=${encodeURIComponent(id)}`, "Salts");
-    await expect.poll(() => page.getByTestId("salt-version").textContent()).toBe("1");
+    await expect.poll(() => text(page.getByTestId("salt-version"))).toBe("1");
     await page.setViewportSize(PHONE);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
@@ -188,7 +196,7 @@ describe("admin", () => {
     const { page } = admin;
     const id = `bob-${runId}`;
     await openPage(page, `/salts?user=${encodeURIComponent(id)}`, "Salts");
-    await expect.poll(() => page.getByTestId("salt-version").textContent()).toBe("1");
+    await expect.poll(() => text(page.getByTestId("salt-version"))).toBe("1");
     const erase = page.getByRole("button", { name: "Erase salts" });
     await page.locator("#erase-reason").fill("GDPR request (browser test)");
     await page.locator("#erase-confirm").fill("bob-wrong");
@@ -196,7 +204,7 @@ describe("admin", () => {
     await page.locator("#erase-confirm").fill(id);
     expect(await erase.isEnabled()).toBe(true);
     await erase.click();
-    await expect.poll(() => page.getByTestId("notice").textContent()).toContain(`Erased the salts of ${id}`);
+    await expect.poll(() => text(page.getByTestId("notice"))).toContain(`Erased the salts of ${id}`);
     const after = await call("audit", { user_id: id }, { token: admin.user.token });
     expect(after.error?.status).toBe("NOT_FOUND");
     await page.getByRole("button", { name: "Look up" }).click();
@@ -221,7 +229,7 @@ describe("admin", () => {
       await page.getByRole("button", { name: "Rotate global salt" }).click();
     }
     await expect
-      .poll(() => page.getByTestId("notice").textContent())
+      .poll(() => text(page.getByTestId("notice")))
       .toContain(`now version ${before.salt.version + 1}`);
   });
 
@@ -236,20 +244,18 @@ describe("admin", () => {
     await openPage(page, "/jobs", "Jobs");
     await page.getByRole("button", { name: "Plan (dry run)" }).click();
     await expect
-      .poll(() => page.getByTestId("plan").textContent())
+      .poll(() => text(page.getByTestId("plan")))
       .toContain(`${due.toLocaleString("en-US")} salts would rotate`);
     const stillDue = (await call("status", {}, { token: admin.user.token })).result as any;
     expect(stillDue.users.due + stillDue.globals.due).toBe(due);
     await page.getByRole("button", { name: "Start rotation" }).click();
     await page.getByTestId("job-progress").waitFor();
     await expect
-      .poll(() => page.getByTestId("job-state").textContent(), { timeout: 90_000, interval: 500 })
+      .poll(() => text(page.getByTestId("job-state")), { timeout: 90_000, interval: 500 })
       .toBe("done");
     const bar = page.getByTestId("job-bar");
     expect(await bar.getAttribute("value")).toBe(await bar.getAttribute("max"));
-    expect(await page.getByTestId("job-counts").textContent()).toMatch(
-      new RegExp(`${due} rotated, 0 failed`),
-    );
+    expect(await text(page.getByTestId("job-counts"))).toMatch(new RegExp(`${due} rotated, 0 failed`));
     const after = (await call("status", {}, { token: admin.user.token })).result as any;
     expect(after.users.due + after.globals.due).toBe(0);
     await screenshots(page, "jobs");
@@ -265,13 +271,13 @@ describe("admin", () => {
     const server = (
       await call("auditLog", { target_id: id, operation: "rotate_user" }, { token: admin.user.token })
     ).result as any;
-    expect(server.entries.length).toBe(2);
+    expect(server.entries.length).toBeGreaterThanOrEqual(2);
     await expect
       .poll(() => page.getByTestId("audit-table").locator("tbody tr").count())
       .toBe(server.entries.length);
     await screenshots(page, "audit");
     const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export").click()]);
-    expect(download.suggestedFilename()).toMatch(/^audit-log-\d{8}\d{6}\.csv$/);
+    expect(download.suggestedFilename()).toMatch(/^audit-log-\d{8}-\d{6}Z\.csv$/);
     const rows = parseCsv(readFileSync((await download.path())!, "utf8"));
     expect(rows[0]).toEqual([
       "id",
@@ -295,7 +301,7 @@ describe("admin", () => {
     }
     expect(body.map((r) => r[8])).toContain(`ticket OPS-${runId}`);
     await expect
-      .poll(() => page.getByTestId("export-note").textContent())
+      .poll(() => text(page.getByTestId("export-note")))
       .toContain(`Exported ${server.entries.length} entries`);
   });
 
@@ -304,9 +310,9 @@ describe("admin", () => {
     await openPage(page, "/settings", "Settings");
     await page.getByTestId("user-days").waitFor();
     await page.getByRole("button", { name: "Reload config" }).click();
-    await expect.poll(() => page.getByTestId("reloaded").textContent()).toContain("Configuration reloaded");
+    await expect.poll(() => text(page.getByTestId("reloaded"))).toContain("Configuration reloaded");
     const status = (await call("status", {}, { token: admin.user.token })).result as any;
-    expect(await page.getByTestId("user-days").textContent()).toBe(
+    expect(await text(page.getByTestId("user-days"))).toBe(
       `every ${status.rotation_intervals.user_days} days`,
     );
     await screenshots(page, "settings");
@@ -321,8 +327,8 @@ describe("errors", () => {
     await page.getByRole("button", { name: "Follow" }).click();
     const error = page.getByTestId("job-progress").getByTestId("error");
     await error.waitFor();
-    expect(await error.textContent()).toContain("Not found");
-    const correlation = await error.getByTestId("correlation-id").textContent();
+    expect(await text(error)).toContain("Not found");
+    const correlation = await text(error.getByTestId("correlation-id"));
     expect(correlation).toMatch(/^[A-Za-z0-9][A-Za-z0-9._:-]{5,127}$/);
     await screenshots(page, "error");
   });
@@ -337,11 +343,11 @@ describe("errors", () => {
     await openPage(page, "/overview", "Overview");
     const error = page.getByTestId("error").first();
     await error.waitFor();
-    const text = await error.textContent();
-    expect(text).toContain("The service is unavailable");
-    expect(text).toContain("did nothing");
-    expect(text).toContain("safe to try again");
-    expect(await error.getByTestId("correlation-id").textContent()).toBe("corr-unavailable-1");
+    const shown = await text(error);
+    expect(shown).toContain("The service is unavailable");
+    expect(shown).toContain("did nothing");
+    expect(shown).toContain("safe to try again");
+    expect(await text(error.getByTestId("correlation-id"))).toBe("corr-unavailable-1");
     await page.unroute("**/salts-status");
     await error.getByRole("button", { name: "Retry" }).click();
     await overviewReady(page);
@@ -357,8 +363,8 @@ describe("errors", () => {
     await openPage(page, "/overview", "Overview");
     const error = page.getByTestId("error").first();
     await error.waitFor();
-    expect(await error.textContent()).toContain("Try again in 42 seconds");
-    expect(await error.getByTestId("correlation-id").textContent()).toBe("corr-rate-1");
+    expect(await text(error)).toContain("Try again in 42 seconds");
+    expect(await text(error.getByTestId("correlation-id"))).toBe("corr-rate-1");
     await page.unroute("**/salts-status");
   });
 
@@ -390,12 +396,18 @@ describe("errors", () => {
     await page.getByRole("button", { name: "Rotate salt" }).click();
     const error = page.getByTestId("error").first();
     await error.waitFor();
-    expect(await error.textContent()).toContain("outcome is unknown");
+    expect(await text(error)).toContain("outcome is unknown");
     await error.getByRole("button", { name: "Retry" }).click();
-    await expect.poll(() => page.getByTestId("notice").textContent()).toContain("now version");
-    expect(bodies.length).toBe(2);
-    // The retry re-sends the very same request (same request_id when the server takes one).
+    await expect.poll(() => text(page.getByTestId("notice"))).toContain("now version");
+    // The retry re-sends the very same request: same request_id. A server that predates request_id refuses
+    // the field (invalid-argument, nothing done), and the console then sends the request once more without it.
+    expect(bodies[0].request_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(bodies[1]).toEqual(bodies[0]);
+    expect(bodies.length).toBeLessThanOrEqual(3);
+    if (bodies.length === 3) {
+      const { request_id: _id, ...rest } = bodies[0];
+      expect(bodies[2]).toEqual(rest);
+    }
     await page.unroute("**/salts-rotateUser");
   });
 });
@@ -405,7 +417,7 @@ describe("auditor", () => {
     const auditor = await signedIn(browser, { auditor: true }, "console-auditor");
     sessions.push(auditor);
     const { page } = auditor;
-    expect(await page.getByTestId("role").textContent()).toBe("auditor");
+    expect(await text(page.getByTestId("role"))).toBe("auditor");
     await overviewReady(page);
     const mutating = /rotate|erase|start|reload|create|plan|rewrap/i;
     for (const [path, heading] of [

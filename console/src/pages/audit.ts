@@ -144,7 +144,7 @@ export class AuditPage extends LightElement {
       const blob = new Blob([auditCsv(entries.slice(0, EXPORT_CAP))], { type: "text/csv;charset=utf-8" });
       const a = document.createElement("a");
       a.href = URL.createObjectURL(blob);
-      a.download = `audit-log-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, "")}.csv`;
+      a.download = `audit-log-${new Date().toISOString().slice(0, 19).replace(/[-:]/g, "").replace("T", "-")}Z.csv`;
       document.body.append(a);
       a.click();
       a.remove();
