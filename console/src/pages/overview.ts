@@ -100,7 +100,7 @@ export class OverviewPage extends LightElement {
         </p>
       </div>
       <div class="card">
-        <h2 class="card-label">Rotation intervals</h2>
+        <h2 class="card-label">Intervals</h2>
         <p class="card-value" data-testid="intervals">
           ${s.rotation_intervals.user_days}<span class="unit">d</span> /
           ${s.rotation_intervals.global_days}<span class="unit">d</span>
@@ -109,7 +109,7 @@ export class OverviewPage extends LightElement {
       </div>
       <div class="card">
         <h2 class="card-label">Storage</h2>
-        <p class="card-value" data-testid="storage">${s.storage_type}</p>
+        <p class="card-value card-value-text" data-testid="storage">${s.storage_type}</p>
         <p class="card-sub">${s.degraded ? html`<span class="text-warn">degraded</span>` : "healthy"}</p>
       </div>
       <div class="card">

@@ -6,6 +6,7 @@ import { LightElement } from "./base";
 import { num } from "./format";
 
 const USERS = "#1d4ed8";
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const GLOBALS = "#c2410c";
 
 /**
@@ -103,6 +104,18 @@ export class ForecastChart extends LightElement {
           grid: { show: false },
           ticks: { stroke: "#d1d5db" },
           font: "12px system-ui, sans-serif",
+          // "Nov 25", with the year under the first tick of each year.
+          values: (_u, splits) => {
+            let lastYear = -1;
+            return splits.map((ts) => {
+              const d = new Date(ts * 1000);
+              const label = `${MONTHS[d.getUTCMonth()]} ${d.getUTCDate()}`;
+              const year = d.getUTCFullYear();
+              const out = year !== lastYear ? `${label}\n${year}` : label;
+              lastYear = year;
+              return out;
+            });
+          },
         },
         {
           stroke: "#4b5563",

@@ -34,7 +34,7 @@ export function auditTable(entries: AuditEntry[], label: string, testid = "audit
               </td>
               <td class="mono id">${e.actor.uid} <span class="muted">(${e.actor.via})</span></td>
               <td class="reason">${e.reason ?? html`<span class="muted">—</span>`}</td>
-              <td class="mono id small">${e.correlation_id}</td>
+              <td class="mono small nowrap corr" title=${e.correlation_id}>${e.correlation_id}</td>
             </tr>`,
         )}
       </tbody>
