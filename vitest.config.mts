@@ -32,6 +32,8 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 180_000,
+          // The emulators start a worker per function on first use: allow for cold starts.
+          expect: { poll: { timeout: 20_000, interval: 100 } },
         },
       },
     ],
