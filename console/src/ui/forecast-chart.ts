@@ -1,4 +1,4 @@
-import { html } from "lit";
+import { html, type PropertyValues } from "lit";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import type { ForecastResponse } from "../types";
@@ -79,7 +79,8 @@ export class ForecastChart extends LightElement {
     </figure>`;
   }
 
-  protected override updated() {
+  protected override updated(changed: PropertyValues) {
+    super.updated(changed);
     const host = this.querySelector<HTMLElement>(".chart-canvas");
     const f = this.forecast;
     if (!host || !f) return;
