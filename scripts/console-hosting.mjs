@@ -15,7 +15,7 @@ const DIST = path.join(ROOT, "console/dist");
 const CONFIG = path.join(ROOT, "firebase.console.local.json");
 const log = (msg) => process.stderr.write(`[console] ${msg}\n`);
 
-/** Hosting config for the emulator: the production one, with the emulator origins added to connect-src. */
+/** Hosting config for the emulator: the production one, with the emulator origins added to the CSP. */
 export function localHosting(hosting, { auth, functions }) {
   const local = JSON.parse(JSON.stringify(hosting));
   for (const rule of local.headers ?? []) {
@@ -25,6 +25,8 @@ export function localHosting(hosting, { auth, functions }) {
         /connect-src ([^;]*)/,
         (_m, list) => `connect-src ${list} http://${auth} http://${functions}`,
       );
+      // The Auth emulator's own handler frame, for Google sign-in against the emulator.
+      h.value = h.value.replace(/frame-src ([^;]*)/, (_m, list) => `frame-src ${list} http://${auth}`);
       // Hosting locally is plain http: drop HSTS-like upgrades if ever added to the CSP.
       h.value = h.value.replace(/;\s*upgrade-insecure-requests/, "");
     }
@@ -67,7 +69,12 @@ process.on("exit", () => {
 });
 
 /** Starts the Hosting emulator on a free port for the given Auth and Functions emulator hosts. */
-export async function startConsoleHosting({ auth, functions, googleSignIn = true }) {
+export async function startConsoleHosting({
+  auth,
+  functions,
+  // The Google popup loads Google's sign-in helper from the internet, even against the Auth emulator.
+  googleSignIn = process.env.CONSOLE_GOOGLE_SIGN_IN === "true",
+}) {
   if (!existsSync(path.join(DIST, "index.html"))) {
     throw new Error(
       "The console is not built (console/dist/index.html is missing): run `npm run build` first.",
