@@ -18,6 +18,15 @@ export default tseslint.config(
     rules: { "@typescript-eslint/no-explicit-any": "off" },
   },
   {
+    // CommonJS modules loaded by the functions emulator (test hooks, the bench's baseline codebase).
+    files: ["**/*.cjs", "bench/noop-functions/**/*.js"],
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: { require: "readonly", exports: "writable", module: "writable", __dirname: "readonly" },
+    },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
+  {
     files: ["scripts/**/*.mjs", "eslint.config.mjs"],
     languageOptions: {
       globals: {

@@ -1,17 +1,17 @@
 import { randomBytes } from "node:crypto";
 import { FieldValue, type Firestore } from "firebase-admin/firestore";
-import { FirestoreSaltBackend } from "../functions/adapters/firestore/firestoreBackend";
+import { FirestoreSaltStore } from "../functions/adapters/firestore/firestoreSaltStore";
 import { RuntimePepperSource } from "../functions/adapters/secretManager/pepperSources";
 import { SaltCipher } from "../functions/domain/encryption";
 import { DEFAULT_POLICY } from "../functions/domain/policy";
 import { Pseudonymizer } from "../functions/engine/pseudonymizer";
 import { SaltCache } from "../functions/engine/saltCache";
-import type { SaltBackend } from "../functions/ports/saltBackend";
+import type { SaltStore } from "../functions/ports/saltStore";
 import { header, latencyLine, stats, timeEach } from "./util";
 
-export function benchBackend(db: Firestore): FirestoreSaltBackend {
+export function benchBackend(db: Firestore): FirestoreSaltStore {
   const cipher = new SaltCipher(randomBytes(32));
-  return new FirestoreSaltBackend(db, {
+  return new FirestoreSaltStore(db, {
     clock: () => new Date(),
     policy: () => DEFAULT_POLICY,
     retentionDays: () => 30,
@@ -54,7 +54,7 @@ export async function benchRotate(db: Firestore): Promise<Record<string, number>
   const base = stats(a);
   const ours = stats(b);
   console.log(latencyLine("raw transaction (read + update one doc)", base));
-  console.log(latencyLine("SaltBackend.rotate (existing user salt)", ours));
+  console.log(latencyLine("SaltStore.rotate (existing user salt)", ours));
   console.log(`ratio at p95: ${(ours.p95 / base.p95).toFixed(2)} (objective: <= 2)`);
   return {
     raw_p50: base.p50,
@@ -71,7 +71,7 @@ export async function benchAnalyticsBatch(db: Firestore): Promise<Record<string,
   header("library: 100,000 analytics events over 10,000 users (Firestore emulator)");
   const backend = benchBackend(db);
   let reads = 0;
-  const counting = new Proxy(backend as SaltBackend, {
+  const counting = new Proxy(backend as SaltStore, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;
       if (typeof value !== "function") return value;

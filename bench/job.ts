@@ -7,7 +7,7 @@ import { saltAad, SaltCipher } from "../functions/domain/encryption";
 import { encodeDocId } from "../functions/domain/ids";
 import { DEFAULT_POLICY } from "../functions/domain/policy";
 import { planCreate, planRotate, saltLocation } from "../functions/domain/rotation";
-import { startRotateDue } from "../functions/usecases/rotationJob";
+import { startRotateDue } from "../functions/usecases/jobs/rotation";
 import { clearFirestore } from "../test/support/firestore";
 import { firestoreRuntime } from "../test/support/runtimes";
 import { header } from "./util";

@@ -6,7 +6,7 @@ import { getFirestore } from "firebase-admin/firestore";
 import { clearFirestore } from "../test/support/firestore";
 import { firestoreRuntime } from "../test/support/runtimes";
 import { SaltCipher } from "../functions/domain/encryption";
-import { startRotateDue } from "../functions/usecases/rotationJob";
+import { startRotateDue } from "../functions/usecases/jobs/rotation";
 import { seedDueUsers } from "./seedDue";
 
 async function main(): Promise<void> {

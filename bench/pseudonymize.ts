@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { MemorySaltBackend } from "../functions/adapters/memory/memoryBackend";
+import { MemorySaltStore } from "../functions/adapters/memory/memorySaltStore";
 import { RuntimePepperSource } from "../functions/adapters/secretManager/pepperSources";
 import { SaltCipher } from "../functions/domain/encryption";
 import { DEFAULT_POLICY } from "../functions/domain/policy";
@@ -12,7 +12,7 @@ import { header } from "./util";
 export async function benchPseudonymizeCpu(): Promise<Record<string, number>> {
   header("pseudonymization, salts cached (CPU)");
   const key = randomBytes(32);
-  const backend = new MemorySaltBackend({
+  const backend = new MemorySaltStore({
     clock: () => new Date(),
     policy: () => DEFAULT_POLICY,
     retentionDays: () => 30,

@@ -1,6 +1,5 @@
 import type { Firestore } from "firebase-admin/firestore";
-import { saltDocData } from "../functions/adapters/firestore/schema";
-import { COLLECTIONS } from "../functions/adapters/firestore/firestoreBackend";
+import { COLLECTIONS, saltDocData } from "../functions/adapters/firestore/schema";
 import { saltAad, type SaltCipher } from "../functions/domain/encryption";
 import { encodeDocId } from "../functions/domain/ids";
 import { DEFAULT_POLICY } from "../functions/domain/policy";

@@ -20,15 +20,16 @@
  */
 import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
-import { buildRuntime, type ServiceRuntime } from "./app/runtime";
+import { composeServices } from "./app/compose";
 import { invalidArgument, isSaltServiceError, SaltServiceError } from "./domain/errors";
 import { parseRequest, schemas } from "./edge/schemas";
 import { auditLog, auditUser } from "./usecases/audit";
-import { auditContext, type CallContext } from "./usecases/context";
+import type { CallContext, Services } from "./usecases/deps";
 import { eraseUser } from "./usecases/erase";
-import { refreshPolicy, reloadConfig } from "./usecases/reloadConfig";
+import { startRotateDue } from "./usecases/jobs/rotation";
+import { jobStatus } from "./usecases/jobs/status";
+import { reloadConfig, stageIntervals } from "./usecases/reloadConfig";
 import { rotateSalt } from "./usecases/rotateSalt";
-import { jobStatus, startRotateDue } from "./usecases/rotationJob";
 import { getStatus } from "./usecases/status";
 import { runSweep } from "./usecases/sweep";
 
@@ -39,7 +40,7 @@ const EXIT: Record<string, number> = {
   unavailable: 5,
 };
 
-type Command = (rt: ServiceRuntime, ctx: CallContext, args: string[], flags: Flags) => Promise<unknown>;
+type Command = (rt: Services, ctx: CallContext, args: string[], flags: Flags) => Promise<unknown>;
 type Flags = Record<string, string | boolean | undefined>;
 
 const num = (v: string | boolean | undefined): number | undefined =>
@@ -107,8 +108,7 @@ const commands: Record<string, Command> = {
         throw invalidArgument([{ path: k, message: "must be a whole number of days from 1 to 3650" }]);
       }
     }
-    await rt.backend.writePendingSettings(pending, auditContext(ctx, "config_stage"));
-    return { staged: pending, note: "takes effect with `salts config reload` (or salts-reloadConfig)" };
+    return stageIntervals(rt, ctx, pending);
   },
   sweep: (rt, ctx) => runSweep(rt, { ...ctx, actor: { ...ctx.actor, via: "cli" } }),
 };
@@ -143,8 +143,8 @@ export async function main(argv: string[]): Promise<number> {
     actor: { uid: values.operator ?? `cli:${userInfo().username}`, via: "cli" },
   };
   try {
-    const rt = buildRuntime();
-    await refreshPolicy(rt, true);
+    const rt = composeServices();
+    await rt.policy.refresh(true);
     const out = await command(rt, ctx, rest, values);
     process.stdout.write(
       `${JSON.stringify({ ...(out as object), correlation_id: ctx.correlationId }, null, 2)}\n`,

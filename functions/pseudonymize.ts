@@ -5,7 +5,7 @@
  * admin functions; bind the secrets PSEUDONYM_PEPPER and SALT_ENCRYPTION_KEY to
  * the function that calls it.
  */
-import { runtime } from "./app/runtime";
+import { services } from "./app/instance";
 import type { PseudonymizableValue } from "./domain/pseudonym";
 import type { AnalyticsEvent, DataRecord, VerifyContext } from "./engine/pseudonymizer";
 
@@ -20,7 +20,7 @@ export async function pseudonymizeUserData<T extends DataRecord>(
   record: T,
   fields: readonly string[],
 ): Promise<T> {
-  return (await runtime().pseudonymizer.pseudonymizeUserData(userId, record, fields)).data;
+  return (await services().pseudonymizer.pseudonymizeUserData(userId, record, fields)).data;
 }
 
 /** Returns a copy of `event` with its identifying fields pseudonymized under its event type's salt. */
@@ -28,7 +28,7 @@ export async function pseudonymizeAnalyticsData<T extends AnalyticsEvent>(
   event: T,
   fields?: readonly string[],
 ): Promise<T> {
-  return (await runtime().pseudonymizer.pseudonymizeAnalyticsData(event, fields)).data;
+  return (await services().pseudonymizer.pseudonymizeAnalyticsData(event, fields)).data;
 }
 
 /** Pseudonyms for many values of one field of one user (one salt lookup): the bulk path. */
@@ -37,7 +37,7 @@ export async function pseudonymizeUserValues(
   field: string,
   values: readonly (PseudonymizableValue | null)[],
 ): Promise<(string | null)[]> {
-  return (await runtime().pseudonymizer.pseudonymizeValues(userId, field, values)).pseudonyms;
+  return (await services().pseudonymizer.pseudonymizeValues(userId, field, values)).pseudonyms;
 }
 
 /** Whether `pseudonym` was made from `value` in `context` under a retained salt and a loadable pepper. */
@@ -46,5 +46,5 @@ export function verifyPseudonym(
   pseudonym: string,
   context: VerifyContext,
 ): Promise<boolean> {
-  return runtime().pseudonymizer.verifyPseudonym(value, pseudonym, context);
+  return services().pseudonymizer.verifyPseudonym(value, pseudonym, context);
 }

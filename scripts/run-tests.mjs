@@ -27,6 +27,28 @@ function counts(file) {
   };
 }
 
+/** A Node binary of `major` from the npm registry (node-<platform>-<arch>), cached under .tmp. */
+async function nodeBinary(major) {
+  if (process.versions.node.split(".")[0] === String(major)) return { path: process.execPath };
+  const pkg = `node-${process.platform}-${process.arch}`;
+  const prefix = path.join(TMP, `node${major}`);
+  const bin = path.join(prefix, "node_modules", pkg, "bin", "node");
+  if (!existsSync(bin)) {
+    const code = await run("npm", [
+      "install",
+      "--no-save",
+      "--no-audit",
+      "--no-fund",
+      "--prefix",
+      prefix,
+      `${pkg}@${major}`,
+    ]);
+    if (code !== 0 || !existsSync(bin))
+      return { why: `could not install ${pkg}@${major} from the npm registry` };
+  }
+  return { path: bin };
+}
+
 const lanes = [];
 async function lane(name, cmd, args, report) {
   console.log(`\n=== lane: ${name} ===\n`);
@@ -50,6 +72,19 @@ await lane(
   path.join(TMP, "unit.json"),
 );
 
+// The deploy runtime is Node 22: the unit lane runs there too, on a Node 22 binary from the npm registry.
+const node22 = await nodeBinary(22);
+if (node22.path) {
+  await lane(
+    "unit on Node 22 (the Cloud Functions runtime)",
+    node22.path,
+    [path.join(ROOT, "node_modules/vitest/vitest.mjs"), ...vitestArgs("unit", path.join(TMP, "unit22.json"))],
+    path.join(TMP, "unit22.json"),
+  );
+} else {
+  lanes.push({ name: "unit on Node 22", ran: false, why: node22.why, fatal: true });
+}
+
 const plan = firestorePlan();
 const emulatorLane = "emulator (Firestore, Auth, Functions, Cloud Tasks emulators)";
 if (plan.kind === "missing") {
@@ -59,7 +94,7 @@ if (plan.kind === "missing") {
   await lane(
     emulatorLane,
     "node",
-    ["scripts/with-emulators.mjs", vitest, ...vitestArgs("emulator", report)],
+    ["scripts/with-emulators.mjs", "--test-hooks", vitest, ...vitestArgs("emulator", report)],
     report,
   );
 }
@@ -98,6 +133,7 @@ for (const l of lanes.filter((x) => x.ran && x.why)) {
   console.log(`\n!!! LANE FAILED: ${l.name}\n!!! why: ${l.why}`);
 }
 for (const l of notRun) {
+  if (l.fatal) bad = true;
   console.log(`\n!!! LANE NOT RUN: ${l.name}\n!!! why: ${l.why}`);
 }
 if (skipped > 0)

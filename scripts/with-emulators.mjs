@@ -1,6 +1,10 @@
-// Runs a command with the emulators up: `node scripts/with-emulators.mjs [--firestore-only] <cmd...>`.
+// Runs a command with the emulators up:
+//   node scripts/with-emulators.mjs [--firestore-only] [--test-hooks] [--bench] <cmd...>
 // Starts only what is not already running, exports the hosts, and stops what it started.
+// --test-hooks: the functions load test/support/emulatorHooks.cjs (fault injection; emulator only).
+// --bench: adds the benchmark's baseline functions (bench/noop-functions) beside the service's.
 import { spawn } from "node:child_process";
+import path from "node:path";
 import {
   ensureFirestore,
   installCleanup,
@@ -10,13 +14,14 @@ import {
   stopAll,
 } from "./emulators.mjs";
 
+const flags = new Set();
 const args = process.argv.slice(2);
-const firestoreOnly = args[0] === "--firestore-only";
-const command = firestoreOnly ? args.slice(1) : args;
-if (command.length === 0) {
-  console.error("usage: with-emulators.mjs [--firestore-only] <command...>");
+while (args[0]?.startsWith("--")) flags.add(args.shift());
+if (args.length === 0) {
+  console.error("usage: with-emulators.mjs [--firestore-only] [--test-hooks] [--bench] <command...>");
   process.exit(2);
 }
+const firestoreOnly = flags.has("--firestore-only");
 
 installCleanup();
 let code = 1;
@@ -27,6 +32,10 @@ try {
     const hosts = await startFirebaseEmulators({
       firestore,
       only: firestoreOnly ? [] : ["auth", "functions", "tasks"],
+      env: flags.has("--test-hooks")
+        ? { EMULATOR_TEST_HOOKS: path.join(ROOT, "test/support/emulatorHooks.cjs") }
+        : {},
+      codebases: flags.has("--bench") ? [{ source: "bench/noop-functions", codebase: "bench" }] : [],
     });
     env.FIRESTORE_EMULATOR_HOST = process.env.FIRESTORE_EMULATOR_HOST;
     if (!firestoreOnly) {
@@ -35,7 +44,7 @@ try {
       env.CLOUD_TASKS_EMULATOR_HOST = hosts.tasks;
     }
   }
-  const child = spawn(command[0], command.slice(1), { cwd: ROOT, env, stdio: "inherit" });
+  const child = spawn(args[0], args.slice(1), { cwd: ROOT, env, stdio: "inherit" });
   code = await new Promise((resolve) => child.once("exit", (c, s) => resolve(c ?? (s ? 1 : 0))));
 } catch (e) {
   console.error(`\n${e.message}\n`);

@@ -1,4 +1,5 @@
 import { generateSalt, saltHashPrefix } from "./crypto";
+import { notFound } from "./errors";
 import { encodeDocId, type SaltKind } from "./ids";
 import { isDue, nextRotation, retentionEnd, type RotationPolicy } from "./policy";
 import type { SaltRecord, SaltVersionInfo } from "./salt";
@@ -92,4 +93,41 @@ export function guardRejects(
   if (guard.ifVersion !== undefined && current.version !== guard.ifVersion) return "version-changed";
   if (guard.onlyIfDue && !isDue(policy, current.kind, current.last_rotated, now)) return "not-due";
   return null;
+}
+
+/** What a rotation request comes to, given the stored record (or its absence). */
+export type RotationDecision =
+  | { type: "skip"; reason: SkipReason }
+  | { type: "create"; plan: CreatePlan }
+  | { type: "rotate"; plan: RotatePlan };
+
+export interface RotationRequest extends RotationGuard {
+  /** Create version 1 when the salt does not exist. */
+  force?: boolean;
+  rotationId: string;
+}
+
+/**
+ * The one rotation rule both backends apply inside their atomic step: a guarded
+ * (batch) request skips what is missing, changed or not due; an unguarded one
+ * rotates, or creates with `force`, or is not-found.
+ */
+export function decideRotation(
+  kind: SaltKind,
+  id: string,
+  current: SaltRecord | null,
+  request: RotationRequest,
+  context: { now: Date; policy: RotationPolicy; retentionDays: number },
+): RotationDecision {
+  if (current === null) {
+    if (request.ifVersion !== undefined || request.onlyIfDue) return { type: "skip", reason: "missing" };
+    if (!request.force) throw notFound(`The ${kind} salt`);
+    return { type: "create", plan: planCreate(kind, id, context.now, context.policy, request.rotationId) };
+  }
+  const reason = guardRejects(current, request, context.policy, context.now);
+  if (reason) return { type: "skip", reason };
+  return {
+    type: "rotate",
+    plan: planRotate(current, context.now, context.policy, context.retentionDays, request.rotationId),
+  };
 }

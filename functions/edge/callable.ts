@@ -1,16 +1,14 @@
 import type { CallableRequest } from "firebase-functions/https";
 import type { z } from "zod";
-import { runtime, type ServiceRuntime } from "../app/runtime";
 import { SaltServiceError } from "../domain/errors";
 import { saltIdProblem } from "../domain/ids";
 import type { AuditEntry } from "../domain/audit";
 import { logs } from "../observability/logs";
-import type { CallContext } from "../usecases/context";
+import type { CallContext, Services } from "../usecases/deps";
 import { authorize, type Role } from "./auth";
 import { correlationIdFrom } from "./correlation";
 import { asServiceError, toHttpsError } from "./errors";
 import { parseRequest } from "./schemas";
-import { refreshPolicy } from "../usecases/reloadConfig";
 
 export interface CallableSpec<S extends z.ZodType, R> {
   /** Operation name in metrics, logs and audit entries. */
@@ -19,7 +17,7 @@ export interface CallableSpec<S extends z.ZodType, R> {
   /** Mutations re-check the token for revocation and audit their failures. */
   mutating: boolean;
   schema: S;
-  run: (rt: ServiceRuntime, ctx: CallContext, input: z.output<S>) => Promise<R>;
+  run: (services: Services, ctx: CallContext, input: z.output<S>) => Promise<R>;
 }
 
 /** What a failed call was aimed at, when the request names a valid id; otherwise the operation. */
@@ -41,7 +39,7 @@ const NOT_AUDITED = new Set(["unauthenticated", "resource-exhausted"]);
 export async function handleCall<S extends z.ZodType, R extends object>(
   spec: CallableSpec<S, R>,
   request: CallableRequest<unknown>,
-  rt: ServiceRuntime = runtime(),
+  rt: Services,
 ): Promise<R & { correlation_id: string }> {
   const correlationId = correlationIdFrom(request.rawRequest?.headers?.["x-correlation-id"]);
   const started = process.hrtime.bigint();
@@ -62,7 +60,7 @@ export async function handleCall<S extends z.ZodType, R extends object>(
       );
     }
     const input = parseRequest(spec.schema, request.data);
-    await refreshPolicy(rt);
+    await rt.policy.refresh();
     const ctx: CallContext = { correlationId, actor: { uid: caller.uid, via: "callable" } };
     const result = await spec.run(rt, ctx, input);
     return { ...result, correlation_id: correlationId };
@@ -71,7 +69,7 @@ export async function handleCall<S extends z.ZodType, R extends object>(
     failure = error;
     if (unexpected) logs.unexpectedError(spec.operation, correlationId, e);
     if (spec.mutating && actorUid !== undefined && !NOT_AUDITED.has(error.code)) {
-      await rt.backend
+      await rt.audit
         .appendAudit({
           actor: { uid: actorUid, via: "callable" },
           operation: spec.operation,

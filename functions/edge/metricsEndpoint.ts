@@ -1,7 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Request } from "firebase-functions/https";
-import type { ServiceRuntime } from "../app/runtime";
-import { METRICS_TOKEN } from "../config/params";
+import type { Services } from "../usecases/deps";
 import { logs } from "../observability/logs";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "../observability/metrics";
 
@@ -19,7 +18,12 @@ export function tokenMatches(presented: string, expected: string): boolean {
 }
 
 /** GET salts-metrics: Prometheus text, only when enabled, only with the bearer token. */
-export async function serveMetrics(rt: ServiceRuntime, req: Request, res: Res): Promise<void> {
+export async function serveMetrics(
+  rt: Pick<Services, "config" | "metricsStore" | "salts">,
+  expected: string,
+  req: Request,
+  res: Res,
+): Promise<void> {
   if (!rt.config.enableMetrics) {
     res.status(404).send("metrics are disabled (ENABLE_METRICS=false)\n");
     return;
@@ -28,7 +32,6 @@ export async function serveMetrics(rt: ServiceRuntime, req: Request, res: Res): 
     res.status(405).set("Allow", "GET").send("method not allowed\n");
     return;
   }
-  const expected = process.env[METRICS_TOKEN.name] ?? "";
   if (expected === "") {
     // Fail closed: without a configured token nobody may scrape.
     res.status(503).send("METRICS_TOKEN is not configured\n");
@@ -42,8 +45,8 @@ export async function serveMetrics(rt: ServiceRuntime, req: Request, res: Res): 
   try {
     const [aggregates, user, global] = await Promise.all([
       rt.metricsStore.read(),
-      rt.backend.countDue("user"),
-      rt.backend.countDue("global"),
+      rt.salts.countDue("user"),
+      rt.salts.countDue("global"),
     ]);
     res
       .status(200)

@@ -29,6 +29,15 @@ export const schemas = {
   job: z.strictObject({
     job_id: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "must be a job id this service issued"),
   }),
+  listJobs: z.strictObject({
+    limit: z.number().int().min(1).max(100).default(20),
+    cursor: z.string().min(1).max(1000).optional(),
+  }),
+  listSalts: z.strictObject({
+    kind: z.enum(["user", "global"]),
+    limit: z.number().int().min(1).max(500).default(100),
+    cursor: z.string().min(1).max(1000).optional(),
+  }),
   audit: z.strictObject({ user_id: userId }),
   auditLog: z.strictObject({
     limit: z.number().int().min(1).max(500).default(100),

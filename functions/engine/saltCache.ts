@@ -1,7 +1,7 @@
 import { isUnavailable, notFound } from "../domain/errors";
 import type { SaltKind } from "../domain/ids";
 import type { LoadedSalt } from "../domain/salt";
-import type { AuditContext, SaltBackend } from "../ports/saltBackend";
+import type { AuditContext, SaltReader, SaltWriter } from "../ports/saltStore";
 
 export interface SaltCacheOptions {
   ttlMs: number;
@@ -37,7 +37,7 @@ export class SaltCache {
   readonly stats: SaltCacheStats = { reads: 0, hits: 0, stale: 0 };
 
   constructor(
-    private readonly backend: SaltBackend,
+    private readonly backend: Pick<SaltReader, "get" | "getVersion"> & Pick<SaltWriter, "getOrCreate">,
     private readonly options: SaltCacheOptions,
   ) {
     this.maxEntries = options.maxEntries ?? 100_000;

@@ -1,23 +1,22 @@
+import type { JobItem } from "../domain/jobs";
+import type { SaltKind } from "../domain/ids";
+
 /** Work handed to the task queue: one planning step or one shard of a batch job. */
-export type RotationTask =
+export type JobTask =
   | {
       type: "plan";
       job_id: string;
-      kinds: ("user" | "global")[];
-      kind_index: number;
+      /** Index into the job's sources (salt kinds) and the position within it. */
+      source_index: number;
       cursor: string | null;
       next_shard: number;
       remaining: number;
     }
-  | { type: "shard"; job_id: string; shard: number; items: ShardItem[] };
+  | { type: "shard"; job_id: string; shard: number; items: JobItem[] };
 
-export interface ShardItem {
-  kind: "user" | "global";
-  id: string;
-  /** The version the planner saw: a rotation happens only if it is still current and due. */
-  version: number;
-}
+export type { SaltKind };
 
 export interface TaskQueue {
-  enqueue(task: RotationTask, dedupeId: string): Promise<void>;
+  /** Enqueues once per `dedupeId`; `delaySeconds` defers dispatch (ramp-up). */
+  enqueue(task: JobTask, dedupeId: string, delaySeconds?: number): Promise<void>;
 }

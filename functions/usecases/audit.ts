@@ -1,8 +1,7 @@
-import type { ServiceRuntime } from "../app/runtime";
 import type { AuditEntry } from "../domain/audit";
 import { notFound } from "../domain/errors";
 import { toMetadata, type SaltMetadata } from "../domain/salt";
-import { auditContext, type CallContext } from "./context";
+import { auditContext, type CallContext, type Services } from "./deps";
 
 export interface AuditResponse {
   salt: SaltMetadata;
@@ -14,23 +13,23 @@ const RECENT_ENTRIES = 50;
 
 /** One user's salt metadata, retained versions and recent audit entries. Reading it is itself audited. */
 export async function auditUser(
-  rt: ServiceRuntime,
+  deps: Pick<Services, "salts" | "audit" | "policy" | "clock">,
   ctx: CallContext,
   userId: string,
 ): Promise<AuditResponse> {
-  const loaded = await rt.backend.get("user", userId);
+  const loaded = await deps.salts.get("user", userId);
   if (!loaded) throw notFound("The user salt");
   const [history, entries] = await Promise.all([
-    rt.backend.history("user", userId),
-    rt.backend.listAudit({ limit: RECENT_ENTRIES, targetId: userId }),
+    deps.salts.history("user", userId),
+    deps.audit.listAudit({ limit: RECENT_ENTRIES, targetId: userId }),
   ]);
-  await rt.backend.appendAudit({
+  await deps.audit.appendAudit({
     ...auditContext(ctx, "audit"),
     target: { kind: "user", id: userId },
     result: "success",
   });
   return {
-    salt: toMetadata(loaded.record, rt.policy(), rt.clock()),
+    salt: toMetadata(loaded.record, deps.policy.current(), deps.clock()),
     history: history.map((v) => ({
       version: v.version,
       created_at: v.created_at.toISOString(),
@@ -42,7 +41,7 @@ export async function auditUser(
 }
 
 export async function auditLog(
-  rt: ServiceRuntime,
+  deps: Pick<Services, "audit">,
   query: {
     limit: number;
     cursor?: string | undefined;
@@ -50,7 +49,7 @@ export async function auditLog(
     operation?: string | undefined;
   },
 ): Promise<{ entries: AuditEntry[]; next_cursor: string | null }> {
-  const page = await rt.backend.listAudit({
+  const page = await deps.audit.listAudit({
     limit: query.limit,
     cursor: query.cursor,
     targetId: query.target_id,

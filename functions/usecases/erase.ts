@@ -1,9 +1,8 @@
 import { randomUUID } from "node:crypto";
-import type { ServiceRuntime } from "../app/runtime";
 import { idDigest } from "../domain/crypto";
 import { assertSaltId } from "../domain/ids";
 import { logs } from "../observability/logs";
-import { auditContext, type CallContext } from "./context";
+import { auditContext, type CallContext, type Services } from "./deps";
 
 export interface EraseResponse {
   erased: boolean;
@@ -17,20 +16,24 @@ export interface EraseResponse {
  * user's earlier pseudonyms. This instance's caches forget it at once.
  */
 export async function eraseUser(
-  rt: ServiceRuntime,
+  deps: Pick<Services, "salts" | "cache" | "pseudonymizer" | "clock">,
   ctx: CallContext,
   userId: string,
   reason: string,
 ): Promise<EraseResponse> {
   assertSaltId("user", userId);
   const rotationId = randomUUID();
-  const out = await rt.backend.erase("user", userId, rotationId, auditContext(ctx, "erase", reason));
-  rt.cache.invalidate("user", userId);
-  rt.pseudonymizer.clear();
+  const out = await deps.salts.erase("user", userId, rotationId, auditContext(ctx, "erase", reason));
+  deps.cache.invalidate("user", userId);
+  deps.pseudonymizer.clear();
   logs.saltErased(userId, out.versionsDestroyed, rotationId, ctx.correlationId);
   return {
     erased: out.erased,
     versions_destroyed: out.versionsDestroyed,
-    receipt: { user_id_hash: idDigest(userId), erased_at: rt.clock().toISOString(), rotation_id: rotationId },
+    receipt: {
+      user_id_hash: idDigest(userId),
+      erased_at: deps.clock().toISOString(),
+      rotation_id: rotationId,
+    },
   };
 }

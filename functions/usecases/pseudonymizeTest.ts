@@ -1,6 +1,5 @@
-import type { ServiceRuntime } from "../app/runtime";
 import { failedPrecondition } from "../domain/errors";
-import { auditContext, type CallContext } from "./context";
+import { auditContext, type CallContext, type Services } from "./deps";
 
 export interface PseudonymizeTestInput {
   user_id: string;
@@ -14,21 +13,25 @@ export interface PseudonymizeTestInput {
  * salt; with it, as an analytics event of that type (user_id included). With no
  * `fields`, every field of `data` is pseudonymized.
  */
-export async function pseudonymizeTest(rt: ServiceRuntime, ctx: CallContext, input: PseudonymizeTestInput) {
-  if (!rt.config.enableDevEndpoints) {
+export async function pseudonymizeTest(
+  deps: Pick<Services, "config" | "audit" | "pseudonymizer">,
+  ctx: CallContext,
+  input: PseudonymizeTestInput,
+) {
+  if (!deps.config.enableDevEndpoints) {
     throw failedPrecondition(
       "salts-pseudonymizeTest is disabled (set ENABLE_DEV_ENDPOINTS=true in development)",
     );
   }
   const fields = input.fields ?? Object.keys(input.data);
   const out = input.event_type
-    ? await rt.pseudonymizer.pseudonymizeAnalyticsData(
+    ? await deps.pseudonymizer.pseudonymizeAnalyticsData(
         { ...input.data, user_id: input.user_id, event_type: input.event_type },
         ["user_id", ...fields.filter((f) => f !== "user_id")],
       )
-    : await rt.pseudonymizer.pseudonymizeUserData(input.user_id, input.data, fields);
+    : await deps.pseudonymizer.pseudonymizeUserData(input.user_id, input.data, fields);
   // An admin computed pseudonyms of chosen values: that is worth a line in the audit log (values not included).
-  await rt.backend.appendAudit({
+  await deps.audit.appendAudit({
     ...auditContext(ctx, "pseudonymize_test"),
     target: input.event_type ? { kind: "global", id: input.event_type } : { kind: "user", id: input.user_id },
     result: "success",

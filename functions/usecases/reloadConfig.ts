@@ -1,45 +1,29 @@
-import type { ServiceRuntime } from "../app/runtime";
-import { policyOf, readConfig } from "../config/runtime";
-import type { RotationPolicy } from "../domain/policy";
 import { logs } from "../observability/logs";
-import { auditContext, type CallContext } from "./context";
-
-const lastRead = new WeakMap<ServiceRuntime, number>();
-
-/**
- * The intervals in force: those the last explicit reload activated for every
- * instance, or the deployed params when no reload ever happened. Instances
- * re-read the active record every SETTINGS_REFRESH_SECONDS, so a reload reaches
- * all of them; nothing but a reload changes what is active.
- */
-export async function refreshPolicy(rt: ServiceRuntime, force = false): Promise<RotationPolicy> {
-  const last = lastRead.get(rt);
-  const now = Date.now();
-  if (!force && last !== undefined && now - last < rt.config.settingsRefreshSeconds * 1000)
-    return rt.policy();
-  const { active } = await rt.backend.readSettings();
-  const policy = active
-    ? { userDays: active.user_days, globalDays: active.global_days }
-    : policyOf(rt.config);
-  rt.setPolicy(policy);
-  lastRead.set(rt, now);
-  return policy;
-}
+import { auditContext, type CallContext, type Services } from "./deps";
 
 /** Re-reads the deployed params and any staged overrides, and puts the result in force, audited. */
 export async function reloadConfig(
-  rt: ServiceRuntime,
+  deps: Pick<Services, "settings" | "policy">,
   ctx: CallContext,
 ): Promise<{ rotation_intervals: { user_days: number; global_days: number }; reloaded_at: string }> {
-  const params = policyOf(readConfig());
-  const { pending } = await rt.backend.readSettings();
+  const params = deps.policy.deployed();
+  const { pending } = await deps.settings.readSettings();
   const intervals = {
     user_days: pending?.user_days ?? params.userDays,
     global_days: pending?.global_days ?? params.globalDays,
   };
-  const active = await rt.backend.activateSettings(intervals, auditContext(ctx, "reload"));
-  rt.setPolicy({ userDays: active.user_days, globalDays: active.global_days });
-  lastRead.set(rt, Date.now());
+  const active = await deps.settings.activateSettings(intervals, auditContext(ctx, "reload"));
+  deps.policy.set({ userDays: active.user_days, globalDays: active.global_days });
   logs.configReloaded(active.user_days, active.global_days, ctx.correlationId);
   return { rotation_intervals: intervals, reloaded_at: active.reloaded_at.toISOString() };
+}
+
+/** Stages interval overrides; they take effect only with the next reload. */
+export async function stageIntervals(
+  deps: Pick<Services, "settings">,
+  ctx: CallContext,
+  pending: { user_days?: number | undefined; global_days?: number | undefined },
+): Promise<{ staged: typeof pending; note: string }> {
+  await deps.settings.writePendingSettings(pending, auditContext(ctx, "config_stage"));
+  return { staged: pending, note: "takes effect with the next reload (salts-reloadConfig)" };
 }

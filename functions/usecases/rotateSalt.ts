@@ -1,9 +1,8 @@
 import { randomUUID } from "node:crypto";
-import type { ServiceRuntime } from "../app/runtime";
 import { assertSaltId, type SaltKind } from "../domain/ids";
 import { toMetadata, type SaltMetadata } from "../domain/salt";
 import { logs } from "../observability/logs";
-import { auditContext, type CallContext } from "./context";
+import { auditContext, type CallContext, type Services } from "./deps";
 
 export interface RotateResponse {
   rotation_id: string;
@@ -16,7 +15,7 @@ export const rotateOperation = (kind: SaltKind): string =>
 
 /** Rotates one salt now (or creates it with `force`); the audit entry commits with it. */
 export async function rotateSalt(
-  rt: ServiceRuntime,
+  deps: Pick<Services, "salts" | "cache" | "policy" | "clock">,
   ctx: CallContext,
   kind: SaltKind,
   id: string,
@@ -24,17 +23,17 @@ export async function rotateSalt(
 ): Promise<RotateResponse> {
   assertSaltId(kind, id);
   const rotationId = randomUUID();
-  const out = await rt.backend.rotate(kind, id, {
+  const out = await deps.salts.rotate(kind, id, {
     force: options.force ?? false,
     rotationId,
     audit: auditContext(ctx, rotateOperation(kind), options.reason),
   });
   if (out.status === "skipped") throw new Error("an unguarded rotation cannot be skipped");
-  rt.cache.invalidate(kind, id);
+  deps.cache.invalidate(kind, id);
   logs.saltRotated(kind, id, out.record.version, rotationId, ctx.correlationId, out.status === "created");
   return {
     rotation_id: rotationId,
     created: out.status === "created",
-    salt: toMetadata(out.record, rt.policy(), rt.clock()),
+    salt: toMetadata(out.record, deps.policy.current(), deps.clock()),
   };
 }

@@ -1,4 +1,4 @@
-import type { ServiceRuntime } from "../app/runtime";
+import type { Services } from "./deps";
 
 export interface StatusResponse {
   storage_type: "firestore" | "memory";
@@ -12,31 +12,33 @@ export interface StatusResponse {
 }
 
 /** Counts by aggregation queries: nothing is loaded, whatever the number of salts. */
-export async function getStatus(rt: ServiceRuntime): Promise<StatusResponse> {
+export async function getStatus(
+  deps: Pick<Services, "salts" | "pepper" | "policy" | "clock">,
+): Promise<StatusResponse> {
   const [usersTotal, usersDue, globalsTotal, globalsDue] = await Promise.all([
-    rt.backend.count("user"),
-    rt.backend.countDue("user"),
-    rt.backend.count("global"),
-    rt.backend.countDue("global"),
+    deps.salts.count("user"),
+    deps.salts.countDue("user"),
+    deps.salts.count("global"),
+    deps.salts.countDue("global"),
   ]);
   const reasons: string[] = [];
-  if (rt.backend.storageType === "memory")
+  if (deps.salts.storageType === "memory")
     reasons.push("memory backend: salts are per instance and lost on restart");
   let pepperVersion: number | null = null;
   try {
-    pepperVersion = (await rt.pepper.current()).version;
+    pepperVersion = (await deps.pepper.current()).version;
   } catch (e) {
     reasons.push(`pepper unavailable: ${(e as { code?: string }).code ?? "error"}`);
   }
-  const policy = rt.policy();
+  const policy = deps.policy.current();
   return {
-    storage_type: rt.backend.storageType,
+    storage_type: deps.salts.storageType,
     degraded: reasons.length > 0,
     degraded_reasons: reasons,
     users: { total: usersTotal, due: usersDue },
     globals: { total: globalsTotal, due: globalsDue },
     rotation_intervals: { user_days: policy.userDays, global_days: policy.globalDays },
     pepper: { version: pepperVersion },
-    generated_at: rt.clock().toISOString(),
+    generated_at: deps.clock().toISOString(),
   };
 }

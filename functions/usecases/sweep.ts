@@ -1,12 +1,14 @@
 import { randomUUID } from "node:crypto";
-import type { ServiceRuntime } from "../app/runtime";
 import { idHash } from "../domain/crypto";
 import { SALT_KINDS } from "../domain/ids";
+import { eachPage } from "../domain/paging";
 import { nextRotation } from "../domain/policy";
 import { logs } from "../observability/logs";
-import { auditContext, type CallContext } from "./context";
-import { refreshPolicy } from "./reloadConfig";
-import { startRotateDue, type RotateDueResponse } from "./rotationJob";
+import { auditContext, type CallContext, type Services } from "./deps";
+import { startRotateDue, type RotateDueResponse } from "./jobs/rotation";
+import type { JobDeps } from "./jobs/spec";
+
+type SweepDeps = JobDeps & Pick<Services, "leases" | "metrics">;
 
 export interface SweepReport {
   ran: boolean;
@@ -33,7 +35,7 @@ const PAGE = 300;
  * rest), purges expired history and writes one summary audit entry.
  */
 export async function runSweep(
-  rt: ServiceRuntime,
+  deps: SweepDeps,
   ctx: CallContext,
   options: { scanLimit?: number } = {},
 ): Promise<SweepReport> {
@@ -50,23 +52,23 @@ export async function runSweep(
     history_purged: 0,
     due_after: { users: 0, globals: 0 },
   };
-  if (!(await rt.jobs.acquireLease("sweep", holder, rt.clock(), LEASE_MS))) {
+  if (!(await deps.leases.acquireLease("sweep", holder, deps.clock(), LEASE_MS))) {
     logs.sweep({ event: "skipped: another sweep holds the lease", correlation_id: ctx.correlationId });
     return report;
   }
   let result: "success" | "error" = "error";
-  const heldFrom = rt.clock();
+  const heldFrom = deps.clock();
   try {
     report.ran = true;
-    await refreshPolicy(rt, true);
-    report.job = await startRotateDue(rt, ctx, { kind: "all", dry_run: false });
-    await checkInvariants(rt, report, options.scanLimit ?? 200_000);
+    await deps.policy.refresh(true);
+    report.job = await startRotateDue(deps, ctx, { kind: "all", dry_run: false });
+    await checkInvariants(deps, report, options.scanLimit ?? 200_000);
     for (let i = 0; i < 200; i++) {
-      const purged = await rt.backend.purgeExpiredHistory(500);
+      const purged = await deps.salts.purgeExpiredHistory(500);
       report.history_purged += purged;
       if (purged < 500) break;
     }
-    const [users, globals] = await Promise.all([rt.backend.countDue("user"), rt.backend.countDue("global")]);
+    const [users, globals] = await Promise.all([deps.salts.countDue("user"), deps.salts.countDue("global")]);
     report.due_after = { users, globals };
     result = "success";
     return report;
@@ -86,7 +88,7 @@ export async function runSweep(
       due_globals_after: report.due_after.globals,
     };
     logs.sweep({ event: "finished", result, correlation_id: ctx.correlationId, ...details });
-    await rt.backend
+    await deps.audit
       .appendAudit({
         ...auditContext(ctx, "sweep"),
         target: { kind: "system", id: "integrity-sweep" },
@@ -94,24 +96,22 @@ export async function runSweep(
         details,
       })
       .catch((e: unknown) => logs.auditWriteFailed("sweep", ctx.correlationId, e));
-    rt.metrics.record("sweep", result, Number(process.hrtime.bigint() - started) / 1e9);
-    await rt.metrics.flush().catch((e: unknown) => logs.metricsFlushFailed(e));
-    report.held = { from: heldFrom.toISOString(), to: rt.clock().toISOString() };
-    await rt.jobs.releaseLease("sweep", holder).catch(() => undefined);
+    deps.metrics.record("sweep", result, Number(process.hrtime.bigint() - started) / 1e9);
+    await deps.metrics.flush().catch((e: unknown) => logs.metricsFlushFailed(e));
+    report.held = { from: heldFrom.toISOString(), to: deps.clock().toISOString() };
+    await deps.leases.releaseLease("sweep", holder).catch(() => undefined);
   }
 }
 
-async function checkInvariants(rt: ServiceRuntime, report: SweepReport, scanLimit: number): Promise<void> {
-  const policy = rt.policy();
+async function checkInvariants(deps: SweepDeps, report: SweepReport, scanLimit: number): Promise<void> {
+  const policy = deps.policy.current();
   for (const kind of SALT_KINDS) {
-    let cursor: string | null = null;
-    do {
-      if (report.scanned >= scanLimit) {
-        report.scan_complete = false;
-        return;
-      }
-      const page = await rt.backend.scan(kind, { limit: PAGE, cursor });
+    for await (const page of eachPage((cursor) => deps.salts.scan(kind, { limit: PAGE, cursor }))) {
       for (const { record, decrypts, retainedPreviousHash } of page.items) {
+        if (report.scanned >= scanLimit) {
+          report.scan_complete = false;
+          return;
+        }
         report.scanned++;
         const flag = (problem: string) =>
           logs.sweep({
@@ -123,7 +123,7 @@ async function checkInvariants(rt: ServiceRuntime, report: SweepReport, scanLimi
           });
         const expected = nextRotation(policy, kind, record.last_rotated);
         if (expected.getTime() !== record.next_rotation.getTime()) {
-          if (await rt.backend.repairNextRotation(kind, record.id, record.version, expected)) {
+          if (await deps.salts.repairNextRotation(kind, record.id, record.version, expected)) {
             report.repaired_next_rotation++;
           }
         }
@@ -144,7 +144,6 @@ async function checkInvariants(rt: ServiceRuntime, report: SweepReport, scanLimi
           flag("current salt does not decrypt under the key ring");
         }
       }
-      cursor = page.nextCursor;
-    } while (cursor);
+    }
   }
 }

@@ -1,12 +1,13 @@
 import { createHash, randomBytes } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { AuditContext, SaltBackend } from "../../functions/ports/saltBackend";
+import type { AuditContext, AuditStore, SaltStore } from "../../functions/ports/saltStore";
 import { assertSaltId, type SaltKind } from "../../functions/domain/ids";
 import { DAY, type TestState } from "../support/testDeps";
 
 /** What a contract run needs from an adapter: the backend and raw access to its storage. */
 export interface BackendHarness {
-  backend: SaltBackend;
+  backend: SaltStore;
+  audit: AuditStore;
   state: TestState;
   /** Flips one byte of the stored ciphertext of the current salt. */
   tamper(kind: SaltKind, id: string): Promise<void>;
@@ -28,7 +29,7 @@ const rid = () => `rot-${++seq}-${randomBytes(4).toString("hex")}`;
 export function backendContract(name: string, makeHarness: () => Promise<BackendHarness>): void {
   describe(`SaltBackend contract: ${name}`, () => {
     let h: BackendHarness;
-    let b: SaltBackend;
+    let b: SaltStore;
 
     beforeEach(async () => {
       h = await makeHarness();
@@ -76,7 +77,7 @@ export function backendContract(name: string, makeHarness: () => Promise<Backend
           code: "not-found",
         });
         expect(await b.get("user", "ghost")).toBeNull();
-        expect((await b.listAudit({ limit: 10 })).items).toHaveLength(0);
+        expect((await h.audit.listAudit({ limit: 10 })).items).toHaveLength(0);
       });
 
       it("when rotating a missing salt with force, then version 1 is created and audited", async () => {
@@ -85,7 +86,7 @@ export function backendContract(name: string, makeHarness: () => Promise<Backend
         expect(out.status).toBe("created");
         if (out.status === "skipped") throw new Error("unreachable");
         expect(out.record.version).toBe(1);
-        const log = await b.listAudit({ limit: 10 });
+        const log = await h.audit.listAudit({ limit: 10 });
         expect(log.items).toHaveLength(1);
         expect(log.items[0]).toMatchObject({
           rotation_id: rotationId,
@@ -130,7 +131,7 @@ export function backendContract(name: string, makeHarness: () => Promise<Backend
         expect((await b.getVersion("user", "bob", 2))?.equals(now!.salt)).toBe(true);
         expect(await b.getVersion("user", "bob", 3)).toBeNull();
 
-        const entries = (await b.listAudit({ limit: 10, targetId: "bob" })).items;
+        const entries = (await h.audit.listAudit({ limit: 10, targetId: "bob" })).items;
         expect(entries.map((e) => e.rotation_id)).toContain(rotationId);
       });
 
@@ -172,7 +173,7 @@ export function backendContract(name: string, makeHarness: () => Promise<Backend
         expect(history.at(-1)?.salt_hash_prefix).toBe(sha16(first.salt));
         // The chain is unbroken: each retired version's hash is the next version's previous_salt_hash.
         const versions = new Set(
-          (await b.listAudit({ limit: 100, targetId: "hot" })).items.map((e) => e.rotation_id),
+          (await h.audit.listAudit({ limit: 100, targetId: "hot" })).items.map((e) => e.rotation_id),
         );
         expect(ids.every((id) => versions.has(id))).toBe(true);
       });
@@ -190,8 +191,8 @@ export function backendContract(name: string, makeHarness: () => Promise<Backend
         expect(out[1]).toMatchObject({ reason: "version-changed" });
         expect(out[2]).toMatchObject({ reason: "missing" });
         expect((await b.get("user", "m1"))?.record.version).toBe(2);
-        expect((await b.listAudit({ limit: 10, targetId: "m1" })).items).toHaveLength(1);
-        expect((await b.listAudit({ limit: 10, targetId: "m2" })).items).toHaveLength(0);
+        expect((await h.audit.listAudit({ limit: 10, targetId: "m1" })).items).toHaveLength(1);
+        expect((await h.audit.listAudit({ limit: 10, targetId: "m2" })).items).toHaveLength(0);
 
         await expect(
           b.rotateMany([
@@ -201,7 +202,7 @@ export function backendContract(name: string, makeHarness: () => Promise<Backend
         ).rejects.toMatchObject({ code: "not-found" });
         expect((await b.get("user", "m3"))?.record.version).toBe(1);
         expect(await b.history("user", "m3")).toEqual([]);
-        expect((await b.listAudit({ limit: 10, targetId: "m3" })).items).toHaveLength(0);
+        expect((await h.audit.listAudit({ limit: 10, targetId: "m3" })).items).toHaveLength(0);
       });
 
       it("when listed salts are rotated as listed, then a salt changed since the listing is decided again", async () => {
@@ -223,8 +224,8 @@ export function backendContract(name: string, makeHarness: () => Promise<Backend
         expect((await b.get("user", "l2"))?.record.version).toBe(2);
         expect((await b.history("user", "l1")).map((v) => v.version)).toEqual([1]);
         expect((await b.getVersion("user", "l1", 1))?.length).toBe(32);
-        expect((await b.listAudit({ limit: 10, targetId: "l1" })).items).toHaveLength(1);
-        expect((await b.listAudit({ limit: 10, targetId: "l2" })).items).toHaveLength(1);
+        expect((await h.audit.listAudit({ limit: 10, targetId: "l1" })).items).toHaveLength(1);
+        expect((await h.audit.listAudit({ limit: 10, targetId: "l2" })).items).toHaveLength(1);
       });
 
       it("when creators race on a missing salt, then exactly one salt exists", async () => {
@@ -307,7 +308,7 @@ export function backendContract(name: string, makeHarness: () => Promise<Backend
         expect(await b.get("user", "erin")).toBeNull();
         for (const v of [1, 2, 3]) expect(await b.getVersion("user", "erin", v)).toBeNull();
         expect(await b.history("user", "erin")).toEqual([]);
-        const entries = (await b.listAudit({ limit: 10, operation: "erase" })).items;
+        const entries = (await h.audit.listAudit({ limit: 10, operation: "erase" })).items;
         expect(entries).toHaveLength(1);
         expect(entries[0]).toMatchObject({ rotation_id: rotationId, details: { versions_destroyed: 3 } });
         // A later request starts an unrelated salt.
@@ -400,7 +401,7 @@ export function backendContract(name: string, makeHarness: () => Promise<Backend
     describe("audit log", () => {
       it("when entries are appended, then they page newest first and filter by target and operation", async () => {
         for (let i = 0; i < 7; i++) {
-          await b.appendAudit({
+          await h.audit.appendAudit({
             actor: { uid: "a", via: "callable" },
             operation: i % 2 ? "rotate_user" : "status",
             target: { kind: "user", id: i < 3 ? "t1" : "t2" },
@@ -409,14 +410,14 @@ export function backendContract(name: string, makeHarness: () => Promise<Backend
           });
           h.state.clock.advance(1000);
         }
-        const p1 = await b.listAudit({ limit: 3 });
+        const p1 = await h.audit.listAudit({ limit: 3 });
         expect(p1.items.map((e) => e.correlation_id)).toEqual(["c6", "c5", "c4"]);
-        const p2 = await b.listAudit({ limit: 3, cursor: p1.nextCursor! });
+        const p2 = await h.audit.listAudit({ limit: 3, cursor: p1.nextCursor! });
         expect(p2.items.map((e) => e.correlation_id)).toEqual(["c3", "c2", "c1"]);
-        const p3 = await b.listAudit({ limit: 3, cursor: p2.nextCursor! });
+        const p3 = await h.audit.listAudit({ limit: 3, cursor: p2.nextCursor! });
         expect(p3.items.map((e) => e.correlation_id)).toEqual(["c0"]);
         expect(p3.nextCursor).toBeNull();
-        const t1 = await b.listAudit({ limit: 10, targetId: "t1", operation: "rotate_user" });
+        const t1 = await h.audit.listAudit({ limit: 10, targetId: "t1", operation: "rotate_user" });
         expect(t1.items.map((e) => e.correlation_id)).toEqual(["c1"]);
       });
     });

@@ -1,4 +1,5 @@
-import { FirestoreSaltBackend } from "../../functions/adapters/firestore/firestoreBackend";
+import { FirestoreAuditStore } from "../../functions/adapters/firestore/firestoreAudit";
+import { FirestoreSaltStore } from "../../functions/adapters/firestore/firestoreSaltStore";
 import { backendContract } from "../contract/saltBackend.contract";
 import { adminFirestore, clearFirestore } from "../support/firestore";
 import { makeDeps } from "../support/testDeps";
@@ -6,9 +7,10 @@ import { makeDeps } from "../support/testDeps";
 backendContract("firestore (emulator)", async () => {
   const db = adminFirestore();
   const { deps, state } = makeDeps();
-  const backend = new FirestoreSaltBackend(db, deps);
+  const backend = new FirestoreSaltStore(db, deps);
   return {
     backend,
+    audit: new FirestoreAuditStore(db, deps.clock),
     state,
     reset: clearFirestore,
     tamper: async (kind, id) => {

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { ServiceRuntime } from "../../functions/app/runtime";
 import { encodeDocId } from "../../functions/domain/ids";
-import type { CallContext } from "../../functions/usecases/context";
+import type { CallContext, Services } from "../../functions/usecases/deps";
 import { rotateSalt } from "../../functions/usecases/rotateSalt";
-import { jobStatus, startRotateDue } from "../../functions/usecases/rotationJob";
+import { startRotateDue } from "../../functions/usecases/jobs/rotation";
+import { jobStatus } from "../../functions/usecases/jobs/status";
 import { adminFirestore, clearFirestore, firestoreHost } from "../support/firestore";
 import { firestoreRuntime, firestoreVia } from "../support/runtimes";
 import { seedSalts } from "../support/seed";
@@ -48,7 +48,7 @@ describe("batch jobs under faults (real Firestore emulator)", () => {
       const N = 1200;
       const all = ids("cut", N);
       await seedSalts(db(), KEY, "user", all);
-      const cutRt: ServiceRuntime = firestoreRuntime({
+      const cutRt: Services = firestoreRuntime({
         key: KEY,
         firestore: firestoreVia(proxy.host),
         config: { firestoreTimeoutMs: 3000, jobStaleSeconds: 2, concurrency: 1, pageSize: 150 },
@@ -62,7 +62,7 @@ describe("batch jobs under faults (real Firestore emulator)", () => {
       // Cut the connection once the job has committed and checkpointed some of its work.
       for (let i = 0; i < 800; i++) {
         const shards = await db().collectionGroup("shards").get();
-        if (shards.docs.some((d) => d.get("rotated") > 0)) break;
+        if (shards.docs.some((d) => d.get("done") > 0)) break;
         await new Promise((r) => setTimeout(r, 10));
       }
       proxy.cut();
@@ -103,7 +103,7 @@ describe("batch jobs under faults (real Firestore emulator)", () => {
       expect(after.every((s) => s.version === 2 && s.count === 1)).toBe(true);
       const finalAudits = await rotationAuditCounts();
       expect(all.every((id) => finalAudits.get(id) === 1)).toBe(true);
-      for (const id of all) expect((await healthy.backend.get("user", id))?.salt).toHaveLength(32);
+      for (const id of all) expect((await healthy.salts.get("user", id))?.salt).toHaveLength(32);
     });
   });
 

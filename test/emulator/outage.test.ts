@@ -40,7 +40,7 @@ describe("when Firestore becomes unreachable (connection cut by a test-owned pro
       code: "unavailable",
     });
     await expect(rotateSalt(rt, ctx, "user", alice, {})).rejects.toMatchObject({ code: "unavailable" });
-    await expect(rt.backend.count("user")).rejects.toMatchObject({ code: "unavailable" });
+    await expect(rt.salts.count("user")).rejects.toMatchObject({ code: "unavailable" });
     proxy.restore();
 
     // Nothing was created or changed behind the outage.
@@ -51,8 +51,8 @@ describe("when Firestore becomes unreachable (connection cut by a test-owned pro
 
   it("then the memory fallback is never used to invent salts: a memory backend is only ever chosen explicitly", async () => {
     const rt = firestoreRuntime({ key: KEY, config: { backend: "memory" } });
-    expect(rt.backend.storageType).toBe("memory");
+    expect(rt.salts.storageType).toBe("memory");
     const fs = firestoreRuntime({ key: KEY });
-    expect(fs.backend.storageType).toBe("firestore");
+    expect(fs.salts.storageType).toBe("firestore");
   });
 });

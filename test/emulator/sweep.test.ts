@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Timestamp } from "firebase-admin/firestore";
 import type { ScheduledEvent } from "firebase-functions/scheduler";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runtime } from "../../functions/app/runtime";
+import { services } from "../../functions/app/instance";
 import { encodeDocId } from "../../functions/domain/ids";
 import { runSweep } from "../../functions/usecases/sweep";
 import { adminFirestore, clearFirestore } from "../support/firestore";
@@ -93,7 +93,7 @@ describe("salts-integritySweep handler (called directly against the Firestore em
   });
 
   it("when sweeps start at once, then they never hold the lease at the same time", async () => {
-    const rt = runtime();
+    const rt = services();
     const ctx = (n: number) => ({
       correlationId: `sweep-${n}`,
       actor: { uid: "scheduler", via: "scheduler" as const },
@@ -106,11 +106,11 @@ describe("salts-integritySweep handler (called directly against the Firestore em
   });
 
   it("when another holder has the lease, then the sweep stands down until it is released", async () => {
-    const rt = runtime();
-    expect(await rt.jobs.acquireLease("sweep", "someone-else", new Date(), 60_000)).toBe(true);
+    const rt = services();
+    expect(await rt.leases.acquireLease("sweep", "someone-else", new Date(), 60_000)).toBe(true);
     const ctx = { correlationId: "sweep-blocked", actor: { uid: "scheduler", via: "scheduler" as const } };
     expect((await runSweep(rt, ctx)).ran).toBe(false);
-    await rt.jobs.releaseLease("sweep", "someone-else");
+    await rt.leases.releaseLease("sweep", "someone-else");
     expect((await runSweep(rt, ctx)).ran).toBe(true);
   });
 });

@@ -1,28 +1,17 @@
 import { Firestore } from "firebase-admin/firestore";
 import { RuntimePepperSource } from "../../functions/adapters/secretManager/pepperSources";
-import { InProcessTaskQueue } from "../../functions/adapters/taskQueues";
-import { buildRuntime, type ServiceRuntime } from "../../functions/app/runtime";
-import type { ServiceConfig } from "../../functions/config/runtime";
+import { composeServices } from "../../functions/app/compose";
+import { defaultConfig, type ServiceConfig } from "../../functions/config/config";
 import { parseEncryptionKey, SaltCipher } from "../../functions/domain/encryption";
+import type { Services } from "../../functions/usecases/deps";
 import { PROJECT_ID } from "./firestore";
 
+/** The defaults, with thresholds that suit tests (inline jobs, small shards). */
 export const testConfig = (over: Partial<ServiceConfig> = {}): ServiceConfig => ({
-  userDays: 90,
-  globalDays: 30,
-  backend: "firestore",
-  retentionDays: 30,
-  rateLimitPerMinute: 60,
-  firestoreTimeoutMs: 20_000,
-  cacheTtlSeconds: 60,
+  ...defaultConfig(),
   inlineLimit: 100_000,
-  settingsRefreshSeconds: 30,
-  jobStaleSeconds: 900,
   shardSize: 50,
-  pageSize: 5000,
   concurrency: 8,
-  enableMetrics: false,
-  enableDevEndpoints: false,
-  enforceAppCheck: false,
   ...over,
 });
 
@@ -37,19 +26,19 @@ export function firestoreVia(host: string): Firestore {
   }
 }
 
-/** A full service runtime over Firestore with the given key and pepper, tasks run in-process. */
+/** Full services over Firestore with the given key and pepper, job tasks run in-process. */
 export function firestoreRuntime(opts: {
   key: string;
   pepper?: string;
   firestore?: Firestore;
   config?: Partial<ServiceConfig>;
-}): ServiceRuntime {
+}): Services {
   const cipher = new SaltCipher(parseEncryptionKey(opts.key));
-  return buildRuntime({
+  return composeServices({
     config: testConfig(opts.config),
     firestore: opts.firestore,
     cipher: () => cipher,
     pepper: new RuntimePepperSource(() => opts.pepper ?? "p".repeat(48), 1),
-    tasks: new InProcessTaskQueue(),
+    inProcessTasks: true,
   });
 }

@@ -1,14 +1,14 @@
 import type { Firestore } from "firebase-admin/firestore";
-import { FirestoreSaltBackend } from "../../functions/adapters/firestore/firestoreBackend";
+import { FirestoreSaltStore } from "../../functions/adapters/firestore/firestoreSaltStore";
 import { parseEncryptionKey, SaltCipher } from "../../functions/domain/encryption";
 import type { SaltKind } from "../../functions/domain/ids";
 import { DEFAULT_POLICY } from "../../functions/domain/policy";
 
 /** A backend writing with the given key as if it were `daysAgo` days in the past. */
-export function backendAt(db: Firestore, keyText: string, daysAgo: number): FirestoreSaltBackend {
+export function backendAt(db: Firestore, keyText: string, daysAgo: number): FirestoreSaltStore {
   const key = parseEncryptionKey(keyText);
   const at = () => new Date(Date.now() - daysAgo * 24 * 60 * 60 * 1000);
-  return new FirestoreSaltBackend(db, {
+  return new FirestoreSaltStore(db, {
     clock: at,
     policy: () => DEFAULT_POLICY,
     retentionDays: () => 30,

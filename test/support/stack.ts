@@ -3,6 +3,8 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { getApps, initializeApp } from "firebase-admin/app";
 import { getAuth } from "firebase-admin/auth";
+import { readSecrets } from "../../scripts/lib/secrets.mjs";
+import { signIn as signInWithPassword } from "../../scripts/stack-client.mjs";
 import { PROJECT_ID } from "./firestore";
 
 const need = (name: string): string => {
@@ -39,18 +41,9 @@ export async function createUser(claims: Record<string, unknown> = {}, label = "
   return { uid, email, password, token: await signIn(email, password) };
 }
 
-export async function signIn(email: string, password: string): Promise<string> {
-  const res = await fetch(
-    `http://${authHost()}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=demo-key`,
-    {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ email, password, returnSecureToken: true }),
-    },
-  );
-  const body = (await res.json()) as { idToken?: string };
-  if (!body.idToken) throw new Error(`sign-in failed: HTTP ${res.status}`);
-  return body.idToken;
+/** A fresh ID token for an Auth emulator user (the same client the local stack uses). */
+export function signIn(email: string, password: string): Promise<string> {
+  return signInWithPassword({ auth: authHost() }, { email, password });
 }
 
 export interface CallResult<T = Record<string, unknown>> {
@@ -82,16 +75,8 @@ export async function call<T = Record<string, unknown>>(
   return { status: res.status, raw, ...body };
 }
 
-/** The secrets the emulator runs with (written by scripts/emulators.mjs). */
-export function localSecrets(): Record<string, string> {
-  const file = path.resolve(__dirname, "../../.secret.local");
-  const out: Record<string, string> = {};
-  for (const line of readFileSync(file, "utf8").split("\n")) {
-    const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
-    if (m) out[m[1]!] = m[2]!;
-  }
-  return out;
-}
+/** The secrets the emulator runs with (written by scripts/lib/secrets.mjs). */
+export const localSecrets = (): Record<string, string> => readSecrets();
 
 /** The functions emulator's own output, where the functions' log lines land. */
 export function emulatorLog(): string {

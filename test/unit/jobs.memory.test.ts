@@ -2,11 +2,12 @@ import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { RuntimePepperSource } from "../../functions/adapters/secretManager/pepperSources";
 import { InProcessTaskQueue } from "../../functions/adapters/taskQueues";
-import { buildRuntime } from "../../functions/app/runtime";
+import { composeServices } from "../../functions/app/compose";
 import { SaltCipher } from "../../functions/domain/encryption";
 import { handleCall } from "../../functions/edge/callable";
 import { schemas } from "../../functions/edge/schemas";
-import { jobStatus, startRotateDue } from "../../functions/usecases/rotationJob";
+import { startRotateDue } from "../../functions/usecases/jobs/rotation";
+import { jobStatus } from "../../functions/usecases/jobs/status";
 import { getStatus } from "../../functions/usecases/status";
 import { testConfig } from "../support/runtimes";
 import { DAY, ManualClock } from "../support/testDeps";
@@ -14,7 +15,7 @@ import { DAY, ManualClock } from "../support/testDeps";
 function memoryRuntime(over: Parameters<typeof testConfig>[0] = {}) {
   const clock = new ManualClock();
   const cipher = new SaltCipher(randomBytes(32));
-  const rt = buildRuntime({
+  const rt = composeServices({
     config: testConfig({ backend: "memory", ...over }),
     clock: clock.now,
     cipher: () => cipher,
@@ -28,8 +29,8 @@ const ctx = { correlationId: "unit", actor: { uid: "ops", via: "cli" as const } 
 describe("batch jobs on the memory backend (in-process task queue)", () => {
   it("when more salts are due than the inline limit, then planning pages split into shards and every salt rotates once", async () => {
     const { rt, clock } = memoryRuntime({ inlineLimit: 10, shardSize: 7, pageSize: 20 });
-    for (let i = 0; i < 100; i++) await rt.backend.getOrCreate("user", `u${i}`);
-    await rt.backend.getOrCreate("global", "click");
+    for (let i = 0; i < 100; i++) await rt.salts.getOrCreate("user", `u${i}`);
+    await rt.salts.getOrCreate("global", "click");
     clock.advance(91 * DAY);
 
     const dry = await startRotateDue(rt, ctx, { kind: "all", dry_run: true });
@@ -43,16 +44,16 @@ describe("batch jobs on the memory backend (in-process task queue)", () => {
     // Pages of 20 users (5 pages) in shards of at most 7 (3 per page), then one page for the global salt.
     expect(job.shards).toEqual({ total: 16, done: 16, failed: 0 });
     expect((await getStatus(rt)).users.due).toBe(0);
-    for (let i = 0; i < 100; i++) expect((await rt.backend.get("user", `u${i}`))?.record.version).toBe(2);
+    for (let i = 0; i < 100; i++) expect((await rt.salts.get("user", `u${i}`))?.record.version).toBe(2);
   });
 
   it("when the limit is below the due count, then exactly that many rotate and the rest stay due", async () => {
     const { rt, clock } = memoryRuntime({ inlineLimit: 1000, pageSize: 4, concurrency: 2 });
-    for (let i = 0; i < 30; i++) await rt.backend.getOrCreate("user", `u${i}`);
+    for (let i = 0; i < 30; i++) await rt.salts.getOrCreate("user", `u${i}`);
     clock.advance(91 * DAY);
     const out = await startRotateDue(rt, ctx, { kind: "user", limit: 13, dry_run: false });
     expect(out).toMatchObject({ mode: "inline", rotated: 13, failed: 0 });
-    expect(await rt.backend.countDue("user")).toBe(17);
+    expect(await rt.salts.countDue("user")).toBe(17);
     expect((await jobStatus(rt, out.job_id)).state).toBe("done");
   });
 });

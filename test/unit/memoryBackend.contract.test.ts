@@ -1,23 +1,25 @@
-import { MemorySaltBackend } from "../../functions/adapters/memory/memoryBackend";
+import { MemoryAuditStore } from "../../functions/adapters/memory/memoryAudit";
+import { MemorySaltStore } from "../../functions/adapters/memory/memorySaltStore";
+import { MemoryState } from "../../functions/adapters/memory/memoryState";
 import { saltLocation } from "../../functions/domain/rotation";
 import { backendContract } from "../contract/saltBackend.contract";
 import { makeDeps } from "../support/testDeps";
 
 backendContract("memory", async () => {
   const { deps, state } = makeDeps();
-  const backend = new MemorySaltBackend(deps);
-  const raw = () => backend.rawStore().current;
+  const stored = new MemoryState();
   return {
-    backend,
+    backend: new MemorySaltStore(deps, stored),
+    audit: new MemoryAuditStore(stored, deps.clock),
     state,
     reset: async () => {},
     tamper: async (kind, id) => {
-      const stored = raw().get(saltLocation(kind, id))!;
-      stored.enc.ct[0] = stored.enc.ct[0]! ^ 0x01;
+      const s = stored.current.get(saltLocation(kind, id))!;
+      s.enc.ct[0] = s.enc.ct[0]! ^ 0x01;
     },
     copyCiphertext: async (kind, from, to) => {
-      const src = raw().get(saltLocation(kind, from))!;
-      const dst = raw().get(saltLocation(kind, to))!;
+      const src = stored.current.get(saltLocation(kind, from))!;
+      const dst = stored.current.get(saltLocation(kind, to))!;
       dst.enc = { ...src.enc };
     },
   };

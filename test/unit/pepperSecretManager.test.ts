@@ -4,7 +4,7 @@ import {
   RuntimePepperSource,
   SecretManagerPepperSource,
 } from "../../functions/adapters/secretManager/pepperSources";
-import { localSecretManagerClient } from "../../functions/app/runtime";
+import { secretManagerClient } from "../../functions/app/firebase";
 import { FakeSecretManager } from "../support/fakeSecretManager";
 
 const PROJECT = "demo-salts";
@@ -29,7 +29,7 @@ describe("pepper from Secret Manager (real client, local gRPC server)", () => {
   });
 
   const source = (secret = SECRET, version = "latest") =>
-    new SecretManagerPepperSource(localSecretManagerClient(host), PROJECT, secret, version, 3000);
+    new SecretManagerPepperSource(secretManagerClient(host), PROJECT, secret, version, 3000);
 
   it("when pinned to latest, then it resolves to the concrete newest version once and caches it", async () => {
     const s = source();
@@ -83,13 +83,7 @@ describe("pepper from Secret Manager (real client, local gRPC server)", () => {
     const downHost = await down.start();
     down.addVersion(PROJECT, SECRET, v1);
     await down.stop();
-    const s = new SecretManagerPepperSource(
-      localSecretManagerClient(downHost),
-      PROJECT,
-      SECRET,
-      "latest",
-      2000,
-    );
+    const s = new SecretManagerPepperSource(secretManagerClient(downHost), PROJECT, SECRET, "latest", 2000);
     await expect(s.current()).rejects.toMatchObject({ code: "unavailable" });
   });
 

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
-import { MemorySaltBackend } from "../../functions/adapters/memory/memoryBackend";
+import { MemorySaltStore } from "../../functions/adapters/memory/memorySaltStore";
 import {
   deriveFieldKey,
   formatPseudonym,
@@ -86,7 +86,7 @@ describe("pseudonym format: test vectors", () => {
 
 describe("Pseudonymizer", () => {
   let state: TestState;
-  let backend: MemorySaltBackend;
+  let backend: MemorySaltStore;
   let cache: SaltCache;
   let peppers: FixedPeppers;
   let p: Pseudonymizer;
@@ -95,7 +95,7 @@ describe("Pseudonymizer", () => {
   beforeEach(() => {
     const made = makeDeps();
     state = made.state;
-    backend = new MemorySaltBackend(made.deps);
+    backend = new MemorySaltStore(made.deps);
     reads = 0;
     const counting = new Proxy(backend, {
       get(target, prop, receiver) {

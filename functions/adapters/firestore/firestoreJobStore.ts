@@ -1,12 +1,16 @@
-import { AggregateField, Timestamp, type Firestore } from "firebase-admin/firestore";
+import { AggregateField, FieldPath, Timestamp, type Firestore, type Query } from "firebase-admin/firestore";
 import { z } from "zod";
-import type { JobRecord, JobStore, ShardProgress, ShardTotals } from "../../ports/jobStore";
-import { completion } from "../memory/memoryJobStore";
+import { completion, type JobRecord, type ShardProgress, type ShardTotals } from "../../domain/jobs";
+import { decodeCursor, toPage, type Page } from "../../domain/paging";
+import type { JobStore, LeaseStore } from "../../ports/jobStore";
 import { guarded } from "./errors";
+import { COLLECTIONS } from "./schema";
 
 const ts = z.instanceof(Timestamp).transform((t) => t.toDate());
 const jobSchema = z.object({
   job_id: z.string(),
+  // Jobs written before job types existed were rotations.
+  type: z.enum(["rotation"]).default("rotation"),
   state: z.enum(["running", "done", "failed"]),
   kind: z.enum(["user", "global", "all"]),
   dry_run: z.boolean(),
@@ -26,7 +30,7 @@ const shardSchema = z.object({
   shard: z.number(),
   state: z.enum(["running", "done", "failed"]),
   size: z.number(),
-  rotated: z.number(),
+  done: z.number(),
   failed: z.number(),
   skipped: z.number(),
   attempts: z.number(),
@@ -50,7 +54,25 @@ export class FirestoreJobStore implements JobStore {
   ) {}
 
   private job(jobId: string) {
-    return this.db.collection("salts_jobs").doc(jobId);
+    return this.db.collection(COLLECTIONS.jobs).doc(jobId);
+  }
+
+  list(page: { limit: number; cursor?: string | null | undefined }): Promise<Page<JobRecord>> {
+    return guarded("job.list", this.timeoutMs, async () => {
+      let q: Query = this.db.collection(COLLECTIONS.jobs).orderBy("started_at", "desc");
+      q = q.orderBy(FieldPath.documentId(), "desc");
+      if (page.cursor) {
+        const c = decodeCursor(page.cursor);
+        q = q.startAfter(Timestamp.fromMillis(c.t), c.d);
+      }
+      const snap = await q.limit(page.limit + 1).get();
+      return toPage(
+        snap.docs.map((d) => jobSchema.parse(d.data())),
+        page.limit,
+        (j) => j,
+        (j) => ({ t: j.started_at.getTime(), d: j.job_id }),
+      );
+    });
   }
 
   create(job: JobRecord): Promise<void> {
@@ -74,7 +96,7 @@ export class FirestoreJobStore implements JobStore {
 
   getShard(jobId: string, shard: number): Promise<ShardProgress | null> {
     return guarded("job.getShard", this.timeoutMs, async () => {
-      const snap = await this.job(jobId).collection("shards").doc(String(shard)).get();
+      const snap = await this.job(jobId).collection(COLLECTIONS.shards).doc(String(shard)).get();
       return snap.exists ? shardSchema.parse(snap.data()) : null;
     });
   }
@@ -82,7 +104,7 @@ export class FirestoreJobStore implements JobStore {
   putShard(jobId: string, progress: ShardProgress): Promise<void> {
     return guarded("job.putShard", this.timeoutMs, async () => {
       await this.job(jobId)
-        .collection("shards")
+        .collection(COLLECTIONS.shards)
         .doc(String(progress.shard))
         .set(toFirestore({ ...progress }));
     });
@@ -90,12 +112,12 @@ export class FirestoreJobStore implements JobStore {
 
   totals(jobId: string): Promise<ShardTotals> {
     return guarded("job.totals", this.timeoutMs, async () => {
-      const shards = this.job(jobId).collection("shards");
+      const shards = this.job(jobId).collection(COLLECTIONS.shards);
       const [sums, done, failedShards] = await Promise.all([
         shards
           .aggregate({
             shards: AggregateField.count(),
-            rotated: AggregateField.sum("rotated"),
+            done: AggregateField.sum("done"),
             failed: AggregateField.sum("failed"),
             skipped: AggregateField.sum("skipped"),
           })
@@ -106,9 +128,9 @@ export class FirestoreJobStore implements JobStore {
       const s = sums.data();
       return {
         shards: s.shards,
-        done: done.data().count,
+        doneShards: done.data().count,
         failedShards: failedShards.data().count,
-        rotated: s.rotated ?? 0,
+        done: s.done ?? 0,
         failed: s.failed ?? 0,
         skipped: s.skipped ?? 0,
       };
@@ -129,11 +151,19 @@ export class FirestoreJobStore implements JobStore {
       });
     });
   }
+}
+
+/** Named leases in `salts_meta/lease_<name>`. */
+export class FirestoreLeaseStore implements LeaseStore {
+  constructor(
+    private readonly db: Firestore,
+    private readonly timeoutMs = 20_000,
+  ) {}
 
   acquireLease(name: string, holder: string, now: Date, ttlMs: number): Promise<boolean> {
     return guarded("lease.acquire", this.timeoutMs, () =>
       this.db.runTransaction(async (tx) => {
-        const ref = this.db.collection("salts_meta").doc(`lease_${name}`);
+        const ref = this.db.collection(COLLECTIONS.meta).doc(`lease_${name}`);
         const snap = await tx.get(ref);
         const until = snap.exists ? (snap.get("until") as Timestamp).toMillis() : 0;
         if (snap.exists && snap.get("holder") !== holder && until > now.getTime()) return false;
@@ -146,7 +176,7 @@ export class FirestoreJobStore implements JobStore {
   releaseLease(name: string, holder: string): Promise<void> {
     return guarded("lease.release", this.timeoutMs, () =>
       this.db.runTransaction(async (tx) => {
-        const ref = this.db.collection("salts_meta").doc(`lease_${name}`);
+        const ref = this.db.collection(COLLECTIONS.meta).doc(`lease_${name}`);
         const snap = await tx.get(ref);
         if (snap.exists && snap.get("holder") === holder) tx.delete(ref);
       }),

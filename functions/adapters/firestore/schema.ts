@@ -4,6 +4,18 @@ import type { AuditEntry } from "../../domain/audit";
 import { SALT_CIPHER_ALG, type EncryptedSalt } from "../../domain/encryption";
 import type { SaltRecord, SaltVersionInfo } from "../../domain/salt";
 
+export const COLLECTIONS = {
+  user: "salts_user",
+  global: "salts_global",
+  versions: "salt_versions",
+  audit: "salts_audit",
+  meta: "salts_meta",
+  jobs: "salts_jobs",
+  shards: "shards",
+  rateLimits: "salts_rate_limits",
+  metrics: "salts_metrics",
+} as const;
+
 /** Storage is parsed, not trusted: a malformed document is an error, not a guess. */
 const timestamp = z.instanceof(Timestamp).transform((t) => t.toDate());
 const bytes = z.instanceof(Uint8Array).transform((b) => Buffer.from(b));

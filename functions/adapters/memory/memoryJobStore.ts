@@ -1,29 +1,16 @@
-import type { JobRecord, JobStore, ShardProgress, ShardTotals } from "../../ports/jobStore";
-
-export function sumShards(shards: Iterable<ShardProgress>): ShardTotals {
-  const t: ShardTotals = { shards: 0, done: 0, failedShards: 0, rotated: 0, failed: 0, skipped: 0 };
-  for (const s of shards) {
-    t.shards++;
-    if (s.state === "done") t.done++;
-    if (s.state === "failed") t.failedShards++;
-    t.rotated += s.rotated;
-    t.failed += s.failed;
-    t.skipped += s.skipped;
-  }
-  return t;
-}
-
-/** Completion rule shared by both stores: every planned shard finished. */
-export function completion(job: JobRecord, totals: ShardTotals, now: Date): Partial<JobRecord> | null {
-  if (job.state !== "running" || job.shards_total === null) return null;
-  if (totals.done + totals.failedShards < job.shards_total) return null;
-  return { state: totals.failedShards > 0 ? "failed" : "done", finished_at: now };
-}
+import {
+  completion,
+  sumShards,
+  type JobRecord,
+  type ShardProgress,
+  type ShardTotals,
+} from "../../domain/jobs";
+import { decodeCursor, toPage, type Page } from "../../domain/paging";
+import type { JobStore, LeaseStore } from "../../ports/jobStore";
 
 export class MemoryJobStore implements JobStore {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly shards = new Map<string, Map<number, ShardProgress>>();
-  private readonly leases = new Map<string, { holder: string; until: number }>();
 
   async create(job: JobRecord): Promise<void> {
     await Promise.resolve();
@@ -38,6 +25,20 @@ export class MemoryJobStore implements JobStore {
     await Promise.resolve();
     const job = this.jobs.get(jobId);
     if (job) this.jobs.set(jobId, { ...job, ...patch });
+  }
+  async list(page: { limit: number; cursor?: string | null | undefined }): Promise<Page<JobRecord>> {
+    await Promise.resolve();
+    const after = page.cursor ? decodeCursor(page.cursor) : null;
+    const at = (j: JobRecord) => j.started_at.getTime();
+    const rows = [...this.jobs.values()]
+      .sort((a, b) => at(b) - at(a) || (a.job_id < b.job_id ? 1 : -1))
+      .filter((j) => !after || at(j) < after.t || (at(j) === after.t && j.job_id < after.d));
+    return toPage(
+      rows.slice(0, page.limit + 1),
+      page.limit,
+      (j) => ({ ...j }),
+      (j) => ({ t: at(j), d: j.job_id }),
+    );
   }
   async getShard(jobId: string, shard: number): Promise<ShardProgress | null> {
     await Promise.resolve();
@@ -61,6 +62,11 @@ export class MemoryJobStore implements JobStore {
     if (patch) await this.update(jobId, patch);
     return this.get(jobId);
   }
+}
+
+export class MemoryLeaseStore implements LeaseStore {
+  private readonly leases = new Map<string, { holder: string; until: number }>();
+
   async acquireLease(name: string, holder: string, now: Date, ttlMs: number): Promise<boolean> {
     await Promise.resolve();
     const l = this.leases.get(name);

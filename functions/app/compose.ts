@@ -1,0 +1,114 @@
+import type { Firestore } from "firebase-admin/firestore";
+import { FirestoreAuditStore, FirestoreSettingsStore } from "../adapters/firestore/firestoreAudit";
+import { FirestoreJobStore, FirestoreLeaseStore } from "../adapters/firestore/firestoreJobStore";
+import { FirestoreSaltStore } from "../adapters/firestore/firestoreSaltStore";
+import { FirestoreMetricsStore, FirestoreRateLimiter } from "../adapters/firestore/firestoreStores";
+import { MemoryAuditStore, MemorySettingsStore } from "../adapters/memory/memoryAudit";
+import { MemoryJobStore, MemoryLeaseStore } from "../adapters/memory/memoryJobStore";
+import { MemorySaltStore } from "../adapters/memory/memorySaltStore";
+import { MemoryState } from "../adapters/memory/memoryState";
+import { MemoryMetricsStore, MemoryRateLimiter } from "../adapters/memory/memoryStores";
+import { CloudTaskQueue, InProcessTaskQueue } from "../adapters/taskQueues";
+import { policyOf, readConfig } from "../config/config";
+import type { ServiceConfig } from "../config/settings";
+import { Pseudonymizer } from "../engine/pseudonymizer";
+import { StoredPolicySource } from "../engine/policySource";
+import { SaltCache } from "../engine/saltCache";
+import { MetricsRecorder } from "../observability/metrics";
+import type { BackendDeps } from "../ports/backendDeps";
+import type { PepperSource } from "../ports/pepperSource";
+import type { TaskQueue } from "../ports/taskQueue";
+import type { Services } from "../usecases/deps";
+import { runTask } from "../usecases/jobs/fanout";
+import { JOB_SPECS } from "../usecases/jobs/kinds";
+import { adminFirestore } from "./firebase";
+import { cipherFromSecret, pepperSourceFor } from "./secrets";
+
+/** What an entry point (or a test) may choose instead of what the configuration says. */
+export interface CompositionOptions {
+  config?: ServiceConfig;
+  pepper?: PepperSource;
+  clock?: () => Date;
+  /** The salt-encryption key source (tests). */
+  cipher?: BackendDeps["cipher"];
+  /** A specific Firestore client (tests route one through a proxy they own). */
+  firestore?: Firestore;
+  /** The memory backend's storage, when a test wants to reach it as a database attacker would. */
+  memoryState?: MemoryState;
+  /** Run queued job tasks in this process instead of Cloud Tasks. */
+  inProcessTasks?: boolean;
+}
+
+/**
+ * The composition root: builds every adapter once from the configuration and
+ * wires them into the services the use cases receive. Each entry point
+ * (functions instance, CLI, library, tests) calls it once.
+ */
+export function composeServices(o: CompositionOptions = {}): Services {
+  const config = o.config ?? readConfig();
+  const clock = o.clock ?? (() => new Date());
+  const timeoutMs = config.firestoreTimeoutMs;
+  const firestore = config.backend === "firestore" ? (o.firestore ?? adminFirestore()) : null;
+  const memory = o.memoryState ?? new MemoryState();
+
+  const settings = firestore
+    ? new FirestoreSettingsStore(firestore, clock, timeoutMs)
+    : new MemorySettingsStore(memory, clock);
+  // A reload re-reads the deployed params from the environment, unless the caller fixed the configuration.
+  const params = o.config ? () => policyOf(config) : () => policyOf(readConfig());
+  const policy = new StoredPolicySource(settings, params, config.settingsRefreshSeconds * 1000);
+
+  const backendDeps: BackendDeps = {
+    clock,
+    policy: () => policy.current(),
+    retentionDays: () => config.retentionDays,
+    cipher: o.cipher ?? cipherFromSecret(),
+  };
+  const salts = firestore
+    ? new FirestoreSaltStore(firestore, backendDeps, { timeoutMs })
+    : new MemorySaltStore(backendDeps, memory);
+  const cache = new SaltCache(salts, {
+    ttlMs: config.cacheTtlSeconds * 1000,
+    clock: () => clock().getTime(),
+  });
+  const pepper = o.pepper ?? pepperSourceFor(config);
+  const metricsStore = firestore ? new FirestoreMetricsStore(firestore, timeoutMs) : new MemoryMetricsStore();
+
+  let services: Services | null = null;
+  // Without Cloud Tasks (memory backend, tests), queued work runs here through the same use case.
+  const tasks: TaskQueue =
+    o.inProcessTasks || !firestore
+      ? new InProcessTaskQueue((task, finalAttempt) =>
+          runTask(
+            services!,
+            { correlationId: "in-process-task", actor: { uid: "job-task", via: "task" } },
+            JOB_SPECS,
+            task,
+            finalAttempt,
+          ),
+        )
+      : new CloudTaskQueue(config.region ?? "us-central1");
+
+  services = {
+    config,
+    clock,
+    policy,
+    salts,
+    audit: firestore
+      ? new FirestoreAuditStore(firestore, clock, timeoutMs)
+      : new MemoryAuditStore(memory, clock),
+    settings,
+    cache,
+    pepper,
+    pseudonymizer: new Pseudonymizer(cache, pepper),
+    jobs: firestore ? new FirestoreJobStore(firestore, timeoutMs) : new MemoryJobStore(),
+    leases: firestore ? new FirestoreLeaseStore(firestore, timeoutMs) : new MemoryLeaseStore(),
+    tasks,
+    rateLimiter: firestore
+      ? new FirestoreRateLimiter(firestore, clock, timeoutMs)
+      : new MemoryRateLimiter(clock),
+    metricsStore,
+    metrics: new MetricsRecorder(metricsStore),
+  };
+  return services;
+}

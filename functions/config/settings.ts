@@ -1,0 +1,231 @@
+/**
+ * Every setting of the service, declared once: its environment name, type,
+ * default, bounds and description. `readConfig` parses them all with zod in one
+ * pass; `params.ts` declares the deploy-time params from the same table; the
+ * README's configuration table is generated from it (`npm run docs:config`).
+ *
+ * Scopes: `param` (a firebase-functions param: prompted at deploy, set in
+ * `.env` files), `env` (plain environment, for operators and tests), `platform`
+ * (set by the Functions runtime or the emulators; never set by hand).
+ */
+export type SettingScope = "param" | "env" | "platform";
+
+interface Base {
+  env: string;
+  scope: SettingScope;
+  description: string;
+}
+export interface IntSetting extends Base {
+  type: "int";
+  default: number;
+  min: number;
+  max: number;
+}
+export interface NumberSetting extends Base {
+  type: "number";
+  default: number;
+  min: number;
+  max: number;
+}
+export interface BoolSetting extends Base {
+  type: "bool";
+  default: boolean;
+}
+export interface EnumSetting extends Base {
+  type: "enum";
+  options: readonly string[];
+  default: string | null;
+}
+export interface StringSetting extends Base {
+  type: "string";
+  default: string | null;
+  pattern?: RegExp;
+}
+export type Setting = IntSetting | NumberSetting | BoolSetting | EnumSetting | StringSetting;
+
+const int = (env: string, def: number, min: number, max: number, description: string): IntSetting => ({
+  env,
+  type: "int",
+  default: def,
+  min,
+  max,
+  description,
+  scope: "param",
+});
+
+export const SETTINGS = {
+  userDays: int("USER_SALT_ROTATION_DAYS", 90, 1, 3650, "Days between rotations of a per-user salt."),
+  globalDays: int(
+    "GLOBAL_SALT_ROTATION_DAYS",
+    30,
+    1,
+    3650,
+    "Days between rotations of a global (event-type) salt.",
+  ),
+  backend: {
+    env: "SALT_BACKEND",
+    type: "enum",
+    options: ["firestore", "memory"],
+    default: "firestore",
+    scope: "param",
+    description: "Where salts live: `firestore`, or `memory` (per instance; tests and demos).",
+  },
+  retentionDays: int(
+    "SALT_HISTORY_RETENTION_DAYS",
+    30,
+    0,
+    3650,
+    "Days a retired salt version is kept so pseudonyms made under it still verify.",
+  ),
+  rateLimitPerMinute: int(
+    "ADMIN_RATE_LIMIT_PER_MINUTE",
+    60,
+    1,
+    100_000,
+    "Calls per minute each caller may make to each function, shared by all instances.",
+  ),
+  firestoreTimeoutMs: int(
+    "FIRESTORE_TIMEOUT_MS",
+    20_000,
+    100,
+    600_000,
+    "Milliseconds a storage operation may take before the call answers unavailable.",
+  ),
+  cacheTtlSeconds: int(
+    "SALT_CACHE_TTL_SECONDS",
+    60,
+    0,
+    86_400,
+    "Seconds a loaded salt is reused for pseudonymization before it is read again.",
+  ),
+  settingsRefreshSeconds: int(
+    "SETTINGS_REFRESH_SECONDS",
+    30,
+    0,
+    3600,
+    "Seconds an instance keeps the intervals in force before re-reading what the last reload activated.",
+  ),
+  jobStaleSeconds: int(
+    "JOB_STALE_SECONDS",
+    900,
+    1,
+    86_400,
+    "A running job whose workers wrote nothing for this long is reported failed.",
+  ),
+  inlineLimit: int(
+    "ROTATE_INLINE_LIMIT",
+    2000,
+    0,
+    1_000_000,
+    "Items a batch job processes inside the call; above this it fans out to the task queue.",
+  ),
+  pageSize: int(
+    "ROTATION_PAGE_SIZE",
+    5000,
+    1,
+    10_000,
+    "Items a batch job lists per query (held in memory at once; progress is checkpointed per page).",
+  ),
+  shardSize: int("ROTATION_SHARD_SIZE", 500, 1, 5000, "Items per task-queue shard of a fan-out batch job."),
+  concurrency: int("ROTATION_CONCURRENCY", 16, 1, 256, "Chunk commits one worker runs in parallel."),
+  enableMetrics: {
+    env: "ENABLE_METRICS",
+    type: "bool",
+    default: false,
+    scope: "param",
+    description: "Serve Prometheus metrics at `salts-metrics`.",
+  },
+  enableDevEndpoints: {
+    env: "ENABLE_DEV_ENDPOINTS",
+    type: "bool",
+    default: false,
+    scope: "param",
+    description: "Enable `salts-pseudonymizeTest` (development only).",
+  },
+  enforceAppCheck: {
+    env: "ENFORCE_APP_CHECK",
+    type: "bool",
+    default: false,
+    scope: "param",
+    description: "Require a valid App Check token on every callable.",
+  },
+  sweepSchedule: {
+    env: "SWEEP_SCHEDULE",
+    type: "string",
+    default: "every 24 hours",
+    scope: "env",
+    description: "Schedule (UTC) of `salts-integritySweep`; read from `.env` when deploying.",
+  },
+  pepperSource: {
+    env: "PEPPER_SOURCE",
+    type: "enum",
+    options: ["secret-manager", "runtime"],
+    default: null,
+    scope: "env",
+    description:
+      "Where secrets are read: Secret Manager, or the value the Functions runtime injects for a bound secret. " +
+      "Unset: `runtime` under the emulator (unless `SECRET_MANAGER_EMULATOR_HOST` is set), else `secret-manager`.",
+  },
+  pepperSecretVersion: {
+    env: "PEPPER_SECRET_VERSION",
+    type: "string",
+    default: "latest",
+    pattern: /^(latest|[1-9][0-9]*)$/,
+    scope: "env",
+    description: "The `PSEUDONYM_PEPPER` version that pseudonymizes: `latest` (resolved once) or a number.",
+  },
+  runtimePepperVersion: {
+    env: "PSEUDONYM_PEPPER_VERSION",
+    type: "string",
+    default: "1",
+    pattern: /^[1-9][0-9]{0,8}$/,
+    scope: "env",
+    description: "With `PEPPER_SOURCE=runtime`: the version number the injected pepper is known by.",
+  },
+  secretManagerHost: {
+    env: "SECRET_MANAGER_EMULATOR_HOST",
+    type: "string",
+    default: null,
+    pattern: /^[A-Za-z0-9.-]+:[0-9]{1,5}$/,
+    scope: "env",
+    description: "host:port of a local server speaking the Secret Manager API (tests, local stack).",
+  },
+  projectId: {
+    env: "GCLOUD_PROJECT",
+    type: "string",
+    default: null,
+    scope: "platform",
+    description: "The Firebase project (also read from `GOOGLE_CLOUD_PROJECT`).",
+  },
+  region: {
+    env: "FUNCTION_REGION",
+    type: "string",
+    default: "us-central1",
+    scope: "platform",
+    description: "Region of the task-queue function.",
+  },
+  emulator: {
+    env: "FUNCTIONS_EMULATOR",
+    type: "bool",
+    default: false,
+    scope: "platform",
+    description: "Set by the Functions emulator.",
+  },
+} as const satisfies Record<string, Setting>;
+
+export type SettingKey = keyof typeof SETTINGS;
+
+type ValueOf<S> = S extends { type: "int" | "number" }
+  ? number
+  : S extends { type: "bool" }
+    ? boolean
+    : S extends { type: "enum"; options: readonly (infer O)[]; default: null }
+      ? O | null
+      : S extends { type: "enum"; options: readonly (infer O)[] }
+        ? O
+        : S extends { default: null }
+          ? string | null
+          : string;
+
+/** The parsed configuration: one field per setting. */
+export type ServiceConfig = { -readonly [K in SettingKey]: ValueOf<(typeof SETTINGS)[K]> };

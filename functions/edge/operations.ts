@@ -1,0 +1,107 @@
+import type { z } from "zod";
+import { auditLog, auditUser } from "../usecases/audit";
+import { eraseUser } from "../usecases/erase";
+import { startRotateDue } from "../usecases/jobs/rotation";
+import { jobStatus, listJobs } from "../usecases/jobs/status";
+import { listSalts } from "../usecases/listSalts";
+import { pseudonymizeTest } from "../usecases/pseudonymizeTest";
+import { reloadConfig } from "../usecases/reloadConfig";
+import { rotateSalt } from "../usecases/rotateSalt";
+import { getStatus } from "../usecases/status";
+import type { CallableSpec } from "./callable";
+import { schemas } from "./schemas";
+
+const op = <S extends z.ZodType, R extends object>(spec: CallableSpec<S, R>) => spec;
+
+/**
+ * Every operation of the public API, by callable name: its role, schema and
+ * use case. The callables, and the CLI in direct mode, run these same entries.
+ */
+export const OPERATIONS = {
+  status: op({
+    operation: "status",
+    role: "auditor",
+    mutating: false,
+    schema: schemas.status,
+    run: (s) => getStatus(s),
+  }),
+  rotateUser: op({
+    operation: "rotate_user",
+    role: "admin",
+    mutating: true,
+    schema: schemas.rotateUser,
+    run: (s, ctx, i) => rotateSalt(s, ctx, "user", i.user_id, { force: i.force, reason: i.reason }),
+  }),
+  rotateGlobal: op({
+    operation: "rotate_global",
+    role: "admin",
+    mutating: true,
+    schema: schemas.rotateGlobal,
+    run: (s, ctx, i) => rotateSalt(s, ctx, "global", i.event_type, { force: i.force, reason: i.reason }),
+  }),
+  rotateDue: op({
+    operation: "rotate_due",
+    role: "admin",
+    mutating: true,
+    schema: schemas.rotateDue,
+    run: (s, ctx, i) => startRotateDue(s, ctx, i),
+  }),
+  job: op({
+    operation: "job",
+    role: "auditor",
+    mutating: false,
+    schema: schemas.job,
+    run: (s, _ctx, i) => jobStatus(s, i.job_id),
+  }),
+  listJobs: op({
+    operation: "list_jobs",
+    role: "auditor",
+    mutating: false,
+    schema: schemas.listJobs,
+    run: (s, _ctx, i) => listJobs(s, i),
+  }),
+  listSalts: op({
+    operation: "list_salts",
+    role: "auditor",
+    mutating: false,
+    schema: schemas.listSalts,
+    run: (s, _ctx, i) => listSalts(s, i),
+  }),
+  audit: op({
+    operation: "audit",
+    role: "auditor",
+    mutating: false,
+    schema: schemas.audit,
+    run: (s, ctx, i) => auditUser(s, ctx, i.user_id),
+  }),
+  auditLog: op({
+    operation: "audit_log",
+    role: "auditor",
+    mutating: false,
+    schema: schemas.auditLog,
+    run: (s, _ctx, i) => auditLog(s, i),
+  }),
+  erase: op({
+    operation: "erase",
+    role: "admin",
+    mutating: true,
+    schema: schemas.erase,
+    run: (s, ctx, i) => eraseUser(s, ctx, i.user_id, i.reason),
+  }),
+  reloadConfig: op({
+    operation: "reload",
+    role: "admin",
+    mutating: true,
+    schema: schemas.reloadConfig,
+    run: (s, ctx) => reloadConfig(s, ctx),
+  }),
+  pseudonymizeTest: op({
+    operation: "pseudonymize_test",
+    role: "admin",
+    mutating: true,
+    schema: schemas.pseudonymizeTest,
+    run: (s, ctx, i) => pseudonymizeTest(s, ctx, i),
+  }),
+} as const;
+
+export type OperationName = keyof typeof OPERATIONS;

@@ -1,0 +1,68 @@
+/** The non-callable triggers: the job task worker, the scheduled sweep and the metrics endpoint. */
+import { logger } from "firebase-functions";
+import { onRequest } from "firebase-functions/https";
+import { onSchedule } from "firebase-functions/scheduler";
+import { onTaskDispatched } from "firebase-functions/tasks";
+import { services } from "../app/instance";
+import { injectedSecret } from "../app/secrets";
+import { METRICS_TOKEN } from "../config/params";
+import { SETTINGS } from "../config/settings";
+import { isSaltServiceError } from "../domain/errors";
+import { serveMetrics } from "../edge/metricsEndpoint";
+import { parseJobTask } from "../edge/tasks";
+import { runTask } from "../usecases/jobs/fanout";
+import { JOB_SPECS } from "../usecases/jobs/kinds";
+import { runSweep } from "../usecases/sweep";
+import { saltSecrets } from "./options";
+
+const MAX_ATTEMPTS = 5;
+
+/** Batch-job work fanned out by salts-rotateDue and the sweep: one plan step or one shard per task. */
+export const rotateShard = onTaskDispatched(
+  {
+    secrets: saltSecrets,
+    retryConfig: { maxAttempts: MAX_ATTEMPTS, minBackoffSeconds: 5, maxBackoffSeconds: 300 },
+    rateLimits: { maxConcurrentDispatches: 20 },
+    timeoutSeconds: 540,
+    memory: "512MiB",
+  },
+  async (request) => {
+    let task;
+    try {
+      task = parseJobTask(request.data);
+    } catch (e) {
+      // A malformed task will never succeed: drop it (answering success) rather than retry it.
+      logger.error("malformed job task dropped", { issues: isSaltServiceError(e) ? e.details : null });
+      return;
+    }
+    const s = services();
+    await s.policy.refresh();
+    const ctx = {
+      correlationId: `task-${request.id ?? "local"}`,
+      actor: { uid: "job-task", via: "task" as const },
+    };
+    await runTask(s, ctx, JOB_SPECS, task, (request.retryCount ?? 0) >= MAX_ATTEMPTS - 1);
+  },
+);
+
+export const integritySweep = onSchedule(
+  {
+    // onSchedule takes a plain string, read when the code loads (firebase-tools loads `.env` before that).
+    schedule: process.env[SETTINGS.sweepSchedule.env] || SETTINGS.sweepSchedule.default,
+    timeZone: "UTC",
+    retryCount: 3,
+    secrets: saltSecrets,
+    timeoutSeconds: 1800,
+    memory: "1GiB",
+  },
+  async (event) => {
+    await runSweep(services(), {
+      correlationId: `sweep-${event.scheduleTime}`,
+      actor: { uid: "scheduler", via: "scheduler" },
+    });
+  },
+);
+
+export const metrics = onRequest({ secrets: [METRICS_TOKEN] }, (req, res) =>
+  serveMetrics(services(), injectedSecret(METRICS_TOKEN.name), req, res),
+);

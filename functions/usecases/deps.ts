@@ -1,0 +1,49 @@
+import type { ActorVia } from "../domain/audit";
+import type { ServiceConfig } from "../config/settings";
+import type { SaltCache } from "../engine/saltCache";
+import type { Pseudonymizer } from "../engine/pseudonymizer";
+import type { MetricsRecorder } from "../observability/metrics";
+import type { JobStore, LeaseStore } from "../ports/jobStore";
+import type { MetricsStore } from "../ports/metricsStore";
+import type { PepperSource } from "../ports/pepperSource";
+import type { PolicySource } from "../ports/policySource";
+import type { RateLimiter } from "../ports/rateLimiter";
+import type { AuditContext, AuditStore, SaltStore, SettingsStore } from "../ports/saltStore";
+import type { TaskQueue } from "../ports/taskQueue";
+
+/**
+ * Everything a use case may depend on, built by a composition root (app/) per
+ * entry point. Each use case declares the part it uses with `Pick<Services, ...>`.
+ */
+export interface Services {
+  readonly config: ServiceConfig;
+  readonly clock: () => Date;
+  readonly policy: PolicySource;
+  readonly salts: SaltStore;
+  readonly audit: AuditStore;
+  readonly settings: SettingsStore;
+  readonly cache: SaltCache;
+  readonly pepper: PepperSource;
+  readonly pseudonymizer: Pseudonymizer;
+  readonly jobs: JobStore;
+  readonly leases: LeaseStore;
+  readonly tasks: TaskQueue;
+  readonly rateLimiter: RateLimiter;
+  readonly metricsStore: MetricsStore;
+  readonly metrics: MetricsRecorder;
+}
+
+/** Who is calling and under which correlation id; every use case takes one. */
+export interface CallContext {
+  correlationId: string;
+  actor: { uid: string; via: ActorVia };
+}
+
+export function auditContext(ctx: CallContext, operation: string, reason?: string): AuditContext {
+  return {
+    actor: ctx.actor,
+    correlation_id: ctx.correlationId,
+    operation,
+    ...(reason !== undefined ? { reason } : {}),
+  };
+}

@@ -1,0 +1,183 @@
+import { SaltServiceError } from "../../domain/errors";
+import type { SaltKind } from "../../domain/ids";
+import {
+  addCounts,
+  kindsOf,
+  newJobId,
+  zeroCounts,
+  type JobCounts,
+  type JobMode,
+  type JobRecord,
+  type JobScope,
+  type ShardProgress,
+} from "../../domain/jobs";
+import { eachPage } from "../../domain/paging";
+import { logs } from "../../observability/logs";
+import { auditContext, type CallContext } from "../deps";
+import { runUnits } from "./chunks";
+import type { JobDeps, JobSpec } from "./spec";
+
+export interface JobRequest {
+  scope: JobScope;
+  limit?: number | undefined;
+  dryRun: boolean;
+}
+
+export interface StartedJob {
+  job: JobRecord;
+  mode: JobMode | "dry_run";
+  counts: JobCounts;
+  queued: number;
+}
+
+type Details = Record<string, string | number | boolean | null>;
+
+export async function auditJob(
+  deps: Pick<JobDeps, "audit">,
+  ctx: CallContext,
+  spec: Pick<JobSpec, "operation">,
+  jobId: string,
+  result: "success" | "error",
+  details: Details,
+): Promise<void> {
+  await deps.audit.appendAudit({
+    ...auditContext(ctx, spec.operation),
+    target: { kind: "job", id: jobId },
+    result,
+    details,
+  });
+}
+
+/**
+ * Plans a job by counting (a dry run stops there), then runs it in this call
+ * when small, or hands it to the task queue as chained planning steps that
+ * emit shards when large. Every start is audited.
+ */
+export async function startJob<L>(
+  deps: JobDeps,
+  ctx: CallContext,
+  spec: JobSpec<L>,
+  request: JobRequest,
+): Promise<StartedJob> {
+  const kinds = kindsOf(request.scope);
+  const [users, globals] = await Promise.all(
+    (["user", "global"] as SaltKind[]).map((k) => (kinds.includes(k) ? spec.count(deps, k) : 0)),
+  );
+  const due = { users: users!, globals: globals! };
+  const total = Math.min(request.limit ?? Number.POSITIVE_INFINITY, due.users + due.globals);
+  const now = deps.clock();
+  const inline = total <= deps.config.inlineLimit;
+  const job: JobRecord = {
+    job_id: newJobId(now),
+    type: spec.type,
+    state: "running",
+    kind: request.scope,
+    dry_run: request.dryRun,
+    limit: request.limit ?? null,
+    mode: inline ? "inline" : "fanout",
+    due,
+    total,
+    started_at: now,
+    finished_at: null,
+    heartbeat_at: now,
+    shards_total: inline ? 1 : null,
+    created_by: ctx.actor,
+    correlation_id: ctx.correlationId,
+    error: null,
+  };
+  if (request.dryRun) {
+    const planned = { ...job, state: "done" as const, finished_at: now, shards_total: 0 };
+    await deps.jobs.create(planned);
+    await auditJob(deps, ctx, spec, job.job_id, "success", {
+      dry_run: true,
+      due_users: due.users,
+      due_globals: due.globals,
+    });
+    return { job: planned, mode: "dry_run", counts: zeroCounts(), queued: 0 };
+  }
+  await deps.jobs.create(job);
+  if (!inline) {
+    await deps.tasks.enqueue(
+      { type: "plan", job_id: job.job_id, source_index: 0, cursor: null, next_shard: 0, remaining: total },
+      `${job.job_id}-plan-0`,
+    );
+    await auditJob(deps, ctx, spec, job.job_id, "success", { mode: "fanout", total });
+    logs.jobProgress({ job_id: job.job_id, event: "queued", total, correlation_id: ctx.correlationId });
+    return { job, mode: "fanout", counts: zeroCounts(), queued: total };
+  }
+  const counts = await runInline(deps, ctx, spec, job);
+  await auditJob(deps, ctx, spec, job.job_id, "success", {
+    mode: "inline",
+    done: counts.done,
+    failed: counts.failed,
+  });
+  return { job, mode: "inline", counts, queued: 0 };
+}
+
+/** Streams the job's items page by page (bounded memory) and processes them in this process. */
+async function runInline<L>(
+  deps: JobDeps,
+  ctx: CallContext,
+  spec: JobSpec<L>,
+  job: JobRecord,
+): Promise<JobCounts> {
+  const counts = zeroCounts();
+  const progress = (state: ShardProgress["state"]): ShardProgress => ({
+    shard: 0,
+    state,
+    size: job.total,
+    ...counts,
+    attempts: 1,
+    updated_at: deps.clock(),
+  });
+  let remaining = job.total;
+  try {
+    for (const kind of kindsOf(job.kind)) {
+      const pages = eachPage((cursor) =>
+        spec.listUnits(deps, kind, { limit: Math.min(deps.config.pageSize, remaining), cursor }),
+      );
+      // Read the next page while this one is processed: done items sort before the cursor, so it stays valid.
+      let next = remaining > 0 ? pages.next() : null;
+      while (next) {
+        const result = await next;
+        if (result.done || result.value.items.length === 0) break;
+        const units = result.value.items;
+        remaining -= units.length;
+        next = remaining > 0 && result.value.nextCursor ? pages.next() : null;
+        next?.catch(() => undefined);
+        addCounts(counts, await runUnits(deps, ctx, spec, job.job_id, units));
+        await Promise.all([
+          deps.jobs.putShard(job.job_id, progress("running")),
+          deps.jobs.update(job.job_id, { heartbeat_at: deps.clock() }),
+        ]);
+      }
+      if (remaining <= 0) break;
+    }
+    await deps.jobs.putShard(job.job_id, progress("done"));
+    await deps.jobs.update(job.job_id, {
+      state: "done",
+      finished_at: deps.clock(),
+      heartbeat_at: deps.clock(),
+    });
+    return counts;
+  } catch (e) {
+    await recordFailure(deps, job.job_id, progress("failed"), e);
+    throw e;
+  }
+}
+
+/** Best effort: if storage is down this fails too, and the stale heartbeat tells the story instead. */
+async function recordFailure(
+  deps: JobDeps,
+  jobId: string,
+  progress: ShardProgress,
+  e: unknown,
+): Promise<void> {
+  const code = e instanceof SaltServiceError ? e.code : "internal";
+  try {
+    await deps.jobs.putShard(jobId, progress);
+    await deps.jobs.update(jobId, { state: "failed", finished_at: deps.clock(), error: code });
+  } catch {
+    logs.jobProgress({ job_id: jobId, event: "failure not recorded", error: code });
+  }
+}

@@ -1,0 +1,42 @@
+import type { SaltKind } from "../../domain/ids";
+import type { JobItem, JobType } from "../../domain/jobs";
+import type { Page } from "../../domain/paging";
+import type { PageRequest } from "../../ports/saltStore";
+import type { CallContext, Services } from "../deps";
+
+/** What the engine and every job type may use. */
+export type JobDeps = Pick<
+  Services,
+  "config" | "clock" | "jobs" | "tasks" | "salts" | "audit" | "cache" | "policy"
+>;
+
+/** One item of work; `listed` is what an inline run's listing already read (saves a read). */
+export interface JobUnit<L = unknown> {
+  item: JobItem;
+  listed?: L;
+}
+
+/** What happened to one unit: acted on, or nothing left to do (changed meanwhile, no longer needed). */
+export type UnitOutcome = "done" | "skipped";
+
+/**
+ * A job type: which salts it covers and what it does to a chunk of them. The
+ * engine owns everything else (planning, chunking, fan-out, retries, progress,
+ * idempotence). `apply` must be idempotent per item: a retried chunk finds its
+ * earlier work done and reports it as done again, never does it twice.
+ */
+export interface JobSpec<L = unknown> {
+  readonly type: JobType;
+  /** The audit operation of the job's own entries (start, plan). */
+  readonly operation: string;
+  /** Units per atomic chunk. */
+  readonly chunkSize: number;
+  /** Items of one salt kind the job would act on now (planning, dry run). */
+  count(deps: JobDeps, kind: SaltKind): Promise<number>;
+  /** Serializable items, for planning shards. */
+  listItems(deps: JobDeps, kind: SaltKind, page: PageRequest): Promise<Page<JobItem>>;
+  /** Units for an inline run, in the same order as listItems. */
+  listUnits(deps: JobDeps, kind: SaltKind, page: PageRequest): Promise<Page<JobUnit<L>>>;
+  /** One chunk, atomically where the store allows; outcomes in unit order. Storage outages throw. */
+  apply(deps: JobDeps, ctx: CallContext, jobId: string, units: JobUnit<L>[]): Promise<UnitOutcome[]>;
+}

@@ -1,0 +1,62 @@
+// Test-only decoration of the functions' services, loaded by the functions emulator when the test
+// command sets EMULATOR_TEST_HOOKS (app/instance.ts honours it under the emulator only; nothing here
+// is deployed). When the document `salts_meta/fault_injection` asks for it, the next shard task dies
+// after `throw_after` rotations, as an instance losing storage mid-shard would.
+const path = require("node:path");
+const { getFirestore } = require("firebase-admin/firestore");
+const { unavailable } = require(path.resolve(__dirname, "../../lib/domain/errors.js"));
+
+async function takeFault(db) {
+  const ref = db.collection("salts_meta").doc("fault_injection");
+  return db.runTransaction(async (tx) => {
+    const snap = await tx.get(ref);
+    const left = Number(snap.get("shard_failures_left") ?? 0);
+    if (!snap.exists || left <= 0) return null;
+    tx.update(ref, { shard_failures_left: left - 1 });
+    return Number(snap.get("throw_after") ?? 0);
+  });
+}
+
+exports.decorate = (services) => {
+  const db = getFirestore();
+  // Rotations this worker may still commit before the injected fault; null when none is armed.
+  // Each emulator worker serves one request at a time, so the budget belongs to the shard it runs.
+  let budget = null;
+  const jobs = new Proxy(services.jobs, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop);
+      if (prop !== "getShard") return typeof value === "function" ? value.bind(target) : value;
+      return async (...args) => {
+        budget = await takeFault(db);
+        return value.apply(target, args);
+      };
+    },
+  });
+  const failing = (method) => async (items) => {
+    if (budget === null) return method(items);
+    const allowed = Math.max(0, budget);
+    if (allowed >= items.length) {
+      budget -= items.length;
+      return method(items);
+    }
+    if (allowed > 0)
+      await services.salts.rotateMany(
+        items
+          .slice(0, allowed)
+          .map((i) =>
+            i.listed ? { kind: i.listed.record.kind, id: i.listed.record.id, request: i.request } : i,
+          ),
+      );
+    budget = null;
+    throw unavailable("injected fault: storage lost mid-shard");
+  };
+  const salts = new Proxy(services.salts, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop);
+      if (typeof value !== "function") return value;
+      const bound = value.bind(target);
+      return prop === "rotateMany" || prop === "rotateListed" ? failing(bound) : bound;
+    },
+  });
+  return { ...services, jobs, salts };
+};
