@@ -94,7 +94,10 @@ export interface JobStatus extends Correlated {
   type?: "rotation" | "rewrap";
   state: "running" | "done" | "failed";
   total: number;
+  /** Items acted on whatever the job does (newer servers); `rotated` / `rewrapped` per type. */
+  processed?: number;
   rotated: number;
+  rewrapped?: number;
   failed: number;
   skipped?: number;
   started_at: string;

@@ -316,6 +316,12 @@ describe("admin", () => {
     expect(await text(page.getByTestId("job-counts"))).toMatch(new RegExp(`${due} rotated, 0 failed`));
     const after = (await call("status", {}, { token: admin.user.token })).result as any;
     expect(after.users.due + after.globals.due).toBe(0);
+    if (await offers("listJobs", {}, admin.user.token)) {
+      const jobId = await text(page.getByTestId("job-progress").locator("h2 .mono"));
+      const row = page.getByTestId("jobs-table").locator("tr", { hasText: jobId });
+      await expect.poll(() => text(row)).toContain("done");
+      expect(await text(row)).toContain(`${due} / ${due}`);
+    }
     await screenshots(page, "jobs");
   });
 

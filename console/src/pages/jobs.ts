@@ -8,6 +8,10 @@ import { num, utc } from "../ui/format";
 
 const POLL_MS = 1000;
 
+/** Items a job has acted on, for either job type and for servers before and after `processed`. */
+export const doneOf = (j: JobStatus): number =>
+  j.processed ?? (j.type === "rewrap" ? (j.rewrapped ?? 0) : j.rotated);
+
 type Kind = "all" | "user" | "global";
 
 /** One followed job: what was started and its latest progress. */
@@ -263,7 +267,7 @@ export class JobsPage extends LightElement {
 
   private progress(f: Followed) {
     const s = f.status;
-    const processed = s ? s.rotated + s.failed + (s.skipped ?? 0) : 0;
+    const processed = s ? doneOf(s) + s.failed + (s.skipped ?? 0) : 0;
     const total = s?.total ?? 0;
     const pct = total > 0 ? Math.round((processed / total) * 100) : s?.state === "done" ? 100 : 0;
     const label = f.type === "rewrap" ? "Rewrap" : "Rotation";
@@ -284,7 +288,7 @@ export class JobsPage extends LightElement {
                 <span class="progress-pct" aria-hidden="true">${pct}%</span>
               </div>
               <p role="status" data-testid="job-counts">
-                ${num(s.rotated)} ${f.type === "rewrap" ? "re-encrypted" : "rotated"}, ${num(s.failed)}
+                ${num(doneOf(s))} ${f.type === "rewrap" ? "re-encrypted" : "rotated"}, ${num(s.failed)}
                 failed${s.skipped ? html`, ${num(s.skipped)} skipped` : nothing} of ${num(total)}. Started
                 ${utc(s.started_at, true)}${s.finished_at ? html`, finished ${utc(s.finished_at, true)}` : nothing}.
               </p>
@@ -333,14 +337,16 @@ export class JobsPage extends LightElement {
                       ${j.job_id}
                     </button>
                   </td>
-                  <td>${j.type ?? "rotation"}</td>
+                  <td>
+                    ${j.type ?? "rotation"}${j.dry_run ? html` <span class="muted">(dry run)</span>` : nothing}
+                  </td>
                   <td>
                     <span
                       class="badge ${j.state === "done" ? "badge-ok" : j.state === "failed" ? "badge-bad" : "badge-info"}"
                       >${j.state}</span
                     >
                   </td>
-                  <td class="num">${num(j.rotated + (j.skipped ?? 0))} / ${num(j.total)}</td>
+                  <td class="num">${num(doneOf(j) + (j.skipped ?? 0))} / ${num(j.total)}</td>
                   <td class="num">${num(j.failed)}</td>
                   <td>${utc(j.started_at, true)}</td>
                   <td>${utc(j.finished_at, true)}</td>
