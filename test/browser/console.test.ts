@@ -386,6 +386,111 @@ describe("admin", () => {
   });
 });
 
+describe("newer callables, drawn from served answers", () => {
+  it("when an admin plans and starts a rewrap, then the dry run shows the total and the progress bar follows the job to done", async () => {
+    const { page } = admin;
+    let polls = 0;
+    const cors = { "access-control-allow-origin": "*", "access-control-allow-headers": "*" };
+    const reply = (route: Route, result: object) =>
+      route.request().method() === "OPTIONS"
+        ? route.fulfill({ status: 204, headers: cors })
+        : route.fulfill({
+            status: 200,
+            headers: { ...cors, "content-type": "application/json" },
+            body: JSON.stringify({ result }),
+          });
+    await page.route("**/salts-rewrap", (route) => {
+      const dry =
+        route.request().method() === "POST" && JSON.parse(route.request().postData() ?? "{}").data?.dry_run;
+      return reply(route, {
+        job_id: "job_rewrap_1",
+        dry_run: !!dry,
+        total: 40,
+        queued: dry ? 0 : 40,
+        mode: "fanout",
+        correlation_id: "corr-rw",
+      });
+    });
+    await page.route("**/salts-job", (route) => {
+      if (route.request().method() === "POST") polls++;
+      const done = Math.min(40, polls * 15);
+      return reply(route, {
+        job_id: "job_rewrap_1",
+        type: "rewrap",
+        state: done >= 40 ? "done" : "running",
+        total: 40,
+        processed: done,
+        rotated: 0,
+        rewrapped: done,
+        failed: 0,
+        skipped: 0,
+        started_at: "2026-11-25T10:00:00Z",
+        ...(done >= 40 ? { finished_at: "2026-11-25T10:00:05Z" } : {}),
+        correlation_id: "corr-job",
+      });
+    });
+    await openPage(page, "/jobs", "Jobs");
+    await page.getByRole("button", { name: "Plan rewrap (dry run)" }).click();
+    await expect
+      .poll(() => text(page.getByTestId("rewrap-plan")))
+      .toContain("40 salt versions would be re-encrypted");
+    await page.getByRole("button", { name: "Start rewrap" }).click();
+    await expect.poll(() => text(page.getByTestId("job-state"))).toBe("done");
+    expect(polls).toBeGreaterThanOrEqual(3);
+    expect(await text(page.getByTestId("job-counts"))).toMatch(/^40 re-encrypted, 0 failed of 40\./);
+    expect(await text(page.getByTestId("job-progress").locator("h2"))).toContain("Rewrap job job_rewrap_1");
+    await page.unroute("**/salts-rewrap");
+    await page.unroute("**/salts-job");
+  });
+
+  it("when the integrity check finds a break, then the console lists it with the target and the problem", async () => {
+    const { page } = admin;
+    await fakeAnswer(page, "auditVerify", {
+      intact: false,
+      checked_entries: 120,
+      checked_targets: 7,
+      breaks: [
+        {
+          entry_id: "a_000042",
+          target: { kind: "user", id: "mallory" },
+          problem: "entry changed after it was written",
+        },
+      ],
+      next_cursor: null,
+      correlation_id: "corr-verify-1",
+    });
+    await openPage(page, "/audit", "Audit log");
+    await page.getByTestId("verify").click();
+    const result = page.getByTestId("verify-result");
+    await expect.poll(() => text(result)).toContain("1 break(s) found");
+    expect(await text(result)).toContain("Checked 120 entries over 7 targets");
+    expect(await text(page.locator("table", { hasText: "a_000042" }))).toContain(
+      "user:mallory a_000042 entry changed after it was written",
+    );
+    await page.unroute("**/salts-auditVerify");
+  });
+});
+
+describe("audit filters the server may not offer yet", () => {
+  it("when the audit log is filtered by result, then it shows only that result, or says the server cannot filter by it yet", async () => {
+    const { page } = admin;
+    const probe = await call("auditLog", { result: "error", limit: 5 }, { token: admin.user.token });
+    await openPage(page, "/audit", "Audit log");
+    await page.getByLabel("Result").selectOption("error");
+    await page.getByRole("button", { name: "Apply filters" }).click();
+    if (probe.error) {
+      expect(probe.error.status).toBe("INVALID_ARGUMENT");
+      const notice = page.getByTestId("filter-unsupported");
+      await expect.poll(() => text(notice)).toContain("cannot filter by result or time yet");
+      expect(await text(notice.getByTestId("correlation-id"))).toMatch(/^[A-Za-z0-9][A-Za-z0-9._:-]{5,127}$/);
+    } else {
+      const rows = page.getByTestId("audit-table").locator("tbody tr");
+      await expect.poll(() => rows.count()).toBeGreaterThan(0);
+      for (const r of await rows.all()) expect(await text(r.locator(".badge").first())).toBe("error");
+    }
+  });
+});
+
 describe("errors", () => {
   it("when the server refuses a call, then the error is shown in plain words with its correlation id", async () => {
     const { page } = admin;
