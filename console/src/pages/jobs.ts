@@ -293,7 +293,9 @@ export class JobsPage extends LightElement {
                 ${utc(s.started_at, true)}${s.finished_at ? html`, finished ${utc(s.finished_at, true)}` : nothing}.
               </p>
               ${s.error ? html`<p class="text-bad">${s.error}</p>` : nothing}`
-          : html`<p aria-busy="true">Reading progress…</p>`
+          : f.error
+            ? nothing
+            : html`<p aria-busy="true">Reading progress…</p>`
       }
       <error-panel .error=${f.error}></error-panel>
     </section>`;
