@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { FieldValue, type Firestore } from "firebase-admin/firestore";
 import { FirestoreSaltStore } from "../functions/adapters/firestore/firestoreSaltStore";
-import { RuntimePepperSource } from "../functions/adapters/secretManager/pepperSources";
-import { SaltCipher } from "../functions/domain/encryption";
+import { runtimeSecrets } from "../test/support/runtimes";
 import { DEFAULT_POLICY } from "../functions/domain/policy";
 import { Pseudonymizer } from "../functions/engine/pseudonymizer";
 import { SaltCache } from "../functions/engine/saltCache";
@@ -10,12 +9,13 @@ import type { SaltStore } from "../functions/ports/saltStore";
 import { header, latencyLine, stats, timeEach } from "./util";
 
 export function benchBackend(db: Firestore): FirestoreSaltStore {
-  const cipher = new SaltCipher(randomBytes(32));
+  const secrets = runtimeSecrets({ key: randomBytes(32).toString("hex") });
   return new FirestoreSaltStore(db, {
     clock: () => new Date(),
     policy: () => DEFAULT_POLICY,
     retentionDays: () => 30,
-    cipher: () => cipher,
+    keys: secrets.keys,
+    auditKey: secrets.auditKey,
   });
 }
 
@@ -82,7 +82,7 @@ export async function benchAnalyticsBatch(db: Firestore): Promise<Record<string,
     },
   });
   const cache = new SaltCache(counting, { ttlMs: 3_600_000 });
-  const p = new Pseudonymizer(cache, new RuntimePepperSource(() => randomBytes(48).toString("base64"), 1));
+  const p = new Pseudonymizer(cache, runtimeSecrets({ key: randomBytes(32).toString("hex") }).pepper);
   const EVENTS = 100_000;
   const USERS = 10_000;
   const TYPES = [

@@ -2,8 +2,8 @@ import { spawnSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import path from "node:path";
 import type { Firestore } from "firebase-admin/firestore";
-import { auditDocData, saltDocData, versionDocData } from "../functions/adapters/firestore/schema";
-import { saltAad, SaltCipher } from "../functions/domain/encryption";
+import { auditDocData, versionDocData } from "../functions/adapters/firestore/schema";
+import { saltAad, sealSalt } from "../functions/domain/encryption";
 import { encodeDocId } from "../functions/domain/ids";
 import { DEFAULT_POLICY } from "../functions/domain/policy";
 import { planCreate, planRotate, saltLocation } from "../functions/domain/rotation";
@@ -11,7 +11,7 @@ import { startRotateDue } from "../functions/usecases/jobs/rotation";
 import { clearFirestore } from "../test/support/firestore";
 import { firestoreRuntime } from "../test/support/runtimes";
 import { header } from "./util";
-import { seedDueUsers } from "./seedDue";
+import { rawSaltDoc, seedDueUsers } from "./seedDue";
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -23,7 +23,7 @@ export async function benchJob(db: Firestore): Promise<Record<string, number>> {
   const N = 20_000;
   const key = randomBytes(32);
   await clearFirestore();
-  await seedDueUsers(db, new SaltCipher(key), "job", N);
+  await seedDueUsers(db, { version: 1, bytes: key }, "job", N);
   const rt = firestoreRuntime({
     key: key.toString("base64"),
     firestore: db,
@@ -44,7 +44,7 @@ export async function benchJob(db: Firestore): Promise<Record<string, number>> {
   // The same documents the job wrote, written again with plain batch() commits of 500: each salt document
   // overwritten in place, plus a new retired-version document and a new audit entry per salt, same shapes.
   // The difference to the job is everything the service adds: planning, listing, guards, encryption.
-  const cipher = new SaltCipher(key);
+  const encKey = { version: 1, bytes: key };
   const now = new Date();
   const writes: { ref: FirebaseFirestore.DocumentReference; data: Record<string, unknown> }[] = [];
   for (let i = 0; i < N; i++) {
@@ -55,13 +55,13 @@ export async function benchJob(db: Firestore): Promise<Record<string, number>> {
     const saltRef = db.collection("salts_user").doc(encodeDocId(id));
     writes.push({
       ref: saltRef,
-      data: saltDocData(plan.record, cipher.encrypt(plan.salt, saltAad(saltLocation("user", id), 3)), now),
+      data: rawSaltDoc(plan.record, plan.salt, created.shred, encKey, now),
     });
     writes.push({
       ref: saltRef.collection("salt_versions").doc("2"),
       data: versionDocData(
         plan.retired,
-        cipher.encrypt(v2.salt, saltAad(saltLocation("user", id), 2)),
+        sealSalt(encKey, v2.salt, saltAad(saltLocation("user", id), 2)),
         plan.retiredExpiresAt,
       ),
     });
@@ -76,7 +76,7 @@ export async function benchJob(db: Firestore): Promise<Record<string, number>> {
       correlation_id: "bench",
       reason: "rotate_due job bench",
     };
-    writes.push({ ref: db.collection("salts_audit").doc(entry.id), data: auditDocData(entry) });
+    writes.push({ ref: db.collection("salts_audit").doc(entry.id), data: auditDocData(entry, i % 16) });
   }
   const docs = writes.length;
   t = performance.now();

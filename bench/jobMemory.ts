@@ -5,7 +5,6 @@ import { getApps, initializeApp } from "firebase-admin/app";
 import { getFirestore } from "firebase-admin/firestore";
 import { clearFirestore } from "../test/support/firestore";
 import { firestoreRuntime } from "../test/support/runtimes";
-import { SaltCipher } from "../functions/domain/encryption";
 import { startRotateDue } from "../functions/usecases/jobs/rotation";
 import { seedDueUsers } from "./seedDue";
 
@@ -15,7 +14,7 @@ async function main(): Promise<void> {
   const db = getFirestore(app);
   const key = randomBytes(32);
   await clearFirestore();
-  await seedDueUsers(db, new SaltCipher(key), `mem-${n}`, n);
+  await seedDueUsers(db, { version: 1, bytes: key }, `mem-${n}`, n);
   const rt = firestoreRuntime({
     key: key.toString("base64"),
     firestore: db,

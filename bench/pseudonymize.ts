@@ -1,8 +1,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { MemorySaltStore } from "../functions/adapters/memory/memorySaltStore";
-import { RuntimePepperSource } from "../functions/adapters/secretManager/pepperSources";
-import { SaltCipher } from "../functions/domain/encryption";
+import { runtimeSecrets } from "../test/support/runtimes";
 import { DEFAULT_POLICY } from "../functions/domain/policy";
 import { Pseudonymizer } from "../functions/engine/pseudonymizer";
 import { SaltCache } from "../functions/engine/saltCache";
@@ -11,15 +10,16 @@ import { header } from "./util";
 /** Pseudonymizing cached values vs plain HMAC-SHA-256 over the same inputs, in one process. */
 export async function benchPseudonymizeCpu(): Promise<Record<string, number>> {
   header("pseudonymization, salts cached (CPU)");
-  const key = randomBytes(32);
+  const secrets = runtimeSecrets({ key: randomBytes(32).toString("hex") });
   const backend = new MemorySaltStore({
     clock: () => new Date(),
     policy: () => DEFAULT_POLICY,
     retentionDays: () => 30,
-    cipher: () => new SaltCipher(key),
+    keys: secrets.keys,
+    auditKey: secrets.auditKey,
   });
   const cache = new SaltCache(backend, { ttlMs: 3_600_000 });
-  const p = new Pseudonymizer(cache, new RuntimePepperSource(() => "p".repeat(48), 1));
+  const p = new Pseudonymizer(cache, secrets.pepper);
   const N = 200_000;
   const users = 1000;
   const values = Array.from({ length: N }, (_, i) => `user${i}@example.com`);

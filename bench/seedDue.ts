@@ -1,14 +1,38 @@
 import type { Firestore } from "firebase-admin/firestore";
 import { COLLECTIONS, saltDocData } from "../functions/adapters/firestore/schema";
-import { saltAad, type SaltCipher } from "../functions/domain/encryption";
-import { encodeDocId } from "../functions/domain/ids";
+import { chains } from "../functions/domain/auditChain";
+import { saltAad, sealSalt, shredAad, type EncryptionKey } from "../functions/domain/encryption";
+import { encodeDocId, indexShard } from "../functions/domain/ids";
 import { DEFAULT_POLICY } from "../functions/domain/policy";
 import { planCreate, saltLocation } from "../functions/domain/rotation";
+import type { SaltRecord } from "../functions/domain/salt";
+
+/** A salt document as the service writes it, for seeding storage directly. */
+export function rawSaltDoc(
+  record: SaltRecord,
+  salt: Buffer,
+  shred: Buffer | null,
+  key: EncryptionKey,
+  now: Date,
+): Record<string, unknown> {
+  const location = saltLocation(record.kind, record.id);
+  return saltDocData(
+    record,
+    {
+      salt: sealSalt(key, salt, saltAad(location, record.version)),
+      shred: shred ? sealSalt(key, shred, shredAad(location)) : null,
+      keyVersions: [key.version],
+      chain: { id: chains.salt(record.kind, record.id, "seed"), head: null },
+      shard: indexShard(encodeDocId(record.id)),
+    },
+    now,
+  );
+}
 
 /** Writes `n` user salts last rotated 200 days ago, 500 per batch, encrypted as the service would. */
 export async function seedDueUsers(
   db: Firestore,
-  cipher: SaltCipher,
+  key: EncryptionKey,
   prefix: string,
   n: number,
 ): Promise<void> {
@@ -18,8 +42,10 @@ export async function seedDueUsers(
     for (let i = start; i < Math.min(n, start + 500); i++) {
       const id = `${prefix}-${i}`;
       const plan = planCreate("user", id, old, DEFAULT_POLICY);
-      const enc = cipher.encrypt(plan.salt, saltAad(saltLocation("user", id), 1));
-      batch.set(db.collection(COLLECTIONS.user).doc(encodeDocId(id)), saltDocData(plan.record, enc, old));
+      batch.set(
+        db.collection(COLLECTIONS.user).doc(encodeDocId(id)),
+        rawSaltDoc(plan.record, plan.salt, plan.shred, key, old),
+      );
     }
     await batch.commit();
   }

@@ -1,10 +1,12 @@
 import type { Firestore } from "firebase-admin/firestore";
 import { FirestoreAuditStore, FirestoreSettingsStore } from "../adapters/firestore/firestoreAudit";
 import { FirestoreJobStore, FirestoreLeaseStore } from "../adapters/firestore/firestoreJobStore";
+import { FirestoreRequestStore } from "../adapters/firestore/firestoreRequests";
 import { FirestoreSaltStore } from "../adapters/firestore/firestoreSaltStore";
 import { FirestoreMetricsStore, FirestoreRateLimiter } from "../adapters/firestore/firestoreStores";
 import { MemoryAuditStore, MemorySettingsStore } from "../adapters/memory/memoryAudit";
 import { MemoryJobStore, MemoryLeaseStore } from "../adapters/memory/memoryJobStore";
+import { MemoryRequestStore } from "../adapters/memory/memoryRequests";
 import { MemorySaltStore } from "../adapters/memory/memorySaltStore";
 import { MemoryState } from "../adapters/memory/memoryState";
 import { MemoryMetricsStore, MemoryRateLimiter } from "../adapters/memory/memoryStores";
@@ -16,21 +18,19 @@ import { StoredPolicySource } from "../engine/policySource";
 import { SaltCache } from "../engine/saltCache";
 import { MetricsRecorder } from "../observability/metrics";
 import type { BackendDeps } from "../ports/backendDeps";
-import type { PepperSource } from "../ports/pepperSource";
 import type { TaskQueue } from "../ports/taskQueue";
 import type { Services } from "../usecases/deps";
 import { runTask } from "../usecases/jobs/fanout";
 import { JOB_SPECS } from "../usecases/jobs/kinds";
 import { adminFirestore } from "./firebase";
-import { cipherFromSecret, pepperSourceFor } from "./secrets";
+import { secretsFor, type ServiceSecrets } from "./secrets";
 
 /** What an entry point (or a test) may choose instead of what the configuration says. */
 export interface CompositionOptions {
   config?: ServiceConfig;
-  pepper?: PepperSource;
+  /** Any of the pepper, the encryption key ring and the audit key (tests). */
+  secrets?: Partial<ServiceSecrets>;
   clock?: () => Date;
-  /** The salt-encryption key source (tests). */
-  cipher?: BackendDeps["cipher"];
   /** A specific Firestore client (tests route one through a proxy they own). */
   firestore?: Firestore;
   /** The memory backend's storage, when a test wants to reach it as a database attacker would. */
@@ -51,9 +51,10 @@ export function composeServices(o: CompositionOptions = {}): Services {
   const firestore = config.backend === "firestore" ? (o.firestore ?? adminFirestore()) : null;
   const memory = o.memoryState ?? new MemoryState();
 
+  const secrets = { ...secretsFor(config), ...o.secrets };
   const settings = firestore
-    ? new FirestoreSettingsStore(firestore, clock, timeoutMs)
-    : new MemorySettingsStore(memory, clock);
+    ? new FirestoreSettingsStore(firestore, secrets.auditKey, clock, timeoutMs)
+    : new MemorySettingsStore(memory, clock, secrets.auditKey);
   // A reload re-reads the deployed params from the environment, unless the caller fixed the configuration.
   const params = o.config ? () => policyOf(config) : () => policyOf(readConfig());
   const policy = new StoredPolicySource(settings, params, config.settingsRefreshSeconds * 1000);
@@ -62,16 +63,18 @@ export function composeServices(o: CompositionOptions = {}): Services {
     clock,
     policy: () => policy.current(),
     retentionDays: () => config.retentionDays,
-    cipher: o.cipher ?? cipherFromSecret(),
+    keys: secrets.keys,
+    auditKey: secrets.auditKey,
   };
   const salts = firestore
     ? new FirestoreSaltStore(firestore, backendDeps, { timeoutMs })
     : new MemorySaltStore(backendDeps, memory);
   const cache = new SaltCache(salts, {
     ttlMs: config.cacheTtlSeconds * 1000,
+    staleMaxMs: config.staleMaxSeconds * 1000,
     clock: () => clock().getTime(),
   });
-  const pepper = o.pepper ?? pepperSourceFor(config);
+  const pepper = secrets.pepper;
   const metricsStore = firestore ? new FirestoreMetricsStore(firestore, timeoutMs) : new MemoryMetricsStore();
 
   let services: Services | null = null;
@@ -89,19 +92,24 @@ export function composeServices(o: CompositionOptions = {}): Services {
         )
       : new CloudTaskQueue(config.region ?? "us-central1");
 
-  services = {
+  const built: Services = {
     config,
     clock,
     policy,
     salts,
     audit: firestore
-      ? new FirestoreAuditStore(firestore, clock, timeoutMs)
-      : new MemoryAuditStore(memory, clock),
+      ? new FirestoreAuditStore(firestore, clock, secrets.auditKey, timeoutMs)
+      : new MemoryAuditStore(memory, clock, secrets.auditKey),
     settings,
     cache,
     pepper,
-    pseudonymizer: new Pseudonymizer(cache, pepper),
+    keys: secrets.keys,
+    auditKey: secrets.auditKey,
+    pseudonymizer: new Pseudonymizer(cache, pepper, { minPepperVersion: config.pepperMinVersion }),
     jobs: firestore ? new FirestoreJobStore(firestore, timeoutMs) : new MemoryJobStore(),
+    requests: firestore
+      ? new FirestoreRequestStore(firestore, clock, timeoutMs)
+      : new MemoryRequestStore(memory, clock),
     leases: firestore ? new FirestoreLeaseStore(firestore, timeoutMs) : new MemoryLeaseStore(),
     tasks,
     rateLimiter: firestore
@@ -110,5 +118,6 @@ export function composeServices(o: CompositionOptions = {}): Services {
     metricsStore,
     metrics: new MetricsRecorder(metricsStore),
   };
-  return services;
+  services = built;
+  return built;
 }

@@ -1,44 +1,55 @@
-import { RuntimePepperSource, SecretManagerPepperSource } from "../adapters/secretManager/pepperSources";
+import {
+  RuntimeSecret,
+  SecretManagerSecret,
+  type SecretValidator,
+} from "../adapters/secretManager/secretVersions";
+import { aesKeyText, randomKeyBytes } from "../adapters/secretManager/validators";
 import type { ServiceConfig } from "../config/settings";
-import { parseEncryptionKey, SaltCipher } from "../domain/encryption";
-import type { PepperSource } from "../ports/pepperSource";
+import type { VersionedSecret } from "../ports/secrets";
 import { secretManagerClient } from "./firebase";
 
 /** A bound secret's value as the Functions runtime injects it (`.secret.local` in the emulator). */
 export const injectedSecret = (name: string): string => process.env[name] ?? "";
 
+/** The service's secrets, by their Secret Manager names. */
+export interface ServiceSecrets {
+  pepper: VersionedSecret;
+  keys: VersionedSecret;
+  auditKey: VersionedSecret;
+}
+
 /**
- * Secret Manager in production; the value the Functions runtime provides under
- * the emulator or when PEPPER_SOURCE=runtime.
+ * Secret Manager in production (and wherever SECRET_MANAGER_EMULATOR_HOST names a
+ * local server); the values the Functions runtime injects under the emulator
+ * otherwise, or when PEPPER_SOURCE=runtime.
  */
-export function pepperSourceFor(config: ServiceConfig): PepperSource {
+export function secretsFor(config: ServiceConfig): ServiceSecrets {
   const useRuntime = config.emulator || !config.projectId;
   const mode =
     config.pepperSource ?? (useRuntime && !config.secretManagerHost ? "runtime" : "secret-manager");
+  const declared = (v: string) => (/^[0-9]+$/.test(v) ? Number(v) : 1);
   if (mode === "runtime") {
-    return new RuntimePepperSource(
-      () => injectedSecret("PSEUDONYM_PEPPER"),
-      Number(config.runtimePepperVersion),
-    );
+    const runtime = (name: string, version: number, validate: SecretValidator) =>
+      new RuntimeSecret(name, () => injectedSecret(name), version, validate);
+    return {
+      pepper: runtime("PSEUDONYM_PEPPER", Number(config.runtimePepperVersion), randomKeyBytes),
+      keys: runtime("SALT_ENCRYPTION_KEY", declared(config.keyVersion), aesKeyText),
+      auditKey: runtime("AUDIT_KEY", 1, randomKeyBytes),
+    };
   }
-  return new SecretManagerPepperSource(
-    secretManagerClient(config.secretManagerHost),
-    config.projectId ?? "",
-    "PSEUDONYM_PEPPER",
-    config.pepperSecretVersion,
-  );
-}
-
-/** The encryption key is read per use (the runtime may inject it late), parsed once per distinct value. */
-export function cipherFromSecret(read: () => string = () => injectedSecret("SALT_ENCRYPTION_KEY")) {
-  let lastRaw: string | null = null;
-  let cipher: SaltCipher | null = null;
-  return (): SaltCipher => {
-    const raw = read();
-    if (raw !== lastRaw || !cipher) {
-      cipher = new SaltCipher(parseEncryptionKey(raw));
-      lastRaw = raw;
-    }
-    return cipher;
+  const client = secretManagerClient(config.secretManagerHost);
+  const project = config.projectId ?? "";
+  return {
+    // The pepper version is resolved once per instance: pseudonyms must not change under a running instance.
+    pepper: new SecretManagerSecret(client, project, "PSEUDONYM_PEPPER", {
+      pinned: config.pepperSecretVersion,
+      validate: randomKeyBytes,
+    }),
+    keys: new SecretManagerSecret(client, project, "SALT_ENCRYPTION_KEY", {
+      pinned: config.keyVersion,
+      validate: aesKeyText,
+      refreshMs: config.keyRefreshSeconds * 1000,
+    }),
+    auditKey: new SecretManagerSecret(client, project, "AUDIT_KEY", { validate: randomKeyBytes }),
   };
 }

@@ -57,7 +57,10 @@ export function readConfig(env: Env = process.env): ServiceConfig {
 /** The defaults alone: what a deployment with nothing set would run with. */
 export const defaultConfig = (): ServiceConfig => readConfig({});
 
-export const policyOf = (c: Pick<ServiceConfig, "userDays" | "globalDays">): RotationPolicy => ({
+export const policyOf = (
+  c: Pick<ServiceConfig, "userDays" | "globalDays" | "rotationJitter">,
+): RotationPolicy => ({
   userDays: c.userDays,
   globalDays: c.globalDays,
+  jitter: c.rotationJitter,
 });

@@ -42,6 +42,10 @@ export const PSEUDONYM_PEPPER = defineSecret("PSEUDONYM_PEPPER", {
 export const SALT_ENCRYPTION_KEY = defineSecret("SALT_ENCRYPTION_KEY", {
   description: "AES-256 key (32 bytes, hex or base64) encrypting salts at rest.",
 });
+export const AUDIT_KEY = defineSecret("AUDIT_KEY", {
+  description:
+    "HMAC key of the audit trail's hash chains and of keyed id hashes in receipts: at least 32 random bytes.",
+});
 export const METRICS_TOKEN = defineSecret("METRICS_TOKEN", {
   description: "Bearer token a Prometheus scraper presents to salts-metrics.",
 });

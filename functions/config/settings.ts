@@ -128,6 +128,58 @@ export const SETTINGS = {
   ),
   shardSize: int("ROTATION_SHARD_SIZE", 500, 1, 5000, "Items per task-queue shard of a fan-out batch job."),
   concurrency: int("ROTATION_CONCURRENCY", 16, 1, 256, "Chunk commits one worker runs in parallel."),
+  rotationJitter: {
+    env: "ROTATION_JITTER",
+    type: "number",
+    default: 0.1,
+    min: 0,
+    max: 0.5,
+    scope: "param",
+    description:
+      "Fraction of the interval by which a salt may come due early (never late), spread evenly per salt version, " +
+      "so that salts created together do not come due together.",
+  },
+  staleMaxSeconds: {
+    env: "SALT_STALE_MAX_SECONDS",
+    type: "int",
+    default: 300,
+    min: 0,
+    max: 86_400,
+    scope: "param",
+    description:
+      "While storage is unreachable, a loaded salt keeps serving for at most this long after it was read; then unavailable.",
+  },
+  keyVersion: {
+    env: "SALT_ENCRYPTION_KEY_VERSION",
+    type: "string",
+    default: "latest",
+    pattern: /^(latest|[1-9][0-9]{0,8})$/,
+    scope: "param",
+    description:
+      "The `SALT_ENCRYPTION_KEY` version that encrypts: `latest` (re-resolved every `SALT_KEY_REFRESH_SECONDS`) or a number. " +
+      "Older enabled versions still decrypt.",
+  },
+  keyRefreshSeconds: int(
+    "SALT_KEY_REFRESH_SECONDS",
+    300,
+    0,
+    86_400,
+    "How often an instance re-resolves `latest` for the encryption key (0: once per instance).",
+  ),
+  pepperMinVersion: int(
+    "PEPPER_MIN_VERSION",
+    1,
+    1,
+    1_000_000_000,
+    "Pseudonyms made under older pepper versions no longer verify.",
+  ),
+  deniedAuditPerMinute: int(
+    "DENIED_AUDIT_PER_MINUTE",
+    10,
+    1,
+    10_000,
+    "Refused calls audited per caller per minute; beyond it they are counted and summed into the next entry.",
+  ),
   enableMetrics: {
     env: "ENABLE_METRICS",
     type: "bool",

@@ -9,6 +9,7 @@ export type ErrorCode =
   | "failed-precondition"
   | "resource-exhausted"
   | "unavailable"
+  | "deadline-exceeded"
   | "permission-denied"
   | "unauthenticated"
   | "aborted"
@@ -46,6 +47,15 @@ export const failedPrecondition = (message: string): SaltServiceError =>
 
 export const unavailable = (message: string, cause?: unknown): SaltServiceError =>
   new SaltServiceError("unavailable", message, {}, { cause });
+
+/** The call may or may not have taken effect: a commit was sent and its answer was lost. */
+export const outcomeUnknown = (operation: string, cause?: unknown): SaltServiceError =>
+  new SaltServiceError(
+    "deadline-exceeded",
+    `The outcome of ${operation} is unknown (storage did not confirm the commit); retry with the same request_id to learn it`,
+    {},
+    { cause },
+  );
 
 export const isSaltServiceError = (e: unknown): e is SaltServiceError => e instanceof SaltServiceError;
 

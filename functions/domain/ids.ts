@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { invalidArgument } from "./errors";
 
 export type SaltKind = "user" | "global";
@@ -16,6 +17,7 @@ export function saltIdProblem(kind: SaltKind, value: unknown): string | null {
     return EVENT_TYPE_PATTERN.test(value) ? null : "must be 1 to 64 characters of [a-z0-9_.-]";
   }
   if (value.length === 0) return "must not be empty";
+  if (!value.isWellFormed()) return "must be well-formed Unicode (no lone surrogates)";
   // Code points never outnumber UTF-16 units, so only long strings need counting.
   if (value.length > USER_ID_MAX && [...value].length > USER_ID_MAX) {
     return `must be at most ${USER_ID_MAX} characters`;
@@ -40,4 +42,18 @@ export function assertSaltId(kind: SaltKind, value: unknown): string {
  */
 export function encodeDocId(id: string): string {
   return Buffer.from(id, "utf8").toString("base64url");
+}
+
+/**
+ * Index shards: documents carry `shard` (0..INDEX_SHARDS-1) beside each
+ * time-ordered field a query needs, and the query asks for every shard at once,
+ * so writes spread over INDEX_SHARDS index ranges instead of one hot tail
+ * (Firestore's "sharded timestamps" pattern).
+ */
+export const INDEX_SHARDS = 16;
+export const ALL_SHARDS: readonly number[] = Array.from({ length: INDEX_SHARDS }, (_, i) => i);
+
+/** A salt's shard: stable (it never moves), and even across ids. */
+export function indexShard(docId: string): number {
+  return createHash("sha256").update(docId).digest()[0]! % INDEX_SHARDS;
 }

@@ -63,7 +63,7 @@ function typeTag(value: PseudonymizableValue): string {
 
 export function isPseudonymizable(value: unknown): value is PseudonymizableValue {
   return (
-    typeof value === "string" ||
+    (typeof value === "string" && value.isWellFormed()) ||
     typeof value === "boolean" ||
     (typeof value === "number" && Number.isFinite(value))
   );
@@ -98,13 +98,29 @@ export function formatPseudonym(
 
 export function parsePseudonym(pseudonym: string, path = "pseudonym"): ParsedPseudonym {
   const m = PSEUDONYM_PATTERN.exec(pseudonym);
-  if (!m) throw invalidArgument([{ path, message: "is not a ps1 pseudonym" }]);
+  const tag = m ? Buffer.from(m[4]!, "base64url") : null;
+  // Only the canonical spelling: 43 base64url characters carry 2 spare bits, so 4 strings decode to one tag.
+  if (!m || !tag || tag.toString("base64url") !== m[4]) {
+    throw invalidArgument([{ path, message: "is not a ps1 pseudonym" }]);
+  }
   return {
     kind: m[1] === "u" ? "user" : "global",
     saltVersion: Number(m[2]),
     pepperVersion: Number(m[3]),
-    tag: Buffer.from(m[4]!, "base64url"),
+    tag,
   };
+}
+
+/**
+ * The key of one data subject's values under a global salt: the field key bound
+ * to the user's shred secret. When the user is erased the shred secret is
+ * destroyed, and with it every such key: none of those pseudonyms can be made again.
+ */
+export function subjectKey(fieldKey: Buffer, shred: Buffer): Buffer {
+  const mac = createHmac("sha256", fieldKey);
+  mac.update(lengthPrefixed(Buffer.from("ps1-subject", "utf8")));
+  mac.update(lengthPrefixed(shred));
+  return mac.digest();
 }
 
 export function tagsEqual(a: Buffer, b: Buffer): boolean {

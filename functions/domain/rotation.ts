@@ -1,7 +1,7 @@
 import { generateSalt, saltHashPrefix } from "./crypto";
 import { notFound } from "./errors";
 import { encodeDocId, type SaltKind } from "./ids";
-import { isDue, nextRotation, retentionEnd, type RotationPolicy } from "./policy";
+import { nextRotation, retentionEnd, type RotationPolicy } from "./policy";
 import type { SaltRecord, SaltVersionInfo } from "./salt";
 
 /** Storage-neutral location of a salt; bound into its ciphertext as associated data. */
@@ -12,9 +12,13 @@ export function saltLocation(kind: SaltKind, id: string): string {
 export interface CreatePlan {
   record: SaltRecord;
   salt: Buffer;
+  /** A user's shred secret, made with its first salt (null for global salts). */
+  shred: Buffer | null;
 }
 
-export interface RotatePlan extends CreatePlan {
+export interface RotatePlan {
+  record: SaltRecord;
+  salt: Buffer;
   retired: SaltVersionInfo;
   retiredExpiresAt: Date;
 }
@@ -30,6 +34,7 @@ export function planCreate(
   const salt = generateSalt();
   return {
     salt,
+    shred: kind === "user" ? generateSalt() : null,
     record: {
       kind,
       id,
@@ -37,7 +42,7 @@ export function planCreate(
       created_at: now,
       last_rotated: now,
       rotation_count: 0,
-      next_rotation: nextRotation(policy, kind, now),
+      next_rotation: nextRotation(policy, kind, now, { id, version: 1 }),
       previous_salt_hash: null,
       salt_hash: saltHashPrefix(salt),
       last_rotation_id: rotationId,
@@ -54,14 +59,15 @@ export function planRotate(
   rotationId: string,
 ): RotatePlan {
   const salt = generateSalt();
+  const version = current.version + 1;
   return {
     salt,
     record: {
       ...current,
-      version: current.version + 1,
+      version,
       last_rotated: now,
       rotation_count: current.rotation_count + 1,
-      next_rotation: nextRotation(policy, current.kind, now),
+      next_rotation: nextRotation(policy, current.kind, now, { id: current.id, version }),
       previous_salt_hash: current.salt_hash,
       salt_hash: saltHashPrefix(salt),
       last_rotation_id: rotationId,
@@ -81,17 +87,13 @@ export type SkipReason = "missing" | "not-due" | "version-changed";
 /** Conditions a batch job puts on a rotation so that retries never double-rotate. */
 export interface RotationGuard {
   ifVersion?: number;
+  /** Only if the stored due date has come (what the due listing selected on). */
   onlyIfDue?: boolean;
 }
 
-export function guardRejects(
-  current: SaltRecord,
-  guard: RotationGuard,
-  policy: RotationPolicy,
-  now: Date,
-): SkipReason | null {
+export function guardRejects(current: SaltRecord, guard: RotationGuard, now: Date): SkipReason | null {
   if (guard.ifVersion !== undefined && current.version !== guard.ifVersion) return "version-changed";
-  if (guard.onlyIfDue && !isDue(policy, current.kind, current.last_rotated, now)) return "not-due";
+  if (guard.onlyIfDue && current.next_rotation.getTime() > now.getTime()) return "not-due";
   return null;
 }
 
@@ -124,7 +126,7 @@ export function decideRotation(
     if (!request.force) throw notFound(`The ${kind} salt`);
     return { type: "create", plan: planCreate(kind, id, context.now, context.policy, request.rotationId) };
   }
-  const reason = guardRejects(current, request, context.policy, context.now);
+  const reason = guardRejects(current, request, context.now);
   if (reason) return { type: "skip", reason };
   return {
     type: "rotate",

@@ -1,5 +1,4 @@
 import type { SaltKind } from "./ids";
-import { isDue, nextRotation, type RotationPolicy } from "./policy";
 
 /** Rotation metadata of one salt, as stored (times as Dates). Never holds salt bytes. */
 export interface SaltRecord {
@@ -21,6 +20,11 @@ export interface SaltRecord {
 export interface LoadedSalt {
   readonly record: SaltRecord;
   readonly salt: Buffer;
+  /**
+   * User salts only: the user's shred secret, which outlives rotations and dies
+   * with an erase; it binds the user's identifiers pseudonymized under global salts.
+   */
+  readonly shred: Buffer | null;
 }
 
 /** The wire form of `SaltMetadata` in the API contract. */
@@ -45,10 +49,10 @@ export interface SaltVersionInfo {
 }
 
 /**
- * Wire metadata. `next_rotation` and `due` follow the policy in force now, so a
- * reloaded interval shows at once even before the sweep rewrites stored fields.
+ * Wire metadata. `next_rotation` is the stored due date (the interval in force,
+ * brought forward by the salt's jitter); the sweep keeps it in step with the intervals.
  */
-export function toMetadata(record: SaltRecord, policy: RotationPolicy, now: Date): SaltMetadata {
+export function toMetadata(record: SaltRecord, now: Date): SaltMetadata {
   return {
     kind: record.kind,
     id: record.id,
@@ -56,8 +60,8 @@ export function toMetadata(record: SaltRecord, policy: RotationPolicy, now: Date
     created_at: record.created_at.toISOString(),
     last_rotated: record.last_rotated.toISOString(),
     rotation_count: record.rotation_count,
-    next_rotation: nextRotation(policy, record.kind, record.last_rotated).toISOString(),
+    next_rotation: record.next_rotation.toISOString(),
     previous_salt_hash: record.previous_salt_hash,
-    due: isDue(policy, record.kind, record.last_rotated, now),
+    due: record.next_rotation.getTime() <= now.getTime(),
   };
 }

@@ -10,6 +10,9 @@ import { correlationIdFrom } from "./correlation";
 import { asServiceError, toHttpsError } from "./errors";
 import { parseRequest } from "./schemas";
 
+/** Secrets an operation reads besides the audit key: the pepper, the salt-encryption key. */
+export type SecretNeed = "pepper" | "key";
+
 export interface CallableSpec<S extends z.ZodType, R> {
   /** Operation name in metrics, logs and audit entries. */
   operation: string;
@@ -17,6 +20,8 @@ export interface CallableSpec<S extends z.ZodType, R> {
   /** Mutations re-check the token for revocation and audit their failures. */
   mutating: boolean;
   schema: S;
+  /** What the function binds (and so may read): least privilege, checked by a test. */
+  secrets: readonly SecretNeed[];
   run: (services: Services, ctx: CallContext, input: z.output<S>) => Promise<R>;
 }
 

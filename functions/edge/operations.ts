@@ -23,6 +23,7 @@ export const OPERATIONS = {
     role: "auditor",
     mutating: false,
     schema: schemas.status,
+    secrets: ["pepper", "key"],
     run: (s) => getStatus(s),
   }),
   rotateUser: op({
@@ -30,6 +31,7 @@ export const OPERATIONS = {
     role: "admin",
     mutating: true,
     schema: schemas.rotateUser,
+    secrets: ["key"],
     run: (s, ctx, i) => rotateSalt(s, ctx, "user", i.user_id, { force: i.force, reason: i.reason }),
   }),
   rotateGlobal: op({
@@ -37,6 +39,7 @@ export const OPERATIONS = {
     role: "admin",
     mutating: true,
     schema: schemas.rotateGlobal,
+    secrets: ["key"],
     run: (s, ctx, i) => rotateSalt(s, ctx, "global", i.event_type, { force: i.force, reason: i.reason }),
   }),
   rotateDue: op({
@@ -44,6 +47,7 @@ export const OPERATIONS = {
     role: "admin",
     mutating: true,
     schema: schemas.rotateDue,
+    secrets: ["key"],
     run: (s, ctx, i) => startRotateDue(s, ctx, i),
   }),
   job: op({
@@ -51,6 +55,7 @@ export const OPERATIONS = {
     role: "auditor",
     mutating: false,
     schema: schemas.job,
+    secrets: [],
     run: (s, _ctx, i) => jobStatus(s, i.job_id),
   }),
   listJobs: op({
@@ -58,6 +63,7 @@ export const OPERATIONS = {
     role: "auditor",
     mutating: false,
     schema: schemas.listJobs,
+    secrets: [],
     run: (s, _ctx, i) => listJobs(s, i),
   }),
   listSalts: op({
@@ -65,6 +71,7 @@ export const OPERATIONS = {
     role: "auditor",
     mutating: false,
     schema: schemas.listSalts,
+    secrets: [],
     run: (s, _ctx, i) => listSalts(s, i),
   }),
   audit: op({
@@ -72,6 +79,7 @@ export const OPERATIONS = {
     role: "auditor",
     mutating: false,
     schema: schemas.audit,
+    secrets: [],
     run: (s, ctx, i) => auditUser(s, ctx, i.user_id),
   }),
   auditLog: op({
@@ -79,6 +87,7 @@ export const OPERATIONS = {
     role: "auditor",
     mutating: false,
     schema: schemas.auditLog,
+    secrets: [],
     run: (s, _ctx, i) => auditLog(s, i),
   }),
   erase: op({
@@ -86,6 +95,7 @@ export const OPERATIONS = {
     role: "admin",
     mutating: true,
     schema: schemas.erase,
+    secrets: [],
     run: (s, ctx, i) => eraseUser(s, ctx, i.user_id, i.reason),
   }),
   reloadConfig: op({
@@ -93,6 +103,7 @@ export const OPERATIONS = {
     role: "admin",
     mutating: true,
     schema: schemas.reloadConfig,
+    secrets: [],
     run: (s, ctx) => reloadConfig(s, ctx),
   }),
   pseudonymizeTest: op({
@@ -100,6 +111,7 @@ export const OPERATIONS = {
     role: "admin",
     mutating: true,
     schema: schemas.pseudonymizeTest,
+    secrets: ["pepper", "key"],
     run: (s, ctx, i) => pseudonymizeTest(s, ctx, i),
   }),
 } as const;

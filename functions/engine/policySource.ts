@@ -37,7 +37,8 @@ export class StoredPolicySource implements PolicySource {
     const now = this.now();
     if (!force && this.lastRead !== null && now - this.lastRead < this.refreshMs) return this.policy;
     const { active } = await this.settings.readSettings();
-    this.set(active ? { userDays: active.user_days, globalDays: active.global_days } : this.params());
+    const params = this.params();
+    this.set(active ? { ...params, userDays: active.user_days, globalDays: active.global_days } : params);
     return this.policy;
   }
 }

@@ -1,17 +1,18 @@
-import { invalidArgument } from "../domain/errors";
-import { assertSaltId, type SaltKind } from "../domain/ids";
+import { invalidArgument, isSaltServiceError } from "../domain/errors";
+import { assertSaltId, saltIdProblem, type SaltKind } from "../domain/ids";
 import {
   deriveFieldKey,
-  pseudonymPrefix,
-  pseudonymWithPrefix,
   isPseudonymizable,
   parsePseudonym,
+  pseudonymPrefix,
   pseudonymTag,
+  pseudonymWithPrefix,
+  subjectKey,
   tagsEqual,
   type PseudonymizableValue,
 } from "../domain/pseudonym";
 import type { LoadedSalt } from "../domain/salt";
-import type { Pepper, PepperSource } from "../ports/pepperSource";
+import type { Pepper, PepperSource } from "../ports/secrets";
 import type { SaltCache } from "./saltCache";
 
 export type RecordValue = unknown;
@@ -32,8 +33,16 @@ export const DEFAULT_ANALYTICS_FIELDS: readonly string[] = [
   "ip_address",
 ];
 
+/** The field of an event that names its data subject (whose erasure must reach the event's pseudonyms). */
+export const SUBJECT_FIELD = "user_id";
+
+/**
+ * What a pseudonym is checked against. For a global (event-type) pseudonym of an
+ * event that named its subject, give that subject's `userId`.
+ */
 export type VerifyContext =
-  { kind: "user"; userId: string; field: string } | { kind: "global"; eventType: string; field: string };
+  | { kind: "user"; userId: string; field: string }
+  | { kind: "global"; eventType: string; field: string; userId?: string };
 
 export interface PseudonymizeResult<T> {
   data: T;
@@ -41,23 +50,33 @@ export interface PseudonymizeResult<T> {
   pepperVersion: number;
 }
 
+const wellFormed = (path: string, value: string): void => {
+  if (!value.isWellFormed())
+    throw invalidArgument([{ path, message: "must be well-formed Unicode (no lone surrogates)" }]);
+};
+
 /**
  * Pseudonymization over the salt cache and a pepper source.
  *
  * Behaviour per listed field: a string, finite number or boolean becomes a
- * pseudonym; `null` stays `null` and an absent field stays absent (nothing to
- * hide, nothing invented); an object, array or other value is refused with
- * invalid-argument naming the field, since passing it through could leak an
- * identifier. Fields not listed pass through untouched.
+ * pseudonym; `null` stays `null` and an absent field stays absent; an object,
+ * array, lone surrogate or other value is refused with invalid-argument naming
+ * the field, since passing it through could leak an identifier (and a lossy
+ * encoding would give two inputs one pseudonym). Fields not listed pass through.
+ *
+ * An analytics event that names its subject (`user_id`) has every pseudonymized
+ * field bound to that user's shred secret, so erasing the user reaches them too.
  */
 export class Pseudonymizer {
-  // Derived keys hang off the salt buffer itself: an erased and recreated salt is a new
-  // buffer, so a stale key can never be found, and entries go when the salt is dropped.
+  // Derived keys hang off the salt (and shred) buffers themselves: an erased and recreated salt is a
+  // new buffer, so a stale key can never be found, and entries go when the salt is dropped.
   private fieldKeys = new WeakMap<Buffer, Map<string, Buffer>>();
+  private subjectKeys = new WeakMap<Buffer, WeakMap<Buffer, Buffer>>();
 
   constructor(
     private readonly salts: SaltCache,
     private readonly pepper: PepperSource,
+    private readonly options: { minPepperVersion?: number } = {},
   ) {}
 
   private fieldKey(kind: SaltKind, scope: string, field: string, salt: Buffer, pepper: Pepper): Buffer {
@@ -75,6 +94,21 @@ export class Pseudonymizer {
     return key;
   }
 
+  private boundKey(fieldKey: Buffer, shred: Buffer | null): Buffer {
+    if (!shred) return fieldKey;
+    let perField = this.subjectKeys.get(fieldKey);
+    if (!perField) {
+      perField = new WeakMap();
+      this.subjectKeys.set(fieldKey, perField);
+    }
+    let key = perField.get(shred);
+    if (!key) {
+      key = subjectKey(fieldKey, shred);
+      perField.set(shred, key);
+    }
+    return key;
+  }
+
   private apply<T extends DataRecord>(
     kind: SaltKind,
     scope: string,
@@ -83,10 +117,12 @@ export class Pseudonymizer {
     loaded: LoadedSalt,
     pepper: Pepper,
     pathPrefix: string,
+    shred: Buffer | null,
   ): T {
-    const saltVersion = loaded.record.version;
+    const prefix = pseudonymPrefix(kind, loaded.record.version, pepper.version);
     const out: DataRecord = { ...record };
     for (const field of fields) {
+      wellFormed("fields", field);
       if (!Object.hasOwn(record, field)) continue;
       const value = record[field];
       if (value === null || value === undefined) continue;
@@ -94,26 +130,39 @@ export class Pseudonymizer {
         throw invalidArgument([
           {
             path: `${pathPrefix}${field}`,
-            message: "must be a string, finite number, boolean or null to be pseudonymized",
+            message:
+              "must be a string (well-formed Unicode), finite number, boolean or null to be pseudonymized",
           },
         ]);
       }
-      const key = this.fieldKey(kind, scope, field, loaded.salt, pepper);
-      out[field] = pseudonymWithPrefix(pseudonymPrefix(kind, saltVersion, pepper.version), key, value);
+      const key = this.boundKey(this.fieldKey(kind, scope, field, loaded.salt, pepper), shred);
+      out[field] = pseudonymWithPrefix(prefix, key, value);
     }
     return out as T;
   }
 
   /** Pseudonymizes `fields` of one user's record with that user's salt (created on first use). */
-  async pseudonymizeUserData<T extends DataRecord>(
+  pseudonymizeUserData<T extends DataRecord>(
     userId: string,
     record: T,
     fields: readonly string[],
   ): Promise<PseudonymizeResult<T>> {
-    assertSaltId("user", userId);
+    try {
+      assertSaltId("user", userId);
+      // Warm salt and pepper: no await at all, the hot path of a per-event pipeline.
+      const pepper = this.pepper.peek();
+      const loaded = pepper ? this.salts.peek("user", userId) : null;
+      if (pepper && loaded) return Promise.resolve(this.userResult(record, fields, loaded, pepper));
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    return this.loadUser(userId).then(([p, l]) => this.userResult(record, fields, l, p));
+  }
+
+  /** The pepper first: without it nothing is pseudonymized, so no salt is created for nothing. */
+  private async loadUser(userId: string): Promise<[Pepper, LoadedSalt]> {
     const pepper = await this.pepper.current();
-    const loaded = await this.salts.current("user", userId, { create: true });
-    return this.userResult(record, fields, loaded, pepper);
+    return [pepper, await this.salts.current("user", userId, { create: true })];
   }
 
   private userResult<T extends DataRecord>(
@@ -123,7 +172,7 @@ export class Pseudonymizer {
     pepper: Pepper,
   ): PseudonymizeResult<T> {
     return {
-      data: this.apply("user", "", record, fields, loaded, pepper, "data."),
+      data: this.apply("user", "", record, fields, loaded, pepper, "data.", null),
       saltVersion: loaded.record.version,
       pepperVersion: pepper.version,
     };
@@ -132,7 +181,6 @@ export class Pseudonymizer {
   /**
    * Pseudonymizes many values of one field of one user at once (column-wise),
    * with one salt lookup and one key derivation: the fast path for bulk data.
-   * `null` stays `null`; other non-pseudonymizable values are refused.
    */
   async pseudonymizeValues(
     userId: string,
@@ -140,8 +188,8 @@ export class Pseudonymizer {
     values: readonly (PseudonymizableValue | null)[],
   ): Promise<{ pseudonyms: (string | null)[]; saltVersion: number; pepperVersion: number }> {
     assertSaltId("user", userId);
-    const pepper = await this.pepper.current();
-    const loaded = await this.salts.current("user", userId, { create: true });
+    wellFormed("field", field);
+    const [pepper, loaded] = await this.loadUser(userId);
     const key = this.fieldKey("user", "", field, loaded.salt, pepper);
     const version = loaded.record.version;
     const prefix = pseudonymPrefix("user", version, pepper.version);
@@ -157,7 +205,7 @@ export class Pseudonymizer {
     return { pseudonyms, saltVersion: version, pepperVersion: pepper.version };
   }
 
-  /** Pseudonymizes an analytics event with the global salt of its event type. */
+  /** Pseudonymizes an analytics event with the global salt of its event type, bound to its subject. */
   async pseudonymizeAnalyticsData<T extends AnalyticsEvent>(
     event: T,
     fields: readonly string[] = DEFAULT_ANALYTICS_FIELDS,
@@ -168,10 +216,16 @@ export class Pseudonymizer {
         { path: "fields", message: "event_type selects the salt and cannot be pseudonymized" },
       ]);
     }
+    const subject = event[SUBJECT_FIELD];
+    if (typeof subject === "string") wellFormed(SUBJECT_FIELD, subject);
+    const subjectId = typeof subject === "string" && saltIdProblem("user", subject) === null ? subject : null;
     const pepper = await this.pepper.current();
-    const loaded = await this.salts.current("global", eventType, { create: true });
+    const [loaded, user] = await Promise.all([
+      this.salts.current("global", eventType, { create: true }),
+      subjectId === null ? null : this.salts.current("user", subjectId, { create: true }),
+    ]);
     return {
-      data: this.apply("global", eventType, event, fields, loaded, pepper, ""),
+      data: this.apply("global", eventType, event, fields, loaded, pepper, "", user?.shred ?? null),
       saltVersion: loaded.record.version,
       pepperVersion: pepper.version,
     };
@@ -179,14 +233,17 @@ export class Pseudonymizer {
 
   /**
    * True when `pseudonym` was made from `value` in `context`, under the current
-   * or any retained salt version and any loadable pepper version. Compares in
-   * constant time; never creates a salt.
+   * or a retained salt version and a pepper version at or above the floor.
+   * Compares in constant time; never creates a salt; an unknown pepper version,
+   * an erased subject or a malformed pseudonym is simply false.
    */
   async verifyPseudonym(
     value: PseudonymizableValue,
     pseudonym: string,
     context: VerifyContext,
   ): Promise<boolean> {
+    if (typeof value === "string") wellFormed("value", value);
+    wellFormed("field", context.field);
     if (!isPseudonymizable(value)) return false;
     let parsed;
     try {
@@ -194,21 +251,42 @@ export class Pseudonymizer {
     } catch {
       return false;
     }
-    if (parsed.kind !== context.kind) return false;
+    if (parsed.kind !== context.kind || parsed.pepperVersion < (this.options.minPepperVersion ?? 1))
+      return false;
     const id =
       context.kind === "user"
         ? assertSaltId("user", context.userId)
         : assertSaltId("global", context.eventType);
-    const scope = context.kind === "user" ? "" : id;
+    const subject =
+      context.kind === "global" && context.userId !== undefined ? assertSaltId("user", context.userId) : null;
     const salt = await this.salts.version(context.kind, id, parsed.saltVersion);
     if (!salt) return false;
-    const pepper = await this.pepper.version(parsed.pepperVersion);
-    const key = this.fieldKey(context.kind, scope, context.field, salt, pepper);
+    let shred: Buffer | null = null;
+    if (subject !== null) {
+      const user = await this.salts.current("user", subject, { create: false }).catch((e: unknown) => {
+        if (isSaltServiceError(e) && e.code === "not-found") return null;
+        throw e;
+      });
+      if (!user?.shred) return false;
+      shred = user.shred;
+    }
+    let pepper: Pepper;
+    try {
+      pepper = await this.pepper.version(parsed.pepperVersion);
+    } catch (e) {
+      if (isSaltServiceError(e) && e.code === "failed-precondition") return false;
+      throw e;
+    }
+    const key = this.boundKey(
+      this.fieldKey(context.kind, context.kind === "user" ? "" : id, context.field, salt, pepper),
+      shred,
+    );
     return tagsEqual(pseudonymTag(key, value), parsed.tag);
   }
 
   /** Forget derived keys, e.g. after an erasure in this instance. */
   clear(): void {
     this.fieldKeys = new WeakMap();
+    this.subjectKeys = new WeakMap();
   }
 }

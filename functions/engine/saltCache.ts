@@ -1,16 +1,19 @@
-import { isUnavailable, notFound } from "../domain/errors";
+import { isUnavailable, notFound, unavailable } from "../domain/errors";
 import type { SaltKind } from "../domain/ids";
 import type { LoadedSalt } from "../domain/salt";
 import type { AuditContext, SaltReader, SaltWriter } from "../ports/saltStore";
 
 export interface SaltCacheOptions {
+  /** How long a loaded salt (or retained version) is used before storage is asked again. */
   ttlMs: number;
+  /** While storage is unreachable, how long after it was read a salt may still serve. */
+  staleMaxMs?: number;
   maxEntries?: number;
   clock?: () => number;
 }
 
-interface Entry {
-  loaded: LoadedSalt;
+interface Entry<T> {
+  value: T;
   fetchedAt: number;
 }
 
@@ -23,14 +26,16 @@ export interface SaltCacheStats {
 }
 
 /**
- * The in-process cache pseudonymization reads salts through. Concurrent misses
- * for one salt share one storage read; a batch touches storage once per distinct
- * salt. When storage is unavailable, a salt already loaded keeps serving (the
- * in-memory fallback); nothing is ever created in memory instead of storage.
+ * The in-process cache pseudonymization reads salts through. No entry is used
+ * past `ttlMs` (so an erase or rotation made by any instance is honoured here
+ * within it); concurrent misses for one salt share one read. When storage is
+ * unavailable an expired entry keeps serving, but only until `staleMaxMs` after
+ * it was read; after that the call is unavailable. Nothing is ever created in
+ * memory instead of storage.
  */
 export class SaltCache {
-  private readonly entries = new Map<string, Entry>();
-  private readonly retired = new Map<string, { salt: Buffer; fetchedAt: number }>();
+  private readonly entries = new Map<string, Entry<LoadedSalt>>();
+  private readonly retired = new Map<string, Entry<Buffer | null>>();
   private readonly inflight = new Map<string, Promise<LoadedSalt>>();
   private readonly maxEntries: number;
   private readonly now: () => number;
@@ -48,76 +53,89 @@ export class SaltCache {
     return `${kind}\u0000${id}`;
   }
 
+  private fresh(entry: Entry<unknown> | undefined): boolean {
+    return entry !== undefined && this.now() - entry.fetchedAt < this.options.ttlMs;
+  }
+
+  /** The current salt if it is cached and fresh: the synchronous fast path. */
+  peek(kind: SaltKind, id: string): LoadedSalt | null {
+    const entry = this.entries.get(SaltCache.key(kind, id));
+    if (!entry || !this.fresh(entry)) return null;
+    this.stats.hits++;
+    return entry.value;
+  }
+
   /** The current salt, created if `create` and absent. */
-  async current(
-    kind: SaltKind,
-    id: string,
-    opts: { create: boolean; audit?: AuditContext },
-  ): Promise<LoadedSalt> {
+  current(kind: SaltKind, id: string, opts: { create: boolean; audit?: AuditContext }): Promise<LoadedSalt> {
+    const cached = this.peek(kind, id);
+    if (cached) return Promise.resolve(cached);
     const key = SaltCache.key(kind, id);
-    const entry = this.entries.get(key);
-    if (entry && this.now() - entry.fetchedAt < this.options.ttlMs) {
-      this.stats.hits++;
-      return entry.loaded;
-    }
     const pending = this.inflight.get(key);
     if (pending) {
       this.stats.hits++;
       return pending;
     }
-    const load = this.fetch(kind, id, opts, entry).finally(() => this.inflight.delete(key));
+    const load = this.fetch(kind, id, opts).finally(() => this.inflight.delete(key));
     this.inflight.set(key, load);
     return load;
   }
 
-  private async fetch(
-    kind: SaltKind,
-    id: string,
-    opts: { create: boolean; audit?: AuditContext },
-    stale: Entry | undefined,
-  ): Promise<LoadedSalt> {
+  /** Serves `stale` when storage is down and it is young enough; otherwise rethrows. */
+  private fallback<T>(e: unknown, stale: Entry<T> | undefined): T {
+    if (!isUnavailable(e) || !stale) throw e;
+    if (this.now() - stale.fetchedAt > (this.options.staleMaxMs ?? Number.POSITIVE_INFINITY)) {
+      throw unavailable("Storage is unreachable and the cached salt is too old to keep serving", e);
+    }
+    this.stats.stale++;
+    return stale.value;
+  }
+
+  private async fetch(kind: SaltKind, id: string, opts: { create: boolean; audit?: AuditContext }) {
     this.stats.reads++;
+    const key = SaltCache.key(kind, id);
     try {
       const loaded = opts.create
         ? (await this.backend.getOrCreate(kind, id, opts.audit)).loaded
         : await this.backend.get(kind, id);
       if (!loaded) throw notFound(`The ${kind} salt`);
-      this.remember(SaltCache.key(kind, id), loaded);
+      this.remember(this.entries, key, loaded);
       return loaded;
     } catch (e) {
-      if (stale && isUnavailable(e)) {
-        this.stats.stale++;
-        return stale.loaded;
-      }
-      throw e;
+      return this.fallback(e, this.entries.get(key));
     }
   }
 
-  private remember(key: string, loaded: LoadedSalt): void {
-    this.entries.delete(key);
-    this.entries.set(key, { loaded, fetchedAt: this.now() });
-    if (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
+  private remember<T>(map: Map<string, Entry<T>>, key: string, value: T): void {
+    map.delete(key);
+    map.set(key, { value, fetchedAt: this.now() });
+    if (map.size > this.maxEntries) {
+      const oldest = map.keys().next().value;
+      if (oldest !== undefined) map.delete(oldest);
     }
   }
 
-  /** A specific version (current or retained), for verifying older pseudonyms. */
+  /** A specific version (current or retained) for verifying older pseudonyms; null when none is kept. */
   async version(kind: SaltKind, id: string, version: number): Promise<Buffer | null> {
     const current = this.entries.get(SaltCache.key(kind, id));
-    if (current?.loaded.record.version === version) return current.loaded.salt;
+    if (current && this.fresh(current) && current.value.record.version === version) {
+      this.stats.hits++;
+      return current.value.salt;
+    }
     const key = `${SaltCache.key(kind, id)}\u0000${version}`;
     const cached = this.retired.get(key);
-    if (cached && this.now() - cached.fetchedAt < this.options.ttlMs) {
+    if (cached && this.fresh(cached)) {
       this.stats.hits++;
-      return cached.salt;
+      return cached.value;
     }
     this.stats.reads++;
-    const salt = await this.backend.getVersion(kind, id, version);
-    if (this.retired.size >= this.maxEntries) this.retired.clear();
-    // Absent versions are not remembered: a newer version may appear at any time.
-    if (salt) this.retired.set(key, { salt, fetchedAt: this.now() });
-    return salt;
+    try {
+      const salt = await this.backend.getVersion(kind, id, version);
+      // Absence is remembered for the TTL too: an erased salt stays erased everywhere within it.
+      this.remember(this.retired, key, salt);
+      return salt;
+    } catch (e) {
+      return this.fallback(e, cached);
+    }
   }
 
   /** Forget a salt after this instance rotated or erased it. */

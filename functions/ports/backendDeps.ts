@@ -1,11 +1,14 @@
-import type { SaltCipher } from "../domain/encryption";
+import type { KeyRing } from "../domain/encryption";
 import type { RotationPolicy } from "../domain/policy";
+import type { VersionedSecret } from "./secrets";
 
 /** What every storage adapter needs from the outside, injected so tests control it. */
 export interface BackendDeps {
   clock: () => Date;
   policy: () => RotationPolicy;
   retentionDays: () => number;
-  /** Throws failed-precondition when the encryption key is missing: fail closed. */
-  cipher: () => SaltCipher;
+  /** The salt-encryption key, by version; fails closed (failed-precondition) when missing or disabled. */
+  keys: KeyRing;
+  /** The key of the audit trail's hash chains (and of keyed id hashes). */
+  auditKey: VersionedSecret;
 }

@@ -1,4 +1,5 @@
-import type { AuditDraft, AuditEntry } from "../domain/audit";
+import type { AuditDraft, AuditEntry, AuditResult } from "../domain/audit";
+import type { ChainHead } from "../domain/auditChain";
 import type { SaltKind } from "../domain/ids";
 import type { Page } from "../domain/paging";
 import type { RotationRequest, SkipReason } from "../domain/rotation";
@@ -9,8 +10,26 @@ export type StorageType = "firestore" | "memory";
 /** Who asked and why; the store turns it into the audit entry it commits with the change. */
 export type AuditContext = Pick<AuditDraft, "actor" | "correlation_id" | "reason" | "operation">;
 
+/**
+ * A request id to commit with the change: a retry with the same key finds the
+ * stored answer instead of acting again. `answer` builds what the caller was told.
+ */
+export interface IdempotencyRecord<O> {
+  key: string;
+  fingerprint: string;
+  answer: (outcome: O) => unknown;
+}
+
+/** What a request id found: the first call's answer (and whether the request was the same). */
+export interface Replayed {
+  status: "replayed";
+  answer: unknown;
+  sameRequest: boolean;
+}
+
 export interface RotateRequest extends RotationRequest {
   audit: AuditContext;
+  idempotency?: IdempotencyRecord<RotateOutcome>;
 }
 
 /** One rotation of a batch; each keeps its own guard, rotation id and audit entry. */
@@ -20,7 +39,7 @@ export interface BatchRotateItem {
   request: RotateRequest;
 }
 
-/** Three writes per rotation (salt, retired version, audit entry) within Firestore's 500 per commit. */
+/** Writes per rotation (salt, retired version, audit entry): 150 fit Firestore's 500 per commit. */
 export const MAX_BATCH_ROTATIONS = 150;
 
 /**
@@ -34,12 +53,10 @@ export interface ListedSalt {
 
 export type RotateOutcome =
   | { status: "created" | "rotated"; record: SaltRecord; rotationId: string }
-  | { status: "skipped"; reason: SkipReason; record: SaltRecord | null };
+  | { status: "skipped"; reason: SkipReason; record: SaltRecord | null }
+  | Replayed;
 
-export interface EraseOutcome {
-  erased: boolean;
-  versionsDestroyed: number;
-}
+export type EraseOutcome = { status: "erased"; erased: boolean; versionsDestroyed: number } | Replayed;
 
 export interface PageRequest {
   limit: number;
@@ -50,13 +67,19 @@ export interface PageRequest {
 export interface SaltReader {
   readonly storageType: StorageType;
   get(kind: SaltKind, id: string): Promise<LoadedSalt | null>;
+  /** Metadata only: nothing is decrypted. */
+  record(kind: SaltKind, id: string): Promise<SaltRecord | null>;
   /** A retained version (current or retired and not yet expired), or null. */
   getVersion(kind: SaltKind, id: string, version: number): Promise<Buffer | null>;
   history(kind: SaltKind, id: string): Promise<SaltVersionInfo[]>;
   count(kind: SaltKind): Promise<number>;
   countDue(kind: SaltKind): Promise<number>;
+  /** Salts whose stored due date falls in [from, to). */
+  countDueBetween(kind: SaltKind, from: Date, to: Date): Promise<number>;
   /** Salts of a kind in document order, metadata only. */
   list(kind: SaltKind, page: PageRequest): Promise<Page<SaltRecord>>;
+  /** Of `versions`, those some stored ciphertext (current, retained or shred) of this kind still needs. */
+  keyVersionsInUse(kind: SaltKind, versions: number[]): Promise<number[]>;
 }
 
 /** Changing salts. Every mutation commits its audit entry atomically with the change. */
@@ -71,16 +94,45 @@ export interface SaltWriter {
   /** Up to MAX_BATCH_ROTATIONS rotations committed together (all or none); outcomes in order. */
   rotateMany(items: BatchRotateItem[]): Promise<RotateOutcome[]>;
   /**
-   * Rotates salts exactly as listed, without reading them again: committed
-   * together, and only if none changed since the listing; if one did, the items
-   * are redone as rotateMany with their guards. Same outcomes as rotateMany.
+   * Rotates salts as listed, without reading them again: committed together, and
+   * only if none changed since the listing; otherwise decided again on a fresh
+   * read. Same outcomes as rotateMany.
    */
   rotateListed(items: { listed: ListedSalt; request: RotateRequest }[]): Promise<RotateOutcome[]>;
-  /** Crypto-shreds the salt and every retained version. */
-  erase(kind: SaltKind, id: string, rotationId: string, audit: AuditContext): Promise<EraseOutcome>;
+  /** Crypto-shreds the salt, every retained version and the shred secret. */
+  erase(
+    kind: SaltKind,
+    id: string,
+    rotationId: string,
+    audit: AuditContext,
+    idempotency?: IdempotencyRecord<EraseOutcome>,
+  ): Promise<EraseOutcome>;
+  /**
+   * Re-encrypts every stored ciphertext of each salt (current, retained, shred)
+   * under the current key version; bytes, versions and metadata do not change.
+   * Each salt rewrapped commits with its audit entry; one already current is skipped.
+   */
+  rewrap(items: RewrapItem[]): Promise<RewrapOutcome[]>;
 }
 
-/** Due salts for batch jobs, oldest rotation first, one bounded page at a time. */
+export interface RewrapItem {
+  kind: SaltKind;
+  id: string;
+  /** Derived from (job, salt): a retry recognises its own earlier work by it. */
+  rewrapId: string;
+  audit: AuditContext;
+}
+
+export type RewrapOutcome =
+  { status: "rewrapped"; from: number[]; to: number } | { status: "current" | "missing" };
+
+/** Salts written under key versions older than `current`, for the rewrap job. */
+export interface RewrapListing {
+  countNeedingRewrap(kind: SaltKind, current: number): Promise<number>;
+  listNeedingRewrap(kind: SaltKind, current: number, page: PageRequest): Promise<Page<SaltRecord>>;
+}
+
+/** Due salts for batch jobs, earliest due first, one bounded page at a time. */
 export interface DueListing {
   listDue(kind: SaltKind, page: PageRequest): Promise<Page<SaltRecord>>;
   /** The same listing with handles for rotateListed. */
@@ -90,10 +142,16 @@ export interface DueListing {
 /** One salt as the integrity sweep sees it. */
 export interface ScannedSalt {
   record: SaltRecord;
-  /** Whether the current ciphertext authenticates and decrypts under the key ring. */
+  /** Whether every stored ciphertext authenticates and decrypts under the key versions it names. */
   decrypts: boolean;
+  /** Why not, when it does not (never bytes). */
+  decryptProblem?: string;
+  /** Key versions its ciphertexts use. */
+  keyVersions: number[];
   /** `salt_hash_prefix` of version - 1 when that version is still retained, else null. */
   retainedPreviousHash: string | null;
+  /** The salt's audit chain and its head. */
+  chain: { id: string; head: ChainHead | null } | null;
 }
 
 /** What the integrity sweep reads and repairs. */
@@ -139,13 +197,29 @@ export interface AuditQuery {
   cursor?: string | undefined;
   targetId?: string | undefined;
   operation?: string | undefined;
+  result?: AuditResult | undefined;
+  from?: Date | undefined;
+  to?: Date | undefined;
 }
 
-/** The append-only audit trail. */
+/** One entry in chain order, as the verifier reads them. */
+export interface ChainScanItem {
+  entry: AuditEntry;
+  docId: string;
+}
+
+/** The append-only, hash-chained audit trail. */
 export interface AuditStore {
-  appendAudit(draft: AuditDraft): Promise<AuditEntry>;
+  /** Appends to `chain` (default: the log chain of the entry's target). */
+  appendAudit(draft: AuditDraft, chain?: string): Promise<AuditEntry>;
   listAudit(query: AuditQuery): Promise<Page<AuditEntry>>;
+  /** Entries ordered by (chain, seq), optionally only of some chains. */
+  scanChains(page: PageRequest & { chains?: string[] }): Promise<Page<ChainScanItem>>;
+  /** Where the chain's newest link is recorded (salt document or chain document), or null. */
+  headOf(chain: string): Promise<ChainHead | null>;
+  /** The heads kept in chain documents (every chain but live salts'), in document order. */
+  listChainHeads(page: PageRequest): Promise<Page<{ chain: string; head: ChainHead }>>;
 }
 
 /** Everything stored per salt, as one adapter implements it; use cases ask for the parts they use. */
-export type SaltStore = SaltReader & SaltWriter & DueListing & SaltMaintenance;
+export type SaltStore = SaltReader & SaltWriter & DueListing & RewrapListing & SaltMaintenance;

@@ -10,7 +10,7 @@ import { OPERATIONS } from "../edge/operations";
 import { callableOptions } from "./options";
 
 function callable<S extends z.ZodType, R extends object>(spec: CallableSpec<S, R>) {
-  return onCall(callableOptions, (request) => handleCall(spec, request, services()));
+  return onCall(callableOptions(spec.secrets), (request) => handleCall(spec, request, services()));
 }
 
 export const status = callable(OPERATIONS.status);

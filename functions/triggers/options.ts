@@ -1,11 +1,17 @@
 import type { CallableOptions } from "firebase-functions/https";
-import { ENFORCE_APP_CHECK, PSEUDONYM_PEPPER, SALT_ENCRYPTION_KEY } from "../config/params";
+import { AUDIT_KEY, ENFORCE_APP_CHECK, PSEUDONYM_PEPPER, SALT_ENCRYPTION_KEY } from "../config/params";
+import type { SecretNeed } from "../edge/callable";
 
-/** Options of every callable: the secrets salts need, and App Check when enforced. */
-export const callableOptions: CallableOptions = {
-  secrets: [PSEUDONYM_PEPPER, SALT_ENCRYPTION_KEY],
-  enforceAppCheck: ENFORCE_APP_CHECK,
-};
+const BY_NEED = { pepper: PSEUDONYM_PEPPER, key: SALT_ENCRYPTION_KEY } as const;
 
-/** Secrets of the workers that read and write salts (task queue, sweep). */
-export const saltSecrets = [PSEUDONYM_PEPPER, SALT_ENCRYPTION_KEY];
+/**
+ * Options of a callable: only the secrets its operation uses (least privilege;
+ * every callable may write an audit entry, so every one has the audit key), and
+ * App Check when enforced.
+ */
+export function callableOptions(needs: readonly SecretNeed[]): CallableOptions {
+  return { secrets: [AUDIT_KEY, ...needs.map((n) => BY_NEED[n])], enforceAppCheck: ENFORCE_APP_CHECK };
+}
+
+/** Secrets of the workers that read and write salts (task queue, sweep): no pepper. */
+export const workerSecrets = [SALT_ENCRYPTION_KEY, AUDIT_KEY];

@@ -13,14 +13,14 @@ import { parseJobTask } from "../edge/tasks";
 import { runTask } from "../usecases/jobs/fanout";
 import { JOB_SPECS } from "../usecases/jobs/kinds";
 import { runSweep } from "../usecases/sweep";
-import { saltSecrets } from "./options";
+import { workerSecrets } from "./options";
 
 const MAX_ATTEMPTS = 5;
 
 /** Batch-job work fanned out by salts-rotateDue and the sweep: one plan step or one shard per task. */
 export const rotateShard = onTaskDispatched(
   {
-    secrets: saltSecrets,
+    secrets: workerSecrets,
     retryConfig: { maxAttempts: MAX_ATTEMPTS, minBackoffSeconds: 5, maxBackoffSeconds: 300 },
     rateLimits: { maxConcurrentDispatches: 20 },
     timeoutSeconds: 540,
@@ -51,7 +51,7 @@ export const integritySweep = onSchedule(
     schedule: process.env[SETTINGS.sweepSchedule.env] || SETTINGS.sweepSchedule.default,
     timeZone: "UTC",
     retryCount: 3,
-    secrets: saltSecrets,
+    secrets: workerSecrets,
     timeoutSeconds: 1800,
     memory: "1GiB",
   },

@@ -13,12 +13,12 @@ const RECENT_ENTRIES = 50;
 
 /** One user's salt metadata, retained versions and recent audit entries. Reading it is itself audited. */
 export async function auditUser(
-  deps: Pick<Services, "salts" | "audit" | "policy" | "clock">,
+  deps: Pick<Services, "salts" | "audit" | "clock">,
   ctx: CallContext,
   userId: string,
 ): Promise<AuditResponse> {
-  const loaded = await deps.salts.get("user", userId);
-  if (!loaded) throw notFound("The user salt");
+  const record = await deps.salts.record("user", userId);
+  if (!record) throw notFound("The user salt");
   const [history, entries] = await Promise.all([
     deps.salts.history("user", userId),
     deps.audit.listAudit({ limit: RECENT_ENTRIES, targetId: userId }),
@@ -29,7 +29,7 @@ export async function auditUser(
     result: "success",
   });
   return {
-    salt: toMetadata(loaded.record, deps.policy.current(), deps.clock()),
+    salt: toMetadata(record, deps.clock()),
     history: history.map((v) => ({
       version: v.version,
       created_at: v.created_at.toISOString(),

@@ -5,9 +5,10 @@ import type { Pseudonymizer } from "../engine/pseudonymizer";
 import type { MetricsRecorder } from "../observability/metrics";
 import type { JobStore, LeaseStore } from "../ports/jobStore";
 import type { MetricsStore } from "../ports/metricsStore";
-import type { PepperSource } from "../ports/pepperSource";
+import type { PepperSource, VersionedSecret } from "../ports/secrets";
 import type { PolicySource } from "../ports/policySource";
 import type { RateLimiter } from "../ports/rateLimiter";
+import type { RequestStore } from "../ports/requestStore";
 import type { AuditContext, AuditStore, SaltStore, SettingsStore } from "../ports/saltStore";
 import type { TaskQueue } from "../ports/taskQueue";
 
@@ -24,8 +25,13 @@ export interface Services {
   readonly settings: SettingsStore;
   readonly cache: SaltCache;
   readonly pepper: PepperSource;
+  /** The salt-encryption key ring (SALT_ENCRYPTION_KEY versions). */
+  readonly keys: VersionedSecret;
+  /** The key of the audit chains and of keyed id hashes in receipts. */
+  readonly auditKey: VersionedSecret;
   readonly pseudonymizer: Pseudonymizer;
   readonly jobs: JobStore;
+  readonly requests: RequestStore;
   readonly leases: LeaseStore;
   readonly tasks: TaskQueue;
   readonly rateLimiter: RateLimiter;
@@ -37,6 +43,8 @@ export interface Services {
 export interface CallContext {
   correlationId: string;
   actor: { uid: string; via: ActorVia };
+  /** Present when the call carried a request_id: where its first answer is kept, and what it asked. */
+  request?: { key: string; fingerprint: string };
 }
 
 export function auditContext(ctx: CallContext, operation: string, reason?: string): AuditContext {

@@ -13,7 +13,7 @@ export async function reloadConfig(
     global_days: pending?.global_days ?? params.globalDays,
   };
   const active = await deps.settings.activateSettings(intervals, auditContext(ctx, "reload"));
-  deps.policy.set({ userDays: active.user_days, globalDays: active.global_days });
+  deps.policy.set({ ...params, userDays: active.user_days, globalDays: active.global_days });
   logs.configReloaded(active.user_days, active.global_days, ctx.correlationId);
   return { rotation_intervals: intervals, reloaded_at: active.reloaded_at.toISOString() };
 }

@@ -121,7 +121,7 @@ async function checkInvariants(deps: SweepDeps, report: SweepReport, scanLimit: 
             id_hash: idHash(record.id),
             version: record.version,
           });
-        const expected = nextRotation(policy, kind, record.last_rotated);
+        const expected = nextRotation(policy, kind, record.last_rotated, record);
         if (expected.getTime() !== record.next_rotation.getTime()) {
           if (await deps.salts.repairNextRotation(kind, record.id, record.version, expected)) {
             report.repaired_next_rotation++;

@@ -84,7 +84,7 @@ export function backendContract(name: string, makeHarness: () => Promise<Backend
         const rotationId = rid();
         const out = await b.rotate("global", "page_view", { force: true, rotationId, audit });
         expect(out.status).toBe("created");
-        if (out.status === "skipped") throw new Error("unreachable");
+        if (out.status !== "created") throw new Error("unreachable");
         expect(out.record.version).toBe(1);
         const log = await h.audit.listAudit({ limit: 10 });
         expect(log.items).toHaveLength(1);
@@ -265,12 +265,29 @@ export function backendContract(name: string, makeHarness: () => Promise<Backend
         expect(seen).toEqual(Array.from({ length: 11 }, (_, i) => `u${String(i).padStart(2, "0")}`));
       });
 
-      it("when the interval shortens, then due follows the policy in force", async () => {
-        await b.getOrCreate("global", "click");
+      it("when the interval shortens, then due follows once the stored due date is repaired (as the sweep does)", async () => {
+        const { loaded } = await b.getOrCreate("global", "click");
         h.state.clock.advance(10 * DAY);
         expect(await b.countDue("global")).toBe(0);
-        h.state.policy = { userDays: 90, globalDays: 7 };
+        h.state.policy = { userDays: 90, globalDays: 7, jitter: 0 };
+        const next = new Date(loaded.record.last_rotated.getTime() + 7 * DAY);
+        expect(await b.repairNextRotation("global", "click", 1, next)).toBe(true);
         expect(await b.countDue("global")).toBe(1);
+        expect(await b.countDueBetween("global", new Date(0), new Date(next.getTime() + 1))).toBe(1);
+      });
+
+      it("when jitter is set, then due dates spread over the window and never pass the interval", async () => {
+        h.state.policy = { userDays: 90, globalDays: 30, jitter: 0.2 };
+        const now = h.state.clock.now().getTime();
+        const days = new Set<number>();
+        for (let i = 0; i < 40; i++) {
+          const { loaded } = await b.getOrCreate("user", `herd-${i}`);
+          const early = now + 90 * DAY - loaded.record.next_rotation.getTime();
+          expect(early).toBeGreaterThanOrEqual(0);
+          expect(early).toBeLessThanOrEqual(0.2 * 90 * DAY);
+          days.add(Math.floor(loaded.record.next_rotation.getTime() / DAY));
+        }
+        expect(days.size).toBeGreaterThan(10);
       });
 
       it("when a cursor was not issued by the service, then invalid-argument", async () => {
@@ -304,7 +321,7 @@ export function backendContract(name: string, makeHarness: () => Promise<Backend
         await b.rotate("user", "erin", { rotationId: rid(), audit });
         const rotationId = rid();
         const out = await b.erase("user", "erin", rotationId, { ...audit, operation: "erase" });
-        expect(out).toEqual({ erased: true, versionsDestroyed: 3 });
+        expect(out).toEqual({ status: "erased", erased: true, versionsDestroyed: 3 });
         expect(await b.get("user", "erin")).toBeNull();
         for (const v of [1, 2, 3]) expect(await b.getVersion("user", "erin", v)).toBeNull();
         expect(await b.history("user", "erin")).toEqual([]);
@@ -317,6 +334,7 @@ export function backendContract(name: string, makeHarness: () => Promise<Backend
 
       it("when nothing is stored for the user, then erase reports nothing erased", async () => {
         expect(await b.erase("user", "nobody", rid(), { ...audit, operation: "erase" })).toEqual({
+          status: "erased",
           erased: false,
           versionsDestroyed: 0,
         });
@@ -377,18 +395,36 @@ export function backendContract(name: string, makeHarness: () => Promise<Backend
         expect(await b.get("user", "gina")).not.toBeNull();
       });
 
-      it("when the key is replaced, then old salts fail until the old key is kept in the ring", async () => {
+      it("when a new key version becomes current, then new salts use it and old ones still decrypt", async () => {
         const before = (await b.getOrCreate("user", "ivy")).loaded.salt;
-        const oldKey = h.state.key!;
-        h.state.key = randomBytes(32);
-        await expect(b.get("user", "ivy")).rejects.toThrow(/unknown key id/);
-        h.state.olderKeys = [oldKey];
+        const v2 = h.state.keys.add();
+        await b.getOrCreate("user", "ivo");
         expect((await b.get("user", "ivy"))?.salt.equals(before)).toBe(true);
+        expect(await b.keyVersionsInUse("user", [1, v2])).toEqual([1, 2]);
+      });
+
+      it("when the key version a salt names is disabled, then reading it is failed-precondition naming that version", async () => {
+        const before = (await b.getOrCreate("user", "ivy")).loaded.salt;
+        h.state.keys.add();
+        h.state.keys.setEnabled(1, false);
+        await expect(b.get("user", "ivy")).rejects.toMatchObject({
+          code: "failed-precondition",
+          message: expect.stringMatching(/version 1\b/),
+        });
+        h.state.keys.setEnabled(1, true);
+        expect((await b.get("user", "ivy"))?.salt.equals(before)).toBe(true);
+      });
+
+      it("when a version's key bytes are not the ones that encrypted it, then reading fails and says so", async () => {
+        await b.getOrCreate("user", "ivy");
+        h.state.keys.versions.get(1)!.bytes = randomBytes(32);
+        await expect(b.get("user", "ivy")).rejects.toThrow(/not the key that encrypted it/);
       });
 
       it("when the key is missing, then operations stop with failed-precondition and write nothing", async () => {
         await b.getOrCreate("user", "jack");
-        h.state.key = null;
+        h.state.keys.currentVersion = null;
+        h.state.keys.setEnabled(1, false);
         await expect(b.get("user", "jack")).rejects.toMatchObject({ code: "failed-precondition" });
         await expect(b.getOrCreate("user", "kim")).rejects.toMatchObject({ code: "failed-precondition" });
         await expect(b.rotate("user", "jack", { rotationId: rid(), audit })).rejects.toMatchObject({

@@ -70,7 +70,7 @@ describe("batch rotation fanned out through the Cloud Tasks emulator", () => {
       { token: admin.token },
     );
     expect(again.result!.due.users).toBe(0);
-  });
+  }, 240_000);
 
   it("when a shard task dies halfway, then the queue retries it and nothing is rotated twice", async () => {
     const ids = Array.from({ length: 120 }, (_, i) => `retry-${String(i).padStart(4, "0")}`);
@@ -101,5 +101,5 @@ describe("batch rotation fanned out through the Cloud Tasks emulator", () => {
     } finally {
       await db().collection("salts_meta").doc("fault_injection").delete();
     }
-  });
+  }, 240_000);
 });

@@ -8,6 +8,7 @@ const ENV = {
   SALT_BACKEND: "firestore",
   SALT_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
   PSEUDONYM_PEPPER: randomBytes(48).toString("base64"),
+  AUDIT_KEY: randomBytes(48).toString("base64"),
   PEPPER_SOURCE: "runtime",
 };
 

@@ -10,7 +10,7 @@ backendContract("firestore (emulator)", async () => {
   const backend = new FirestoreSaltStore(db, deps);
   return {
     backend,
-    audit: new FirestoreAuditStore(db, deps.clock),
+    audit: new FirestoreAuditStore(db, deps.clock, deps.auditKey),
     state,
     reset: clearFirestore,
     tamper: async (kind, id) => {

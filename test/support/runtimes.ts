@@ -1,8 +1,8 @@
 import { Firestore } from "firebase-admin/firestore";
-import { RuntimePepperSource } from "../../functions/adapters/secretManager/pepperSources";
+import { RuntimeSecret } from "../../functions/adapters/secretManager/secretVersions";
+import { aesKeyText, randomKeyBytes } from "../../functions/adapters/secretManager/validators";
 import { composeServices } from "../../functions/app/compose";
 import { defaultConfig, type ServiceConfig } from "../../functions/config/config";
-import { parseEncryptionKey, SaltCipher } from "../../functions/domain/encryption";
 import type { Services } from "../../functions/usecases/deps";
 import { PROJECT_ID } from "./firestore";
 
@@ -26,6 +26,15 @@ export function firestoreVia(host: string): Firestore {
   }
 }
 
+/** Secrets as the Functions runtime would inject them: one version each. */
+export function runtimeSecrets(opts: { key: string; pepper?: string; auditKey?: string }) {
+  return {
+    keys: new RuntimeSecret("SALT_ENCRYPTION_KEY", () => opts.key, 1, aesKeyText),
+    pepper: new RuntimeSecret("PSEUDONYM_PEPPER", () => opts.pepper ?? "p".repeat(48), 1, randomKeyBytes),
+    auditKey: new RuntimeSecret("AUDIT_KEY", () => opts.auditKey ?? "a".repeat(48), 1, randomKeyBytes),
+  };
+}
+
 /** Full services over Firestore with the given key and pepper, job tasks run in-process. */
 export function firestoreRuntime(opts: {
   key: string;
@@ -33,12 +42,10 @@ export function firestoreRuntime(opts: {
   firestore?: Firestore;
   config?: Partial<ServiceConfig>;
 }): Services {
-  const cipher = new SaltCipher(parseEncryptionKey(opts.key));
   return composeServices({
     config: testConfig(opts.config),
     firestore: opts.firestore,
-    cipher: () => cipher,
-    pepper: new RuntimePepperSource(() => opts.pepper ?? "p".repeat(48), 1),
+    secrets: runtimeSecrets(opts),
     inProcessTasks: true,
   });
 }

@@ -1,18 +1,19 @@
 import type { Firestore } from "firebase-admin/firestore";
 import { FirestoreSaltStore } from "../../functions/adapters/firestore/firestoreSaltStore";
-import { parseEncryptionKey, SaltCipher } from "../../functions/domain/encryption";
 import type { SaltKind } from "../../functions/domain/ids";
 import { DEFAULT_POLICY } from "../../functions/domain/policy";
+import { runtimeSecrets } from "./runtimes";
 
 /** A backend writing with the given key as if it were `daysAgo` days in the past. */
 export function backendAt(db: Firestore, keyText: string, daysAgo: number): FirestoreSaltStore {
-  const key = parseEncryptionKey(keyText);
+  const secrets = runtimeSecrets({ key: keyText });
   const at = () => new Date(Date.now() - daysAgo * 24 * 60 * 60 * 1000);
   return new FirestoreSaltStore(db, {
     clock: at,
     policy: () => DEFAULT_POLICY,
     retentionDays: () => 30,
-    cipher: () => new SaltCipher(key),
+    keys: secrets.keys,
+    auditKey: secrets.auditKey,
   });
 }
 

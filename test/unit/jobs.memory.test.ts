@@ -1,25 +1,21 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { RuntimePepperSource } from "../../functions/adapters/secretManager/pepperSources";
 import { InProcessTaskQueue } from "../../functions/adapters/taskQueues";
 import { composeServices } from "../../functions/app/compose";
-import { SaltCipher } from "../../functions/domain/encryption";
 import { handleCall } from "../../functions/edge/callable";
 import { schemas } from "../../functions/edge/schemas";
 import { startRotateDue } from "../../functions/usecases/jobs/rotation";
 import { jobStatus } from "../../functions/usecases/jobs/status";
 import { getStatus } from "../../functions/usecases/status";
-import { testConfig } from "../support/runtimes";
+import { runtimeSecrets, testConfig } from "../support/runtimes";
 import { DAY, ManualClock } from "../support/testDeps";
 
 function memoryRuntime(over: Parameters<typeof testConfig>[0] = {}) {
   const clock = new ManualClock();
-  const cipher = new SaltCipher(randomBytes(32));
   const rt = composeServices({
     config: testConfig({ backend: "memory", ...over }),
     clock: clock.now,
-    cipher: () => cipher,
-    pepper: new RuntimePepperSource(() => "p".repeat(40), 1),
+    secrets: runtimeSecrets({ key: randomBytes(32).toString("hex"), pepper: "p".repeat(40) }),
   });
   return { rt, clock };
 }
@@ -64,6 +60,7 @@ describe("the callable pipeline, called directly", () => {
     role: "auditor" as const,
     mutating: false,
     schema: schemas.status,
+    secrets: [],
     run: getStatus,
   };
   const request = (data: unknown, claims?: Record<string, unknown>, headers: Record<string, string> = {}) =>

@@ -10,7 +10,7 @@ backendContract("memory", async () => {
   const stored = new MemoryState();
   return {
     backend: new MemorySaltStore(deps, stored),
-    audit: new MemoryAuditStore(stored, deps.clock),
+    audit: new MemoryAuditStore(stored, deps.clock, deps.auditKey),
     state,
     reset: async () => {},
     tamper: async (kind, id) => {

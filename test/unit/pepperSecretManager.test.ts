@@ -1,9 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  RuntimePepperSource,
-  SecretManagerPepperSource,
-} from "../../functions/adapters/secretManager/pepperSources";
+import { RuntimeSecret, SecretManagerSecret } from "../../functions/adapters/secretManager/secretVersions";
+import { randomKeyBytes } from "../../functions/adapters/secretManager/validators";
 import { secretManagerClient } from "../../functions/app/firebase";
 import { FakeSecretManager } from "../support/fakeSecretManager";
 
@@ -29,7 +27,11 @@ describe("pepper from Secret Manager (real client, local gRPC server)", () => {
   });
 
   const source = (secret = SECRET, version = "latest") =>
-    new SecretManagerPepperSource(secretManagerClient(host), PROJECT, secret, version, 3000);
+    new SecretManagerSecret(secretManagerClient(host), PROJECT, secret, {
+      pinned: version,
+      validate: randomKeyBytes,
+      timeoutMs: 3000,
+    });
 
   it("when pinned to latest, then it resolves to the concrete newest version once and caches it", async () => {
     const s = source();
@@ -83,7 +85,10 @@ describe("pepper from Secret Manager (real client, local gRPC server)", () => {
     const downHost = await down.start();
     down.addVersion(PROJECT, SECRET, v1);
     await down.stop();
-    const s = new SecretManagerPepperSource(secretManagerClient(downHost), PROJECT, SECRET, "latest", 2000);
+    const s = new SecretManagerSecret(secretManagerClient(downHost), PROJECT, SECRET, {
+      validate: randomKeyBytes,
+      timeoutMs: 2000,
+    });
     await expect(s.current()).rejects.toMatchObject({ code: "unavailable" });
   });
 
@@ -95,11 +100,13 @@ describe("pepper from Secret Manager (real client, local gRPC server)", () => {
 describe("pepper from the Functions runtime", () => {
   it("when the bound value is missing, empty or short, then failed-precondition; never a default", async () => {
     for (const value of ["", "short"]) {
-      await expect(new RuntimePepperSource(() => value, 1).current()).rejects.toMatchObject({
+      await expect(
+        new RuntimeSecret("PSEUDONYM_PEPPER", () => value, 1, randomKeyBytes).current(),
+      ).rejects.toMatchObject({
         code: "failed-precondition",
       });
     }
-    const ok = new RuntimePepperSource(() => "x".repeat(32), 3);
+    const ok = new RuntimeSecret("PSEUDONYM_PEPPER", () => "x".repeat(32), 3, randomKeyBytes);
     expect((await ok.current()).version).toBe(3);
     await expect(ok.version(2)).rejects.toMatchObject({ code: "failed-precondition" });
   });

@@ -1,9 +1,11 @@
-import { isSaltServiceError, SaltServiceError, unavailable } from "../../domain/errors";
+import { isSaltServiceError, outcomeUnknown, SaltServiceError, unavailable } from "../../domain/errors";
 
 // gRPC status codes that mean "the store did not answer or could not commit now".
 const RETRYABLE_GRPC = new Set([
   4 /* DEADLINE_EXCEEDED */, 8 /* RESOURCE_EXHAUSTED */, 10 /* ABORTED */, 14 /* UNAVAILABLE */,
 ]);
+// Codes that, once a commit was sent, leave its outcome unknown (ABORTED and RESOURCE_EXHAUSTED do not).
+const AMBIGUOUS_GRPC = new Set([4, 14]);
 const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH"]);
 
 function isStoreUnavailable(e: unknown): boolean {
@@ -14,26 +16,75 @@ function isStoreUnavailable(e: unknown): boolean {
   return false;
 }
 
+function isAmbiguous(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return (
+    (typeof code === "number" && AMBIGUOUS_GRPC.has(code)) ||
+    (typeof code === "string" && NETWORK_CODES.has(code))
+  );
+}
+
+/** Lets an operation say when it sends a commit: from then on, a fault leaves the outcome unknown. */
+export interface Guard {
+  committing(): void;
+  settled(): void;
+}
+
 /**
- * Runs one storage operation with a deadline. Storage faults become
- * `unavailable`; domain errors pass through; anything else is rethrown as is
- * for the edge to turn into `internal`.
+ * Runs one storage operation with a deadline. Faults before a commit was sent
+ * are `unavailable` (nothing happened; retry freely); faults while a commit is in
+ * flight are `deadline-exceeded` (it may have happened: retry with the same
+ * request_id). Domain errors pass through; anything else is rethrown as is.
  */
-export async function guarded<T>(operation: string, timeoutMs: number, run: () => Promise<T>): Promise<T> {
+export async function guarded<T>(
+  operation: string,
+  timeoutMs: number,
+  run: (guard: Guard) => Promise<T>,
+): Promise<T> {
+  let inFlight = false;
+  const guard: Guard = {
+    committing: () => {
+      inFlight = true;
+    },
+    settled: () => {
+      inFlight = false;
+    },
+  };
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(unavailable(`Firestore did not answer within ${timeoutMs} ms (${operation})`)),
+      () =>
+        reject(
+          inFlight
+            ? outcomeUnknown(operation)
+            : unavailable(`Firestore did not answer within ${timeoutMs} ms (${operation})`),
+        ),
       timeoutMs,
     );
   });
   try {
-    return await Promise.race([run(), deadline]);
+    return await Promise.race([run(guard), deadline]);
   } catch (e) {
     if (e instanceof SaltServiceError) throw e;
+    if (inFlight && isAmbiguous(e)) throw outcomeUnknown(operation, e);
     if (isStoreUnavailable(e)) throw unavailable(`Firestore is unavailable (${operation})`, e);
     throw e;
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** Sends a commit under the guard: a lost answer is reported as an unknown outcome, not as nothing done. */
+export async function commitGuarded<T>(guard: Guard, commit: () => Promise<T>): Promise<T> {
+  guard.committing();
+  try {
+    const out = await commit();
+    guard.settled();
+    return out;
+  } catch (e) {
+    // A refused commit (precondition, conflict) certainly did nothing.
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "number" && !AMBIGUOUS_GRPC.has(code)) guard.settled();
+    throw e;
   }
 }

@@ -1,51 +1,85 @@
-import { randomUUID } from "node:crypto";
+import { randomInt, randomUUID } from "node:crypto";
 import {
   FieldPath,
   Timestamp,
   type DocumentReference,
   type Firestore,
   type Query,
+  type Transaction,
 } from "firebase-admin/firestore";
 import { intervalsAudit, type AuditDraft, type AuditEntry } from "../../domain/audit";
+import { chains, linkEntry, saltOfChain, type AuditKey, type ChainHead } from "../../domain/auditChain";
+import { ALL_SHARDS, encodeDocId, INDEX_SHARDS } from "../../domain/ids";
 import { decodeCursor, toPage, type Page } from "../../domain/paging";
+import type { VersionedSecret } from "../../ports/secrets";
 import type {
   ActiveSettings,
   AuditContext,
   AuditQuery,
   AuditStore,
+  ChainScanItem,
+  PageRequest,
   PendingSettings,
   SettingsStore,
   StoredSettings,
 } from "../../ports/saltStore";
 import { guarded } from "./errors";
-import { auditDocData, COLLECTIONS, parseAuditDoc, settingsSchema } from "./schema";
+import { auditDocData, chainDocSchema, COLLECTIONS, parseAuditDoc, settingsSchema } from "./schema";
 
 /** Whatever an entry is staged on: a transaction or a batch of the change it records. */
 export interface CreateWriter {
   create(ref: DocumentReference, data: Record<string, unknown>): unknown;
 }
 
-/** Stages an audit entry on the writer of the change it records, so both commit together. */
-export function stageAudit(db: Firestore, writer: CreateWriter, draft: AuditDraft, at: Date): AuditEntry {
-  const entry: AuditEntry = { ...draft, id: randomUUID(), at: at.toISOString() };
-  writer.create(db.collection(COLLECTIONS.audit).doc(entry.id), auditDocData(entry));
-  return entry;
+/** Stages a linked entry on the writer of the change it records, so both commit together. */
+export function stageEntry(
+  db: Firestore,
+  writer: CreateWriter,
+  linked: { entry: AuditEntry; head: ChainHead },
+): { entry: AuditEntry; head: ChainHead } {
+  // A random shard per entry spreads the time index over INDEX_SHARDS ranges.
+  const data = auditDocData(linked.entry, randomInt(INDEX_SHARDS));
+  writer.create(db.collection(COLLECTIONS.audit).doc(linked.entry.id), data);
+  return linked;
 }
 
-/** Append-only audit entries in `salts_audit`; nothing here updates or deletes one. */
+/**
+ * Within a transaction: reads a chain's head document, stages the entry linked
+ * after it, and moves the head (one document per chain, written at the chain's pace).
+ */
+export async function appendLinked(
+  db: Firestore,
+  tx: Transaction,
+  chain: string,
+  draft: AuditDraft,
+  at: Date,
+  key: AuditKey,
+): Promise<AuditEntry> {
+  const ref = db.collection(COLLECTIONS.chains).doc(encodeDocId(chain));
+  const snap = await tx.get(ref);
+  const head = snap.exists ? chainDocSchema.parse(snap.data()).head : null;
+  const linked = stageEntry(db, tx, linkEntry(draft, { id: randomUUID(), at }, chain, head, key));
+  tx.set(ref, { chain, head: linked.head });
+  return linked.entry;
+}
+
+/** Append-only audit entries in `salts_audit`, hash-chained; nothing here updates or deletes one. */
 export class FirestoreAuditStore implements AuditStore {
   constructor(
     private readonly db: Firestore,
     private readonly clock: () => Date,
+    private readonly auditKey: VersionedSecret,
     private readonly timeoutMs = 20_000,
   ) {}
 
-  appendAudit(draft: AuditDraft): Promise<AuditEntry> {
+  private chainRef(chain: string): DocumentReference {
+    return this.db.collection(COLLECTIONS.chains).doc(encodeDocId(chain));
+  }
+
+  appendAudit(draft: AuditDraft, chain: string = chains.of(draft.target)): Promise<AuditEntry> {
     return guarded("appendAudit", this.timeoutMs, async () => {
-      const batch = this.db.batch();
-      const entry = stageAudit(this.db, batch, draft, this.clock());
-      await batch.commit();
-      return entry;
+      const key = await this.auditKey.current();
+      return this.db.runTransaction((tx) => appendLinked(this.db, tx, chain, draft, this.clock(), key));
     });
   }
 
@@ -54,6 +88,11 @@ export class FirestoreAuditStore implements AuditStore {
       let q: Query = this.db.collection(COLLECTIONS.audit);
       if (query.targetId !== undefined) q = q.where("target.id", "==", query.targetId);
       if (query.operation !== undefined) q = q.where("operation", "==", query.operation);
+      if (query.result !== undefined) q = q.where("result", "==", query.result);
+      // Without a target, the time index is sharded: ask every shard at once, Firestore merges in order.
+      if (query.targetId === undefined) q = q.where("shard", "in", [...ALL_SHARDS]);
+      if (query.from) q = q.where("at", ">=", Timestamp.fromDate(query.from));
+      if (query.to) q = q.where("at", "<", Timestamp.fromDate(query.to));
       q = q.orderBy("at", "desc").orderBy(FieldPath.documentId(), "desc");
       if (query.cursor) {
         const c = decodeCursor(query.cursor);
@@ -68,12 +107,66 @@ export class FirestoreAuditStore implements AuditStore {
       );
     });
   }
+
+  scanChains(page: {
+    limit: number;
+    cursor?: string | undefined;
+    chains?: string[];
+  }): Promise<Page<ChainScanItem>> {
+    return guarded("scanChains", this.timeoutMs, async () => {
+      let q: Query = this.db.collection(COLLECTIONS.audit);
+      if (page.chains) q = q.where("integrity.chain", "in", page.chains);
+      q = q.orderBy("integrity.chain").orderBy("integrity.seq");
+      if (page.cursor) {
+        const c = decodeCursor(page.cursor);
+        q = q.startAfter(c.d, c.t);
+      }
+      const snap = await q.limit(page.limit + 1).get();
+      return toPage(
+        snap.docs.map((d) => ({ entry: parseAuditDoc(d.data()), docId: d.id })),
+        page.limit,
+        (x) => x,
+        (x) => ({ t: x.entry.integrity!.seq, d: x.entry.integrity!.chain }),
+      );
+    });
+  }
+
+  headOf(chain: string): Promise<ChainHead | null> {
+    return guarded("headOf", this.timeoutMs, async () => {
+      const salt = saltOfChain(chain);
+      if (salt) {
+        // A live salt keeps its chain's head; an erased one left it in a chain document.
+        const doc = await this.db.collection(COLLECTIONS[salt.kind]).doc(salt.docId).get();
+        const live = doc.exists
+          ? (doc.get("chain") as { id?: string; head?: ChainHead | null } | undefined)
+          : undefined;
+        if (live?.id === chain) return live.head ?? null;
+      }
+      const snap = await this.chainRef(chain).get();
+      return snap.exists ? chainDocSchema.parse(snap.data()).head : null;
+    });
+  }
+
+  listChainHeads(page: PageRequest): Promise<Page<{ chain: string; head: ChainHead }>> {
+    return guarded("listChainHeads", this.timeoutMs, async () => {
+      let q: Query = this.db.collection(COLLECTIONS.chains).orderBy(FieldPath.documentId());
+      if (page.cursor) q = q.startAfter(decodeCursor(page.cursor).d);
+      const snap = await q.limit(page.limit + 1).get();
+      return toPage(
+        snap.docs,
+        page.limit,
+        (d) => chainDocSchema.parse(d.data()),
+        (d) => ({ t: 0, d: d.id }),
+      );
+    });
+  }
 }
 
 /** Staged and active intervals in `salts_meta/config`, each change with its audit entry. */
 export class FirestoreSettingsStore implements SettingsStore {
   constructor(
     private readonly db: Firestore,
+    private readonly auditKey: VersionedSecret,
     private readonly clock: () => Date,
     private readonly timeoutMs = 20_000,
   ) {}
@@ -94,14 +187,11 @@ export class FirestoreSettingsStore implements SettingsStore {
       const clean: Record<string, number> = {};
       if (pending.user_days !== undefined) clean.user_days = pending.user_days;
       if (pending.global_days !== undefined) clean.global_days = pending.global_days;
-      const batch = this.db.batch();
-      batch.set(this.ref(), { pending: clean }, { mergeFields: ["pending"] });
       const details = {
         pending_user_days: pending.user_days ?? null,
         pending_global_days: pending.global_days ?? null,
       };
-      stageAudit(this.db, batch, intervalsAudit(audit, details), this.clock());
-      await batch.commit();
+      await this.withEntry(intervalsAudit(audit, details), { pending: clean }, ["pending"]);
     });
   }
 
@@ -111,15 +201,18 @@ export class FirestoreSettingsStore implements SettingsStore {
   ): Promise<ActiveSettings> {
     return guarded("activateSettings", this.timeoutMs, async () => {
       const now = this.clock();
-      const batch = this.db.batch();
-      batch.set(
-        this.ref(),
-        { active: { ...intervals, reloaded_at: Timestamp.fromDate(now) } },
-        { mergeFields: ["active"] },
-      );
-      stageAudit(this.db, batch, intervalsAudit(audit, { ...intervals }), now);
-      await batch.commit();
+      const active = { ...intervals, reloaded_at: Timestamp.fromDate(now) };
+      await this.withEntry(intervalsAudit(audit, { ...intervals }), { active }, ["active"]);
       return { ...intervals, reloaded_at: now };
+    });
+  }
+
+  /** The settings change and its chained audit entry, in one transaction. */
+  private async withEntry(draft: AuditDraft, data: Record<string, unknown>, fields: string[]): Promise<void> {
+    const key = await this.auditKey.current();
+    await this.db.runTransaction(async (tx) => {
+      await appendLinked(this.db, tx, chains.of(draft.target), draft, this.clock(), key);
+      tx.set(this.ref(), data, { mergeFields: fields });
     });
   }
 }

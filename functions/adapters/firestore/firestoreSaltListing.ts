@@ -1,55 +1,74 @@
 import { FieldPath, Timestamp, type Query, type QueryDocumentSnapshot } from "firebase-admin/firestore";
-import { saltAad, type EncryptedSalt } from "../../domain/encryption";
-import type { SaltKind } from "../../domain/ids";
+import { openWith, saltAad, shredAad, type EncryptedSalt } from "../../domain/encryption";
+import { ALL_SHARDS, type SaltKind } from "../../domain/ids";
 import { decodeCursor, toPage, type Page } from "../../domain/paging";
-import { dueCutoff } from "../../domain/policy";
 import { saltLocation } from "../../domain/rotation";
 import type { SaltRecord } from "../../domain/salt";
 import type { ListedSalt, PageRequest, ScannedSalt } from "../../ports/saltStore";
 import { FirestoreSaltBase } from "./firestoreSaltBase";
 import { COLLECTIONS, parseSaltDoc, parseSaltRecord, RECORD_FIELDS, versionDocSchema } from "./schema";
 
-/** What a Firestore listing remembers of a salt: its ciphertext and the exact version of the document read. */
+/** What a Firestore listing remembers of a salt: the document as read, and its exact version. */
 export interface FirestoreHandle {
-  enc: EncryptedSalt;
+  data: unknown;
   updateTime: Timestamp;
 }
 
-/** Counting, listing, scanning and repairing salts: the reads of jobs, status and the sweep. */
+/**
+ * Counting, listing, scanning and repairing salts: the reads of jobs, status and
+ * the sweep. Time-ordered queries ask every index shard at once (`shard in`), so
+ * the monotonically increasing `next_rotation` is indexed only together with a
+ * shard and its writes spread over INDEX_SHARDS ranges.
+ */
 export abstract class FirestoreSaltListing extends FirestoreSaltBase {
-  count(kind: SaltKind): Promise<number> {
-    return this.run(
-      "count",
-      async () => (await this.db.collection(COLLECTIONS[kind]).count().get()).data().count,
-    );
+  private collection(kind: SaltKind) {
+    return this.db.collection(COLLECTIONS[kind]);
   }
 
-  private dueQuery(kind: SaltKind): Query {
-    const cutoff = dueCutoff(this.deps.policy(), kind, this.deps.clock());
-    return this.db.collection(COLLECTIONS[kind]).where("last_rotated", "<=", Timestamp.fromDate(cutoff));
+  private dueBefore(kind: SaltKind, until: Date): Query {
+    return this.collection(kind)
+      .where("shard", "in", [...ALL_SHARDS])
+      .where("next_rotation", "<=", Timestamp.fromDate(until));
+  }
+
+  count(kind: SaltKind): Promise<number> {
+    return this.run("count", async () => (await this.collection(kind).count().get()).data().count);
   }
 
   countDue(kind: SaltKind): Promise<number> {
-    return this.run("countDue", async () => (await this.dueQuery(kind).count().get()).data().count);
+    return this.run(
+      "countDue",
+      async () => (await this.dueBefore(kind, this.deps.clock()).count().get()).data().count,
+    );
   }
 
-  /** One page of due salts, oldest rotation first; `fields` limits what is read. */
+  countDueBetween(kind: SaltKind, from: Date, to: Date): Promise<number> {
+    return this.run("countDueBetween", async () => {
+      const q = this.collection(kind)
+        .where("shard", "in", [...ALL_SHARDS])
+        .where("next_rotation", ">=", Timestamp.fromDate(from))
+        .where("next_rotation", "<", Timestamp.fromDate(to));
+      return (await q.count().get()).data().count;
+    });
+  }
+
+  /** One page of due salts, earliest due first; `fields` limits what is read. */
   private async duePage<T>(
     kind: SaltKind,
     page: PageRequest,
     fields: readonly string[] | null,
     toItem: (doc: QueryDocumentSnapshot) => T,
   ): Promise<Page<T>> {
-    let query = this.dueQuery(kind);
+    let query = this.dueBefore(kind, this.deps.clock());
     if (fields) query = query.select(...fields);
-    query = query.orderBy("last_rotated").orderBy(FieldPath.documentId());
+    query = query.orderBy("next_rotation").orderBy(FieldPath.documentId());
     if (page.cursor) {
       const c = decodeCursor(page.cursor);
       query = query.startAfter(Timestamp.fromMillis(c.t), c.d);
     }
     const snap = await query.limit(page.limit + 1).get();
     return toPage(snap.docs, page.limit, toItem, (d) => ({
-      t: (d.get("last_rotated") as Timestamp).toMillis(),
+      t: (d.get("next_rotation") as Timestamp).toMillis(),
       d: d.id,
     }));
   }
@@ -63,16 +82,20 @@ export abstract class FirestoreSaltListing extends FirestoreSaltBase {
   listDueForRotation(kind: SaltKind, page: PageRequest): Promise<Page<ListedSalt>> {
     return this.run("listDueForRotation", () =>
       this.duePage(kind, page, null, (d) => {
-        const { record, enc } = parseSaltDoc(d.data());
-        const handle: FirestoreHandle = { enc, updateTime: d.updateTime };
-        return { record, handle };
+        const handle: FirestoreHandle = { data: d.data(), updateTime: d.updateTime };
+        return { record: parseSaltRecord(handle.data), handle };
       }),
     );
   }
 
-  /** Documents of a kind in id order after the cursor. */
-  private async docPage(kind: SaltKind, page: PageRequest, fields: readonly string[] | null) {
-    let query: Query = this.db.collection(COLLECTIONS[kind]);
+  /** Documents of a kind in id order after the cursor, optionally filtered. */
+  private async docPage(
+    kind: SaltKind,
+    page: PageRequest,
+    fields: readonly string[] | null,
+    filter: (q: Query) => Query = (q) => q,
+  ) {
+    let query = filter(this.collection(kind));
     if (fields) query = query.select(...fields);
     query = query.orderBy(FieldPath.documentId());
     if (page.cursor) query = query.startAfter(decodeCursor(page.cursor).d);
@@ -90,43 +113,103 @@ export abstract class FirestoreSaltListing extends FirestoreSaltBase {
     );
   }
 
-  scan(kind: SaltKind, page: PageRequest): Promise<Page<ScannedSalt>> {
-    return this.run("scan", async () => {
-      const docs = await this.docPage(kind, page, null);
-      const parsed = docs.slice(0, page.limit).map((d) => ({ ref: d.ref, ...parseSaltDoc(d.data()) }));
-      const previousRefs = parsed
-        .filter((p) => p.record.version > 1)
-        .map((p) => p.ref.collection(COLLECTIONS.versions).doc(String(p.record.version - 1)));
-      const previous = previousRefs.length > 0 ? await this.db.getAll(...previousRefs) : [];
-      const retained = new Map(
-        previous
-          .filter((s) => s.exists)
-          .map((s) => [s.ref.parent.parent?.path ?? "", versionDocSchema.parse(s.data())] as const),
+  keyVersionsInUse(kind: SaltKind, versions: number[]): Promise<number[]> {
+    return this.run("keyVersionsInUse", async () => {
+      const used = await Promise.all(
+        versions.map(async (v) => {
+          const q = this.collection(kind).where("key_versions", "array-contains", v).select().limit(1);
+          return (await q.get()).empty ? null : v;
+        }),
       );
-      const now = this.deps.clock();
-      const cipher = this.deps.cipher();
-      const byPath = new Map(parsed.map((p) => [p.ref.path, p]));
+      return used.filter((v): v is number => v !== null);
+    });
+  }
+
+  private older(current: number): number[] {
+    // array-contains-any takes at most 30 values: the newest 30 below the current version.
+    return Array.from({ length: Math.min(30, current - 1) }, (_, i) => current - 1 - i);
+  }
+
+  countNeedingRewrap(kind: SaltKind, current: number): Promise<number> {
+    return this.run("countNeedingRewrap", async () => {
+      const older = this.older(current);
+      if (older.length === 0) return 0;
+      const q = this.collection(kind).where("key_versions", "array-contains-any", older);
+      return (await q.count().get()).data().count;
+    });
+  }
+
+  listNeedingRewrap(kind: SaltKind, current: number, page: PageRequest): Promise<Page<SaltRecord>> {
+    return this.run("listNeedingRewrap", async () => {
+      const older = this.older(current);
+      if (older.length === 0) return { items: [], nextCursor: null };
+      const docs = await this.docPage(kind, page, RECORD_FIELDS, (q) =>
+        q.where("key_versions", "array-contains-any", older),
+      );
       return toPage(
         docs,
         page.limit,
-        (d) => {
-          const { record, enc } = byPath.get(d.ref.path)!;
-          let decrypts = true;
-          try {
-            cipher.decrypt(enc, saltAad(saltLocation(kind, record.id), record.version));
-          } catch {
-            decrypts = false;
-          }
-          const prev = retained.get(d.ref.path);
-          return {
-            record,
-            decrypts,
-            retainedPreviousHash: prev && prev.expire_at > now ? prev.salt_hash_prefix : null,
-          };
-        },
+        (d) => parseSaltRecord(d.data()),
         (d) => ({ t: 0, d: d.id }),
       );
     });
+  }
+
+  scan(kind: SaltKind, page: PageRequest): Promise<Page<ScannedSalt>> {
+    return this.run("scan", async () => {
+      const docs = await this.docPage(kind, page, null);
+      const kept = docs.slice(0, page.limit);
+      const parsed = kept.map((d) => ({ ref: d.ref, ...parseSaltDoc(d.data()) }));
+      const retiredRefs = parsed.flatMap((p) =>
+        p.record.version > 1
+          ? [p.ref.collection(COLLECTIONS.versions).doc(String(p.record.version - 1))]
+          : [],
+      );
+      const retired = retiredRefs.length > 0 ? await this.db.getAll(...retiredRefs) : [];
+      const previous = new Map(
+        retired
+          .filter((s) => s.exists)
+          .map((s) => [s.ref.parent.parent?.path ?? "", versionDocSchema.parse(s.data())]),
+      );
+      const now = this.deps.clock();
+      const items = await Promise.all(
+        parsed.map(async (p): Promise<ScannedSalt> => {
+          const prev = previous.get(p.ref.path);
+          const problem = await this.decryptProblem(kind, p.record, p.salt, p.shred);
+          return {
+            record: p.record,
+            decrypts: problem === null,
+            ...(problem ? { decryptProblem: problem } : {}),
+            keyVersions: p.key_versions,
+            retainedPreviousHash: prev && prev.expire_at > now ? prev.salt_hash_prefix : null,
+            chain: p.chain,
+          };
+        }),
+      );
+      const byPath = new Map(parsed.map((p, i) => [p.ref.path, items[i]!]));
+      return toPage(
+        docs,
+        page.limit,
+        (d) => byPath.get(d.ref.path)!,
+        (d) => ({ t: 0, d: d.id }),
+      );
+    });
+  }
+
+  private async decryptProblem(
+    kind: SaltKind,
+    record: SaltRecord,
+    salt: EncryptedSalt,
+    shred: EncryptedSalt | null,
+  ): Promise<string | null> {
+    const location = saltLocation(kind, record.id);
+    try {
+      await openWith(this.deps.keys, salt, saltAad(location, record.version));
+      if (shred) await openWith(this.deps.keys, shred, shredAad(location));
+      return null;
+    } catch (e) {
+      return (e as Error).message;
+    }
   }
 
   repairNextRotation(kind: SaltKind, id: string, version: number, next: Date): Promise<boolean> {
@@ -135,7 +218,7 @@ export abstract class FirestoreSaltListing extends FirestoreSaltBase {
         const ref = this.saltRef(kind, id);
         const snap = await tx.get(ref);
         if (!snap.exists) return false;
-        const { record } = parseSaltDoc(snap.data());
+        const record = parseSaltRecord(snap.data());
         if (record.version !== version || record.next_rotation.getTime() === next.getTime()) return false;
         tx.update(ref, { next_rotation: Timestamp.fromDate(next) });
         return true;

@@ -1,6 +1,7 @@
 import { Timestamp } from "firebase-admin/firestore";
 import { z } from "zod";
 import type { AuditEntry } from "../../domain/audit";
+import type { ChainHead } from "../../domain/auditChain";
 import { SALT_CIPHER_ALG, type EncryptedSalt } from "../../domain/encryption";
 import type { SaltRecord, SaltVersionInfo } from "../../domain/salt";
 
@@ -9,27 +10,33 @@ export const COLLECTIONS = {
   global: "salts_global",
   versions: "salt_versions",
   audit: "salts_audit",
+  chains: "salts_audit_chains",
+  checkpoints: "salts_audit_checkpoints",
   meta: "salts_meta",
   jobs: "salts_jobs",
   shards: "shards",
+  requests: "salts_requests",
   rateLimits: "salts_rate_limits",
   metrics: "salts_metrics",
 } as const;
 
 /** Storage is parsed, not trusted: a malformed document is an error, not a guess. */
 const timestamp = z.instanceof(Timestamp).transform((t) => t.toDate());
-const bytes = z.instanceof(Uint8Array).transform((b) => Buffer.from(b));
+const bytes = z.instanceof(Uint8Array).transform((b): Buffer => Buffer.from(b));
 const kind = z.enum(["user", "global"]);
+const head = z.object({ seq: z.number().int().min(1), mac: z.string().min(1) });
 
 export const encryptedSaltSchema = z.object({
   alg: z.literal(SALT_CIPHER_ALG),
   key_id: z.string().min(1),
+  // Ciphertexts written before key versions were recorded were made under the first version.
+  key_version: z.number().int().min(1).default(1),
   iv: bytes,
   ct: bytes,
   tag: bytes,
 });
 
-export const saltDocSchema = z.object({
+const recordShape = {
   kind,
   id: z.string().min(1),
   version: z.number().int().min(1),
@@ -40,8 +47,22 @@ export const saltDocSchema = z.object({
   previous_salt_hash: z.string().nullable(),
   salt_hash: z.string().length(16),
   last_rotation_id: z.string().nullable().default(null),
+};
+
+export const saltDocSchema = z.object({
+  ...recordShape,
   salt: encryptedSaltSchema,
+  shred: encryptedSaltSchema.nullable().default(null),
+  key_versions: z.array(z.number().int().min(1)).default([]),
+  // Salts written before audit chains existed start a chain at their next change.
+  chain: z
+    .object({ id: z.string().min(1), head: head.nullable() })
+    .nullable()
+    .default(null),
+  last_rewrap_id: z.string().nullable().default(null),
 });
+
+export type SaltDoc = z.output<typeof saltDocSchema>;
 
 export const versionDocSchema = z.object({
   version: z.number().int().min(1),
@@ -52,50 +73,67 @@ export const versionDocSchema = z.object({
   salt: encryptedSaltSchema,
 });
 
+export const chainDocSchema = z.object({ chain: z.string().min(1), head });
+
+const link = z.object({
+  chain: z.string(),
+  seq: z.number().int().min(1),
+  prev: z.string().nullable(),
+  key_version: z.number().int().min(1),
+  mac: z.string(),
+});
+
 export const auditDocSchema = z.object({
   id: z.string(),
   at: timestamp,
   actor: z.object({ uid: z.string(), via: z.enum(["callable", "scheduler", "task", "cli"]) }),
   operation: z.string(),
   target: z.object({ kind: z.enum(["user", "global", "job", "config", "system"]), id: z.string() }),
-  result: z.enum(["success", "error"]),
+  result: z.enum(["success", "error", "denied"]),
   rotation_id: z.string().optional(),
   correlation_id: z.string(),
   reason: z.string().optional(),
   details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
+  integrity: link.optional(),
 });
 
 /** The metadata fields of a salt document: what listings read (never the ciphertext). */
-export const RECORD_FIELDS = [
-  "kind",
-  "id",
-  "version",
-  "created_at",
-  "last_rotated",
-  "rotation_count",
-  "next_rotation",
-  "previous_salt_hash",
-  "salt_hash",
-  "last_rotation_id",
-] as const;
-const recordSchema = saltDocSchema.omit({ salt: true });
+export const RECORD_FIELDS = Object.keys(recordShape);
+const recordSchema = z.object(recordShape);
 
 export function parseSaltRecord(data: unknown): SaltRecord {
   return recordSchema.parse(data);
 }
 
-export function parseSaltDoc(data: unknown): { record: SaltRecord; enc: EncryptedSalt } {
-  const { salt, ...record } = saltDocSchema.parse(data);
-  return { record, enc: salt };
+export function parseSaltDoc(data: unknown): { record: SaltRecord } & Omit<SaltDoc, keyof SaltRecord> {
+  const { salt, shred, key_versions, chain, last_rewrap_id, ...record } = saltDocSchema.parse(data);
+  return { record, salt, shred, key_versions, chain, last_rewrap_id };
 }
 
-export function saltDocData(record: SaltRecord, enc: EncryptedSalt, now: Date): Record<string, unknown> {
+/** Every field of a salt document; `shard` places it in its index shard (see domain/ids). */
+export function saltDocData(
+  record: SaltRecord,
+  parts: {
+    salt: EncryptedSalt;
+    shred: EncryptedSalt | null;
+    keyVersions: number[];
+    chain: { id: string; head: ChainHead | null };
+    shard: number;
+    lastRewrapId?: string | null;
+  },
+  now: Date,
+): Record<string, unknown> {
   return {
     ...record,
     created_at: Timestamp.fromDate(record.created_at),
     last_rotated: Timestamp.fromDate(record.last_rotated),
     next_rotation: Timestamp.fromDate(record.next_rotation),
-    salt: enc,
+    salt: parts.salt,
+    shred: parts.shred,
+    key_versions: parts.keyVersions,
+    chain: parts.chain,
+    shard: parts.shard,
+    last_rewrap_id: parts.lastRewrapId ?? null,
     updated_at: Timestamp.fromDate(now),
   };
 }
@@ -116,8 +154,8 @@ export function versionDocData(
   };
 }
 
-export function auditDocData(entry: AuditEntry): Record<string, unknown> {
-  const data: Record<string, unknown> = { ...entry, at: Timestamp.fromDate(new Date(entry.at)) };
+export function auditDocData(entry: AuditEntry, shard: number): Record<string, unknown> {
+  const data: Record<string, unknown> = { ...entry, at: Timestamp.fromDate(new Date(entry.at)), shard };
   for (const k of Object.keys(data)) if (data[k] === undefined) delete data[k];
   return data;
 }
@@ -125,7 +163,9 @@ export function auditDocData(entry: AuditEntry): Record<string, unknown> {
 export function parseAuditDoc(data: unknown): AuditEntry {
   const parsed = auditDocSchema.parse(data);
   const entry: AuditEntry = { ...parsed, at: parsed.at.toISOString() };
-  for (const k of ["rotation_id", "reason", "details"] as const) if (entry[k] === undefined) delete entry[k];
+  for (const k of ["rotation_id", "reason", "details", "integrity"] as const) {
+    if (entry[k] === undefined) delete entry[k];
+  }
   return entry;
 }
 

@@ -1,33 +1,58 @@
 import { randomUUID } from "node:crypto";
 import { intervalsAudit, type AuditDraft, type AuditEntry } from "../../domain/audit";
+import { chains, linkEntry, saltOfChain, type AuditKey, type ChainHead } from "../../domain/auditChain";
 import { decodeCursor, toPage, type Page } from "../../domain/paging";
 import type {
   ActiveSettings,
   AuditContext,
   AuditQuery,
   AuditStore,
+  ChainScanItem,
+  PageRequest,
   PendingSettings,
   SettingsStore,
   StoredSettings,
 } from "../../ports/saltStore";
+import type { VersionedSecret } from "../../ports/secrets";
 import type { MemoryState } from "./memoryState";
 
-/** Appends an entry to the shared trail (within whatever atomic step the caller is in). */
-export function appendEntry(state: MemoryState, draft: AuditDraft, now: Date): AuditEntry {
-  const entry: AuditEntry = { ...draft, id: randomUUID(), at: now.toISOString() };
-  state.audit.push(structuredClone(entry));
-  return entry;
+/** Appends `draft` to `chain` after `head` (within whatever atomic step the caller is in); returns the new head. */
+export function appendLinked(
+  state: MemoryState,
+  draft: AuditDraft,
+  now: Date,
+  chain: string,
+  head: ChainHead | null,
+  key: AuditKey,
+): { entry: AuditEntry; head: ChainHead } {
+  const linked = linkEntry(draft, { id: randomUUID(), at: now }, chain, head, key);
+  state.audit.push(structuredClone(linked.entry));
+  return linked;
+}
+
+/** Appends to a chain whose head is kept apart from salts. */
+export function appendToChain(
+  state: MemoryState,
+  draft: AuditDraft,
+  now: Date,
+  chain: string,
+  key: AuditKey,
+) {
+  const linked = appendLinked(state, draft, now, chain, state.chainHeads.get(chain) ?? null, key);
+  state.chainHeads.set(chain, linked.head);
+  return linked.entry;
 }
 
 export class MemoryAuditStore implements AuditStore {
   constructor(
     private readonly state: MemoryState,
     private readonly clock: () => Date,
+    private readonly auditKey: VersionedSecret,
   ) {}
 
-  async appendAudit(draft: AuditDraft): Promise<AuditEntry> {
-    await Promise.resolve();
-    return appendEntry(this.state, draft, this.clock());
+  async appendAudit(draft: AuditDraft, chain: string = chains.of(draft.target)): Promise<AuditEntry> {
+    const key = await this.auditKey.current();
+    return appendToChain(this.state, draft, this.clock(), chain, key);
   }
 
   async listAudit(query: AuditQuery): Promise<Page<AuditEntry>> {
@@ -37,7 +62,10 @@ export class MemoryAuditStore implements AuditStore {
       .filter(
         (e) =>
           (query.targetId === undefined || e.target.id === query.targetId) &&
-          (query.operation === undefined || e.operation === query.operation),
+          (query.operation === undefined || e.operation === query.operation) &&
+          (query.result === undefined || e.result === query.result) &&
+          (!query.from || Date.parse(e.at) >= query.from.getTime()) &&
+          (!query.to || Date.parse(e.at) < query.to.getTime()),
       )
       .map((e) => ({ e, t: Date.parse(e.at) }))
       .sort((a, b) => b.t - a.t || (a.e.id < b.e.id ? 1 : a.e.id > b.e.id ? -1 : 0))
@@ -49,12 +77,61 @@ export class MemoryAuditStore implements AuditStore {
       (r) => ({ t: r.t, d: r.e.id }),
     );
   }
+
+  async scanChains(page: PageRequest & { chains?: string[] }): Promise<Page<ChainScanItem>> {
+    await Promise.resolve();
+    const after = page.cursor ? decodeCursor(page.cursor) : null;
+    const key = (e: AuditEntry) => [e.integrity?.chain ?? "", e.integrity?.seq ?? 0] as const;
+    const rows = this.state.audit
+      .filter((e) => e.integrity && (!page.chains || page.chains.includes(e.integrity.chain)))
+      .sort((a, b) => {
+        const [ca, sa] = key(a);
+        const [cb, sb] = key(b);
+        return ca < cb ? -1 : ca > cb ? 1 : sa - sb;
+      })
+      .filter((e) => {
+        if (!after) return true;
+        const [c, s] = key(e);
+        return c > after.d || (c === after.d && s > after.t);
+      });
+    return toPage(
+      rows.slice(0, page.limit + 1),
+      page.limit,
+      (e) => ({ entry: structuredClone(e), docId: e.id }),
+      (e) => ({ t: key(e)[1], d: key(e)[0] }),
+    );
+  }
+
+  async headOf(chain: string): Promise<ChainHead | null> {
+    await Promise.resolve();
+    if (saltOfChain(chain)) {
+      for (const stored of this.state.current.values())
+        if (stored.chain.id === chain) return stored.chain.head;
+    }
+    return this.state.chainHeads.get(chain) ?? null;
+  }
+
+  async listChainHeads(page: PageRequest): Promise<Page<{ chain: string; head: ChainHead }>> {
+    await Promise.resolve();
+    const after = page.cursor ? decodeCursor(page.cursor).d : null;
+    const rows = [...this.state.chainHeads.entries()]
+      .map(([chain, head]) => ({ chain, head }))
+      .sort((a, b) => (a.chain < b.chain ? -1 : 1))
+      .filter((r) => after === null || r.chain > after);
+    return toPage(
+      rows.slice(0, page.limit + 1),
+      page.limit,
+      (r) => r,
+      (r) => ({ t: 0, d: r.chain }),
+    );
+  }
 }
 
 export class MemorySettingsStore implements SettingsStore {
   constructor(
     private readonly state: MemoryState,
     private readonly clock: () => Date,
+    private readonly auditKey: VersionedSecret,
   ) {}
 
   async readSettings(): Promise<StoredSettings> {
@@ -63,30 +140,24 @@ export class MemorySettingsStore implements SettingsStore {
   }
 
   async writePendingSettings(pending: PendingSettings, audit: AuditContext): Promise<void> {
-    await Promise.resolve();
+    const key = await this.auditKey.current();
     this.state.settings = { ...this.state.settings, pending: { ...pending } };
-    appendEntry(
-      this.state,
-      intervalsAudit(audit, {
-        pending_user_days: pending.user_days ?? null,
-        pending_global_days: pending.global_days ?? null,
-      }),
-      this.clock(),
-    );
+    const draft = intervalsAudit(audit, {
+      pending_user_days: pending.user_days ?? null,
+      pending_global_days: pending.global_days ?? null,
+    });
+    appendToChain(this.state, draft, this.clock(), chains.of(draft.target), key);
   }
 
   async activateSettings(
     intervals: { user_days: number; global_days: number },
     audit: AuditContext,
   ): Promise<ActiveSettings> {
-    await Promise.resolve();
+    const key = await this.auditKey.current();
     const active = { ...intervals, reloaded_at: this.clock() };
     this.state.settings = { ...this.state.settings, active };
-    appendEntry(
-      this.state,
-      intervalsAudit(audit, { user_days: intervals.user_days, global_days: intervals.global_days }),
-      this.clock(),
-    );
+    const draft = intervalsAudit(audit, { ...intervals });
+    appendToChain(this.state, draft, this.clock(), chains.of(draft.target), key);
     return { ...active };
   }
 }

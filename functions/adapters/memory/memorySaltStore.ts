@@ -1,123 +1,151 @@
-import { saltAad } from "../../domain/encryption";
-import { encodeDocId, type SaltKind } from "../../domain/ids";
-import { decodeCursor, toPage, type Page } from "../../domain/paging";
-import { dueCutoff } from "../../domain/policy";
+import { REQUEST_TTL_MS } from "../../ports/requestStore";
+import { randomBytes } from "node:crypto";
+import type { AuditDraft } from "../../domain/audit";
+import { chains, type AuditKey } from "../../domain/auditChain";
+import {
+  openWith,
+  saltAad,
+  sealSalt,
+  shredAad,
+  type EncryptedSalt,
+  type EncryptionKey,
+} from "../../domain/encryption";
+import type { SaltKind } from "../../domain/ids";
 import { decideRotation, planCreate, saltLocation } from "../../domain/rotation";
-import type { LoadedSalt, SaltRecord, SaltVersionInfo } from "../../domain/salt";
-import type { BackendDeps } from "../../ports/backendDeps";
+import type { LoadedSalt } from "../../domain/salt";
 import type {
   AuditContext,
   BatchRotateItem,
   EraseOutcome,
+  IdempotencyRecord,
   ListedSalt,
-  PageRequest,
+  RewrapItem,
+  RewrapOutcome,
   RotateOutcome,
   RotateRequest,
   SaltStore,
-  ScannedSalt,
 } from "../../ports/saltStore";
 import { MAX_BATCH_ROTATIONS } from "../../ports/saltStore";
-import { appendEntry } from "./memoryAudit";
-import { byDocId, copyEnc, MemoryState, type StoredCurrent, type StoredVersion } from "./memoryState";
+import { appendLinked, appendToChain } from "./memoryAudit";
+import { MemorySaltListing } from "./memorySaltListing";
+import { copyEnc, type StoredVersion } from "./memoryState";
 
-type Row = { docId: string; key: string; stored: StoredCurrent };
+const incarnation = (kind: SaltKind, id: string) =>
+  chains.salt(kind, id, randomBytes(9).toString("base64url"));
 
 /**
  * A faithful in-process salt store: the same records, the same encryption at
- * rest, the same atomicity (every change completes synchronously between
- * awaits), the same paging. State is per process, as it is per instance.
+ * rest, the same chained audit entries, the same atomicity (every change is
+ * decided and applied synchronously between awaits). State is per process.
  */
-export class MemorySaltStore implements SaltStore {
-  readonly storageType = "memory" as const;
-
-  constructor(
-    private readonly deps: BackendDeps,
-    private readonly state: MemoryState = new MemoryState(),
-  ) {}
-
-  private open(key: string, stored: StoredCurrent): LoadedSalt {
-    const salt = this.deps.cipher().decrypt(stored.enc, saltAad(key, stored.record.version));
-    return { record: { ...stored.record }, salt };
-  }
-
-  async get(kind: SaltKind, id: string): Promise<LoadedSalt | null> {
-    await Promise.resolve();
-    const key = saltLocation(kind, id);
-    const stored = this.state.current.get(key);
-    return stored ? this.open(key, stored) : null;
-  }
-
+export class MemorySaltStore extends MemorySaltListing implements SaltStore {
   async getOrCreate(
     kind: SaltKind,
     id: string,
     audit?: AuditContext,
   ): Promise<{ loaded: LoadedSalt; created: boolean }> {
-    await Promise.resolve();
     const key = saltLocation(kind, id);
     const existing = this.state.current.get(key);
-    if (existing) return { loaded: this.open(key, existing), created: false };
+    if (existing) return { loaded: await this.open(key, existing), created: false };
+    const [encKey, auditKey] = await Promise.all([this.deps.keys.current(), this.deps.auditKey.current()]);
+    const again = this.state.current.get(key);
+    if (again) return { loaded: await this.open(key, again), created: false };
     const now = this.deps.clock();
-    const cipher = this.deps.cipher();
-    const { record, salt } = planCreate(kind, id, now, this.deps.policy());
-    this.state.current.set(key, { record, enc: cipher.encrypt(salt, saltAad(key, 1)) });
-    if (audit) appendEntry(this.state, { ...audit, target: { kind, id }, result: "success" }, now);
-    return { loaded: { record: { ...record }, salt }, created: true };
-  }
-
-  async getVersion(kind: SaltKind, id: string, version: number): Promise<Buffer | null> {
-    await Promise.resolve();
-    const key = saltLocation(kind, id);
-    const stored = this.state.current.get(key);
-    if (!stored) return null;
-    if (stored.record.version === version) return this.open(key, stored).salt;
-    const retired = this.state.versions.get(key)?.get(version);
-    if (!retired || retired.expiresAt <= this.deps.clock()) return null;
-    return this.deps.cipher().decrypt(retired.enc, saltAad(key, version));
-  }
-
-  private context(now: Date) {
-    return { now, policy: this.deps.policy(), retentionDays: this.deps.retentionDays() };
+    const { record, salt, shred } = planCreate(kind, id, now, this.deps.policy());
+    const chain = { id: incarnation(kind, id), head: null as null | { seq: number; mac: string } };
+    if (audit) {
+      const draft: AuditDraft = { ...audit, target: { kind, id }, result: "success" };
+      chain.head = appendLinked(this.state, draft, now, chain.id, null, auditKey).head;
+    }
+    this.state.current.set(key, {
+      record,
+      enc: sealSalt(encKey, salt, saltAad(key, 1)),
+      shred: shred ? sealSalt(encKey, shred, shredAad(key)) : null,
+      keyVersions: [encKey.version],
+      chain,
+      lastRewrapId: null,
+    });
+    return { loaded: { record: { ...record }, salt, shred }, created: true };
   }
 
   /** Synchronous, so nothing can interleave with it. */
-  private rotateNow(kind: SaltKind, id: string, request: RotateRequest): RotateOutcome {
-    const key = saltLocation(kind, id);
+  private rotateNow(item: BatchRotateItem, key: EncryptionKey, auditKey: AuditKey): RotateOutcome {
+    const { kind, id, request } = item;
+    const location = saltLocation(kind, id);
     const now = this.deps.clock();
-    const stored = this.state.current.get(key);
-    const decision = decideRotation(kind, id, stored?.record ?? null, request, this.context(now));
+    const idem = request.idempotency;
+    const replay = idem ? this.replay(idem) : null;
+    if (replay) return replay;
+    const stored = this.state.current.get(location);
+    const context = { now, policy: this.deps.policy(), retentionDays: this.deps.retentionDays() };
+    const decision = decideRotation(kind, id, stored?.record ?? null, request, context);
     if (decision.type === "skip") {
       return { status: "skipped", reason: decision.reason, record: stored ? { ...stored.record } : null };
     }
     const { record, salt } = decision.plan;
-    if (decision.type === "rotate" && stored) {
-      const history = this.state.versions.get(key) ?? new Map<number, StoredVersion>();
+    let shred: EncryptedSalt | null = stored?.shred ?? null;
+    let chain = stored?.chain ?? { id: incarnation(kind, id), head: null };
+    const keyVersions = new Set([key.version]);
+    if (decision.type === "create") {
+      shred = decision.plan.shred ? sealSalt(key, decision.plan.shred, shredAad(location)) : null;
+      chain = { id: incarnation(kind, id), head: null };
+    } else {
+      const history = this.state.versions.get(location) ?? new Map<number, StoredVersion>();
       const { retired, retiredExpiresAt } = decision.plan;
-      history.set(retired.version, { info: retired, enc: copyEnc(stored.enc), expiresAt: retiredExpiresAt });
-      this.state.versions.set(key, history);
+      history.set(retired.version, { info: retired, enc: copyEnc(stored!.enc), expiresAt: retiredExpiresAt });
+      this.state.versions.set(location, history);
+      for (const v of [...stored!.keyVersions, stored!.enc.key_version]) keyVersions.add(v);
     }
-    const enc = this.deps.cipher().encrypt(salt, saltAad(key, record.version));
-    this.state.current.set(key, { record, enc });
-    appendEntry(
-      this.state,
-      { ...request.audit, target: { kind, id }, result: "success", rotation_id: request.rotationId },
-      now,
-    );
+    const draft: AuditDraft = {
+      ...request.audit,
+      target: { kind, id },
+      result: "success",
+      rotation_id: request.rotationId,
+    };
+    const linked = appendLinked(this.state, draft, now, chain.id, chain.head, auditKey);
+    this.state.current.set(location, {
+      record,
+      enc: sealSalt(key, salt, saltAad(location, record.version)),
+      shred,
+      keyVersions: [...keyVersions].sort((a, b) => a - b),
+      chain: { id: chain.id, head: linked.head },
+      lastRewrapId: null,
+    });
     const status = decision.type === "create" ? "created" : "rotated";
-    return { status, record: { ...record }, rotationId: request.rotationId };
+    const outcome: RotateOutcome = { status, record: { ...record }, rotationId: request.rotationId };
+    if (idem) this.remember(idem, outcome, now);
+    return outcome;
+  }
+
+  private replay<O>(idem: IdempotencyRecord<O>) {
+    const found = this.state.requests.get(idem.key);
+    if (!found || found.expiresAt <= this.deps.clock()) return null;
+    return {
+      status: "replayed" as const,
+      answer: JSON.parse(found.answer),
+      sameRequest: found.fingerprint === idem.fingerprint,
+    };
+  }
+
+  private remember<O>(idem: IdempotencyRecord<O>, outcome: O, now: Date): void {
+    const answer = JSON.stringify(idem.answer(outcome));
+    this.state.requests.set(idem.key, {
+      fingerprint: idem.fingerprint,
+      answer,
+      expiresAt: new Date(now.getTime() + REQUEST_TTL_MS),
+    });
   }
 
   async rotate(kind: SaltKind, id: string, request: RotateRequest): Promise<RotateOutcome> {
-    await Promise.resolve();
-    return this.rotateNow(kind, id, request);
+    return (await this.rotateMany([{ kind, id, request }]))[0]!;
   }
 
   async rotateMany(items: BatchRotateItem[]): Promise<RotateOutcome[]> {
-    if (items.length > MAX_BATCH_ROTATIONS) {
-      throw new Error(`rotateMany takes at most ${MAX_BATCH_ROTATIONS} items`);
-    }
-    await Promise.resolve();
+    if (items.length > MAX_BATCH_ROTATIONS)
+      throw new Error(`at most ${MAX_BATCH_ROTATIONS} rotations per commit`);
+    const [key, auditKey] = await Promise.all([this.deps.keys.current(), this.deps.auditKey.current()]);
     // All or none, as in Firestore: nothing is applied if any item throws.
-    return this.state.atomically(() => items.map((i) => this.rotateNow(i.kind, i.id, i.request)));
+    return this.state.atomically(() => items.map((i) => this.rotateNow(i, key, auditKey)));
   }
 
   /** In memory the guarded path is as cheap as any: it is the one used. */
@@ -127,134 +155,97 @@ export class MemorySaltStore implements SaltStore {
     );
   }
 
-  async history(kind: SaltKind, id: string): Promise<SaltVersionInfo[]> {
-    await Promise.resolve();
+  async erase(
+    kind: SaltKind,
+    id: string,
+    rotationId: string,
+    audit: AuditContext,
+    idempotency?: IdempotencyRecord<EraseOutcome>,
+  ): Promise<EraseOutcome> {
+    const auditKey = await this.deps.auditKey.current();
+    const replay = idempotency ? this.replay(idempotency) : null;
+    if (replay) return replay;
+    const location = saltLocation(kind, id);
+    const stored = this.state.current.get(location);
+    const versionsDestroyed = (stored ? 1 : 0) + (this.state.versions.get(location)?.size ?? 0);
     const now = this.deps.clock();
-    return [...(this.state.versions.get(saltLocation(kind, id))?.values() ?? [])]
-      .filter((v) => v.expiresAt > now)
-      .map((v) => ({ ...v.info }))
-      .sort((a, b) => b.version - a.version);
-  }
-
-  async erase(kind: SaltKind, id: string, rotationId: string, audit: AuditContext): Promise<EraseOutcome> {
-    await Promise.resolve();
-    const key = saltLocation(kind, id);
-    const versionsDestroyed =
-      (this.state.current.has(key) ? 1 : 0) + (this.state.versions.get(key)?.size ?? 0);
-    this.state.current.delete(key);
-    this.state.versions.delete(key);
-    appendEntry(
-      this.state,
-      {
-        ...audit,
-        target: { kind, id },
-        result: "success",
-        rotation_id: rotationId,
-        details: { versions_destroyed: versionsDestroyed },
-      },
-      this.deps.clock(),
-    );
-    return { erased: versionsDestroyed > 0, versionsDestroyed };
-  }
-
-  private rows(kind: SaltKind): Row[] {
-    return [...this.state.current.entries()]
-      .filter(([, s]) => s.record.kind === kind)
-      .map(([key, stored]) => ({ key, stored, docId: encodeDocId(stored.record.id) }))
-      .sort((a, b) => byDocId(a.docId, b.docId));
-  }
-
-  /** Rows in document order after the cursor, as a page. */
-  private docPage<T>(rows: Row[], page: PageRequest, map: (r: Row) => T): Page<T> {
-    const after = page.cursor ? decodeCursor(page.cursor).d : null;
-    const rest = rows.filter((r) => after === null || r.docId > after);
-    return toPage(rest.slice(0, page.limit + 1), page.limit, map, (r) => ({ t: 0, d: r.docId }));
-  }
-
-  async count(kind: SaltKind): Promise<number> {
-    await Promise.resolve();
-    return this.rows(kind).length;
-  }
-
-  async list(kind: SaltKind, page: PageRequest): Promise<Page<SaltRecord>> {
-    await Promise.resolve();
-    return this.docPage(this.rows(kind), page, (r) => ({ ...r.stored.record }));
-  }
-
-  private dueRows(kind: SaltKind): Row[] {
-    const cutoff = dueCutoff(this.deps.policy(), kind, this.deps.clock()).getTime();
-    const at = (r: Row) => r.stored.record.last_rotated.getTime();
-    return this.rows(kind)
-      .filter((r) => at(r) <= cutoff)
-      .sort((a, b) => at(a) - at(b) || byDocId(a.docId, b.docId));
-  }
-
-  async countDue(kind: SaltKind): Promise<number> {
-    await Promise.resolve();
-    return this.dueRows(kind).length;
-  }
-
-  async listDue(kind: SaltKind, page: PageRequest): Promise<Page<SaltRecord>> {
-    await Promise.resolve();
-    const after = page.cursor ? decodeCursor(page.cursor) : null;
-    const at = (r: Row) => r.stored.record.last_rotated.getTime();
-    const rows = this.dueRows(kind).filter(
-      (r) => !after || at(r) > after.t || (at(r) === after.t && r.docId > after.d),
-    );
-    return toPage(
-      rows.slice(0, page.limit + 1),
-      page.limit,
-      (r) => ({ ...r.stored.record }),
-      (r) => ({ t: at(r), d: r.docId }),
-    );
-  }
-
-  async listDueForRotation(kind: SaltKind, page: PageRequest): Promise<Page<ListedSalt>> {
-    const listed = await this.listDue(kind, page);
-    return { items: listed.items.map((record) => ({ record, handle: null })), nextCursor: listed.nextCursor };
-  }
-
-  async scan(kind: SaltKind, page: PageRequest): Promise<Page<ScannedSalt>> {
-    await Promise.resolve();
-    const now = this.deps.clock();
-    return this.docPage(this.rows(kind), page, ({ key, stored }) => {
-      let decrypts = true;
-      try {
-        this.deps.cipher().decrypt(stored.enc, saltAad(key, stored.record.version));
-      } catch {
-        decrypts = false;
-      }
-      const prev = this.state.versions.get(key)?.get(stored.record.version - 1);
-      return {
-        record: { ...stored.record },
-        decrypts,
-        retainedPreviousHash: prev && prev.expiresAt > now ? prev.info.salt_hash_prefix : null,
-      };
-    });
-  }
-
-  async repairNextRotation(kind: SaltKind, id: string, version: number, next: Date): Promise<boolean> {
-    await Promise.resolve();
-    const stored = this.state.current.get(saltLocation(kind, id));
-    if (!stored || stored.record.version !== version) return false;
-    if (stored.record.next_rotation.getTime() === next.getTime()) return false;
-    stored.record = { ...stored.record, next_rotation: next };
-    return true;
-  }
-
-  async purgeExpiredHistory(limit: number): Promise<number> {
-    await Promise.resolve();
-    const now = this.deps.clock();
-    let purged = 0;
-    for (const history of this.state.versions.values()) {
-      for (const [version, v] of history) {
-        if (purged >= limit) return purged;
-        if (v.expiresAt <= now) {
-          history.delete(version);
-          purged++;
-        }
-      }
+    const details = { versions_destroyed: versionsDestroyed };
+    const draft: AuditDraft = {
+      ...audit,
+      target: { kind, id },
+      result: "success",
+      rotation_id: rotationId,
+      details,
+    };
+    if (stored) {
+      const linked = appendLinked(this.state, draft, now, stored.chain.id, stored.chain.head, auditKey);
+      this.state.chainHeads.set(stored.chain.id, linked.head);
+    } else {
+      appendToChain(this.state, draft, now, chains.of(draft.target), auditKey);
     }
-    return purged;
+    this.state.current.delete(location);
+    this.state.versions.delete(location);
+    const outcome: EraseOutcome = { status: "erased", erased: versionsDestroyed > 0, versionsDestroyed };
+    if (idempotency) this.remember(idempotency, outcome, now);
+    return outcome;
+  }
+
+  async rewrap(items: RewrapItem[]): Promise<RewrapOutcome[]> {
+    const [key, auditKey] = await Promise.all([this.deps.keys.current(), this.deps.auditKey.current()]);
+    // Load every key version the items need first, so that the change itself is synchronous.
+    const plans = await Promise.all(items.map((item) => this.rewrapPlan(item, key)));
+    const now = this.deps.clock();
+    return this.state.atomically(() =>
+      items.map((item, n): RewrapOutcome => {
+        const plan = plans[n]!;
+        const location = saltLocation(item.kind, item.id);
+        const stored = this.state.current.get(location);
+        if (!stored) return { status: "missing" };
+        if (stored.lastRewrapId === item.rewrapId) return { status: "rewrapped", from: [], to: key.version };
+        if (plan === null) return { status: "current" };
+        for (const [version, enc] of plan.versions)
+          this.state.versions.get(location)!.get(version)!.enc = enc;
+        const draft: AuditDraft = {
+          ...item.audit,
+          target: { kind: item.kind, id: item.id },
+          result: "success",
+          details: { from_key_versions: plan.from.join(","), to_key_version: key.version },
+        };
+        const linked = appendLinked(this.state, draft, now, stored.chain.id, stored.chain.head, auditKey);
+        Object.assign(stored, {
+          enc: plan.salt,
+          shred: plan.shred,
+          keyVersions: [key.version],
+          chain: { id: stored.chain.id, head: linked.head },
+          lastRewrapId: item.rewrapId,
+        });
+        return { status: "rewrapped", from: plan.from, to: key.version };
+      }),
+    );
+  }
+
+  /** Every ciphertext of the salt under `key`, or null when all are current already. */
+  private async rewrapPlan(item: RewrapItem, key: EncryptionKey) {
+    const location = saltLocation(item.kind, item.id);
+    const stored = this.state.current.get(location);
+    if (!stored) return null;
+    const retired = [...(this.state.versions.get(location)?.entries() ?? [])];
+    const all = [stored.enc, ...(stored.shred ? [stored.shred] : []), ...retired.map(([, v]) => v.enc)];
+    if (
+      all.every((e) => e.key_version === key.version) &&
+      stored.keyVersions.every((v) => v === key.version)
+    ) {
+      return null;
+    }
+    const again = async (enc: EncryptedSalt, aad: string) =>
+      enc.key_version === key.version ? enc : sealSalt(key, await openWith(this.deps.keys, enc, aad), aad);
+    return {
+      from: [...new Set(all.map((e) => e.key_version))].sort((a, b) => a - b),
+      salt: await again(stored.enc, saltAad(location, stored.record.version)),
+      shred: stored.shred ? await again(stored.shred, shredAad(location)) : null,
+      versions: await Promise.all(
+        retired.map(async ([v, r]) => [v, await again(r.enc, saltAad(location, v))] as const),
+      ),
+    };
   }
 }

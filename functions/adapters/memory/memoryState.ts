@@ -1,4 +1,5 @@
 import type { AuditEntry } from "../../domain/audit";
+import type { ChainHead } from "../../domain/auditChain";
 import type { EncryptedSalt } from "../../domain/encryption";
 import type { SaltRecord, SaltVersionInfo } from "../../domain/salt";
 import type { StoredSettings } from "../../ports/saltStore";
@@ -6,6 +7,10 @@ import type { StoredSettings } from "../../ports/saltStore";
 export interface StoredCurrent {
   record: SaltRecord;
   enc: EncryptedSalt;
+  shred: EncryptedSalt | null;
+  keyVersions: number[];
+  chain: { id: string; head: ChainHead | null };
+  lastRewrapId: string | null;
 }
 
 export interface StoredVersion {
@@ -23,20 +28,30 @@ export class MemoryState {
   readonly current = new Map<string, StoredCurrent>();
   readonly versions = new Map<string, Map<number, StoredVersion>>();
   readonly audit: AuditEntry[] = [];
+  /** Chain heads kept outside salts (log, caller, job chains; erased salts' chains). */
+  readonly chainHeads = new Map<string, ChainHead>();
+  /** Idempotency records: the first answer to a request id. */
+  readonly requests = new Map<string, { fingerprint: string; answer: string; expiresAt: Date }>();
   settings: StoredSettings = { pending: null, active: null };
 
-  /** Runs `change` all or nothing: if it throws, every map is as it was. */
+  /** Runs `change` all or nothing: if it throws, everything is as it was. */
   atomically<T>(change: () => T): T {
-    const current = new Map(this.current);
+    const current = new Map([...this.current].map(([k, v]) => [k, { ...v }]));
     const versions = new Map([...this.versions].map(([k, v]) => [k, new Map(v)]));
+    const heads = new Map(this.chainHeads);
+    const requests = new Map(this.requests);
     const auditLength = this.audit.length;
     try {
       return change();
     } catch (e) {
-      this.current.clear();
-      for (const [k, v] of current) this.current.set(k, v);
-      this.versions.clear();
-      for (const [k, v] of versions) this.versions.set(k, v);
+      const restore = <K, V>(into: Map<K, V>, from: Map<K, V>) => {
+        into.clear();
+        for (const [k, v] of from) into.set(k, v);
+      };
+      restore(this.current, current);
+      restore(this.versions, versions);
+      restore(this.chainHeads, heads);
+      restore(this.requests, requests);
       this.audit.length = auditLength;
       throw e;
     }

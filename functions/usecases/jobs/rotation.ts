@@ -59,7 +59,10 @@ function requestOf(ctx: CallContext, jobId: string, item: JobItem): BatchRotateI
 
 function tally(deps: JobDeps, item: BatchRotateItem, out: RotateOutcome): UnitOutcome {
   // A rotation this job made on an earlier attempt shows as "version changed" with our rotation id.
-  if (out.status === "rotated" || out.record?.last_rotation_id === item.request.rotationId) {
+  if (
+    out.status === "rotated" ||
+    (out.status === "skipped" && out.record?.last_rotation_id === item.request.rotationId)
+  ) {
     deps.cache.invalidate(item.kind, item.id);
     return "done";
   }

@@ -1,0 +1,101 @@
+import type { AuditDraft } from "../../domain/audit";
+import { chains } from "../../domain/auditChain";
+import {
+  openWith,
+  saltAad,
+  sealSalt,
+  shredAad,
+  type EncryptedSalt,
+  type EncryptionKey,
+} from "../../domain/encryption";
+import { saltLocation } from "../../domain/rotation";
+import type { RewrapItem, RewrapOutcome } from "../../ports/saltStore";
+import { commitGuarded } from "./errors";
+import { FirestoreRotations } from "./firestoreRotations";
+import { newIncarnation } from "./firestoreSaltBase";
+import { COLLECTIONS, parseSaltDoc, versionDocSchema } from "./schema";
+
+/** Salts one rewrap transaction re-encrypts (each: salt, retained versions, entry). */
+export const MAX_REWRAP_BATCH = 50;
+
+/**
+ * Rewrap: every ciphertext of a salt (current, retained versions, shred secret)
+ * decrypted with the key version it names and encrypted again under the current
+ * version, in one transaction per chunk with one chained audit entry per salt.
+ * The bytes, versions and metadata do not change, so neither do pseudonyms.
+ */
+export abstract class FirestoreRewrap extends FirestoreRotations {
+  rewrap(items: RewrapItem[]): Promise<RewrapOutcome[]> {
+    if (items.length === 0) return Promise.resolve([]);
+    if (items.length > MAX_REWRAP_BATCH) throw new Error(`at most ${MAX_REWRAP_BATCH} salts per rewrap`);
+    return this.run("rewrap", async (guard) => {
+      const [key, auditKey] = await Promise.all([this.deps.keys.current(), this.auditKey()]);
+      return commitGuarded(guard, () =>
+        this.db.runTransaction(async (tx) => {
+          const refs = items.map((i) => this.saltRef(i.kind, i.id));
+          const snaps = await tx.getAll(...refs);
+          const retired = await Promise.all(
+            refs.map((ref, n) => (snaps[n]!.exists ? tx.get(ref.collection(COLLECTIONS.versions)) : null)),
+          );
+          const now = this.deps.clock();
+          const outcomes: RewrapOutcome[] = [];
+          for (const [n, item] of items.entries()) {
+            const snap = snaps[n]!;
+            if (!snap.exists) {
+              outcomes.push({ status: "missing" });
+              continue;
+            }
+            const doc = parseSaltDoc(snap.data());
+            if (doc.last_rewrap_id === item.rewrapId) {
+              // This job rewrapped it on an earlier attempt whose answer was lost.
+              outcomes.push({ status: "rewrapped", from: [], to: key.version });
+              continue;
+            }
+            const versions = (retired[n]?.docs ?? []).map((d) => ({
+              ref: d.ref,
+              v: versionDocSchema.parse(d.data()),
+            }));
+            const all = [doc.salt, ...(doc.shred ? [doc.shred] : []), ...versions.map((x) => x.v.salt)];
+            if (
+              all.every((e) => e.key_version === key.version) &&
+              doc.key_versions.every((v) => v === key.version)
+            ) {
+              outcomes.push({ status: "current" });
+              continue;
+            }
+            const location = saltLocation(item.kind, item.id);
+            const again = (enc: EncryptedSalt, aad: string) => this.reseal(enc, aad, key);
+            const salt = await again(doc.salt, saltAad(location, doc.record.version));
+            const shred = doc.shred ? await again(doc.shred, shredAad(location)) : null;
+            for (const { ref, v } of versions) {
+              tx.update(ref, { salt: await again(v.salt, saltAad(location, v.version)) });
+            }
+            const from = [...new Set(all.map((e) => e.key_version))].sort((a, b) => a - b);
+            const draft: AuditDraft = {
+              ...item.audit,
+              target: { kind: item.kind, id: item.id },
+              result: "success",
+              details: { from_key_versions: from.join(","), to_key_version: key.version },
+            };
+            const chain = doc.chain ?? { id: chains.salt(item.kind, item.id, newIncarnation()), head: null };
+            const linked = this.link(tx, draft, now, chain.id, chain.head, auditKey);
+            tx.update(snaps[n]!.ref, {
+              salt,
+              shred,
+              key_versions: [key.version],
+              chain: { id: chain.id, head: linked.head },
+              last_rewrap_id: item.rewrapId,
+            });
+            outcomes.push({ status: "rewrapped", from, to: key.version });
+          }
+          return outcomes;
+        }),
+      );
+    });
+  }
+
+  private async reseal(enc: EncryptedSalt, aad: string, key: EncryptionKey): Promise<EncryptedSalt> {
+    if (enc.key_version === key.version) return enc;
+    return sealSalt(key, await openWith(this.deps.keys, enc, aad), aad);
+  }
+}

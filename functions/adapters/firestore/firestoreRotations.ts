@@ -1,0 +1,193 @@
+import { REQUEST_TTL_MS } from "../../ports/requestStore";
+import { Timestamp, type DocumentReference, type WriteBatch } from "firebase-admin/firestore";
+import type { AuditDraft } from "../../domain/audit";
+import { chains } from "../../domain/auditChain";
+import type { AuditKey } from "../../domain/auditChain";
+import { saltAad, sealSalt, shredAad, type EncryptionKey } from "../../domain/encryption";
+import { unavailable } from "../../domain/errors";
+import { encodeDocId, indexShard, type SaltKind } from "../../domain/ids";
+import { decideRotation, saltLocation } from "../../domain/rotation";
+import type { BatchRotateItem, ListedSalt, RotateOutcome, RotateRequest } from "../../ports/saltStore";
+import { MAX_BATCH_ROTATIONS } from "../../ports/saltStore";
+import { commitGuarded } from "./errors";
+import { newIncarnation } from "./firestoreSaltBase";
+import { FirestoreSaltListing, type FirestoreHandle } from "./firestoreSaltListing";
+import { COLLECTIONS, parseSaltDoc, saltDocData, versionDocData } from "./schema";
+
+/** A salt document as read for a rotation (absent: `data` undefined), with its request record. */
+interface Snapshot {
+  data: unknown;
+  updateTime: Timestamp | undefined;
+  request: { fingerprint: string; answer: string } | null;
+}
+
+// 6 ALREADY_EXISTS (a racing creation), 9 FAILED_PRECONDITION (changed since read), 10 ABORTED.
+const CONFLICT = new Set([6, 9, 10]);
+const MAX_ATTEMPTS = 60;
+
+const isConflict = (e: unknown) => CONFLICT.has((e as { code?: number }).code ?? -1);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Rotations as optimistic commits: read the salts, decide, and commit one batch
+ * whose salt writes carry a precondition on the version read (or are creates).
+ * A conflicting commit changed nothing; it is decided again on a fresh read
+ * after a short jittered pause. No locks are held, so hot salts do not queue
+ * behind lock timeouts, and every acknowledged rotation is one new version.
+ */
+export abstract class FirestoreRotations extends FirestoreSaltListing {
+  protected requestRef(key: string): DocumentReference {
+    return this.db.collection(COLLECTIONS.requests).doc(key);
+  }
+
+  private async read(items: BatchRotateItem[]): Promise<Snapshot[]> {
+    const refs = items.map((i) => this.saltRef(i.kind, i.id));
+    const withRequest = items.filter((i) => i.request.idempotency);
+    const snaps = await this.db.getAll(
+      ...refs,
+      ...withRequest.map((i) => this.requestRef(i.request.idempotency!.key)),
+    );
+    const requests = new Map(
+      withRequest.map((i, n) => {
+        const s = snaps[refs.length + n]!;
+        const record = s.exists
+          ? { fingerprint: s.get("fingerprint") as string, answer: s.get("answer") as string }
+          : null;
+        return [i, record] as const;
+      }),
+    );
+    return items.map((item, n) => ({
+      data: snaps[n]!.data(),
+      updateTime: snaps[n]!.exists ? snaps[n]!.updateTime : undefined,
+      request: requests.get(item) ?? null,
+    }));
+  }
+
+  rotate(kind: SaltKind, id: string, request: RotateRequest): Promise<RotateOutcome> {
+    return this.commitRotations([{ kind, id, request }], null).then((o) => o[0]!);
+  }
+
+  rotateMany(items: BatchRotateItem[]): Promise<RotateOutcome[]> {
+    return this.commitRotations(items, null);
+  }
+
+  rotateListed(items: { listed: ListedSalt; request: RotateRequest }[]): Promise<RotateOutcome[]> {
+    const batchItems = items.map(({ listed, request }) => ({
+      kind: listed.record.kind,
+      id: listed.record.id,
+      request,
+    }));
+    const snapshots = items.map(({ listed }) => {
+      const handle = listed.handle as FirestoreHandle;
+      return { data: handle.data, updateTime: handle.updateTime, request: null };
+    });
+    return this.commitRotations(batchItems, snapshots);
+  }
+
+  private commitRotations(items: BatchRotateItem[], listed: Snapshot[] | null): Promise<RotateOutcome[]> {
+    if (items.length === 0) return Promise.resolve([]);
+    if (items.length > MAX_BATCH_ROTATIONS)
+      throw new Error(`at most ${MAX_BATCH_ROTATIONS} rotations per commit`);
+    return this.run("rotate", async (guard) => {
+      let snaps = listed ?? (await this.read(items));
+      for (let attempt = 0; ; attempt++) {
+        const [key, auditKey] = await Promise.all([this.deps.keys.current(), this.auditKey()]);
+        const batch = this.db.batch();
+        const now = this.deps.clock();
+        const outcomes = items.map((item, n) => this.stage(batch, item, snaps[n]!, now, key, auditKey));
+        if (outcomes.every((o) => o.status === "skipped" || o.status === "replayed")) return outcomes;
+        try {
+          await commitGuarded(guard, () => batch.commit());
+          return outcomes;
+        } catch (e) {
+          if (!isConflict(e)) throw e;
+          if (attempt >= MAX_ATTEMPTS)
+            throw unavailable("The salt is changing too often to rotate now; retry");
+        }
+        // Exponential, jittered, capped: contenders spread out instead of colliding again.
+        await sleep(Math.min(100, 2 ** attempt) * (0.5 + Math.random()));
+        snaps = await this.read(items);
+      }
+    });
+  }
+
+  /** Decides one rotation from the snapshot and stages its writes (salt, retired version, entry, request). */
+  private stage(
+    batch: WriteBatch,
+    item: BatchRotateItem,
+    snap: Snapshot,
+    now: Date,
+    key: EncryptionKey,
+    auditKey: AuditKey,
+  ): RotateOutcome {
+    const { kind, id, request } = item;
+    const idem = request.idempotency;
+    if (idem && snap.request) {
+      return {
+        status: "replayed",
+        answer: JSON.parse(snap.request.answer),
+        sameRequest: snap.request.fingerprint === idem.fingerprint,
+      };
+    }
+    const doc = snap.data === undefined ? null : parseSaltDoc(snap.data);
+    const context = { now, policy: this.deps.policy(), retentionDays: this.deps.retentionDays() };
+    const decision = decideRotation(kind, id, doc?.record ?? null, request, context);
+    if (decision.type === "skip")
+      return { status: "skipped", reason: decision.reason, record: doc?.record ?? null };
+
+    const ref = this.saltRef(kind, id);
+    const location = saltLocation(kind, id);
+    const { record, salt } = decision.plan;
+    const enc = sealSalt(key, salt, saltAad(location, record.version));
+    const shard = indexShard(encodeDocId(id));
+    let shred = doc?.shred ?? null;
+    let chain = doc?.chain ?? { id: chains.salt(kind, id, newIncarnation()), head: null };
+    let keyVersions = new Set([key.version]);
+    if (decision.type === "create") {
+      const plannedShred = decision.plan.shred;
+      shred = plannedShred ? sealSalt(key, plannedShred, shredAad(location)) : null;
+      chain = { id: chains.salt(kind, id, newIncarnation()), head: null };
+    } else {
+      const { retired, retiredExpiresAt } = decision.plan;
+      // The retired ciphertext moves unchanged: its associated data names the salt and version, not the document.
+      const versionRef = ref.collection(COLLECTIONS.versions).doc(String(retired.version));
+      batch.create(versionRef, { ...versionDocData(retired, doc!.salt, retiredExpiresAt), shard });
+      keyVersions = new Set([...doc!.key_versions, doc!.salt.key_version, key.version]);
+      if (shred) keyVersions.add(shred.key_version);
+    }
+    const draft: AuditDraft = {
+      ...request.audit,
+      target: { kind, id },
+      result: "success",
+      rotation_id: request.rotationId,
+    };
+    const linked = this.link(batch, draft, now, chain.id, chain.head, auditKey);
+    const data = saltDocData(
+      record,
+      {
+        salt: enc,
+        shred,
+        keyVersions: [...keyVersions].sort((a, b) => a - b),
+        chain: { id: chain.id, head: linked.head },
+        shard,
+      },
+      now,
+    );
+    if (decision.type === "create") batch.create(ref, data);
+    else batch.update(ref, data, { lastUpdateTime: snap.updateTime! });
+    const outcome: RotateOutcome = {
+      status: decision.type === "create" ? "created" : "rotated",
+      record,
+      rotationId: request.rotationId,
+    };
+    if (idem) {
+      batch.create(this.requestRef(idem.key), {
+        fingerprint: idem.fingerprint,
+        answer: JSON.stringify(idem.answer(outcome)),
+        created_at: Timestamp.fromDate(now),
+        expire_at: Timestamp.fromMillis(now.getTime() + REQUEST_TTL_MS),
+      });
+    }
+    return outcome;
+  }
+}
