@@ -4,3 +4,4 @@ export { pickPort, waitFor } from "./lib/net.mjs";
 export { ensureFirestore, firestorePlan, javaMajor, MissingEmulatorError } from "./lib/firestore.mjs";
 export { PROJECT_ID, startFirebaseEmulators } from "./lib/firebase.mjs";
 export { ensureLocalSecrets, readSecrets } from "./lib/secrets.mjs";
+export { LocalSecretManager, startLocalSecretManager } from "./lib/secretManager.mjs";

@@ -7,10 +7,12 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import {
   ensureFirestore,
+  ensureLocalSecrets,
   installCleanup,
   PROJECT_ID,
   ROOT,
   startFirebaseEmulators,
+  startLocalSecretManager,
   stopAll,
 } from "./emulators.mjs";
 
@@ -25,16 +27,27 @@ const firestoreOnly = flags.has("--firestore-only");
 
 installCleanup();
 let code = 1;
+let secretManager = null;
 try {
   const firestore = await ensureFirestore();
-  const env = { ...process.env, GCLOUD_PROJECT: PROJECT_ID, FIRESTORE_EMULATOR_HOST: firestore.host };
+  // The functions read their secrets through Secret Manager's API, from this local server (version 1 of each
+  // is the value in .secret.local); tests add, disable and destroy versions through the real client.
+  const local = await startLocalSecretManager(PROJECT_ID, ensureLocalSecrets());
+  secretManager = local.sm;
+  const env = {
+    ...process.env,
+    GCLOUD_PROJECT: PROJECT_ID,
+    FIRESTORE_EMULATOR_HOST: firestore.host,
+    SECRET_MANAGER_EMULATOR_HOST: local.host,
+  };
   if (!firestoreOnly || firestore.viaFirebaseTools) {
     const hosts = await startFirebaseEmulators({
       firestore,
       only: firestoreOnly ? [] : ["auth", "functions", "tasks"],
-      env: flags.has("--test-hooks")
-        ? { EMULATOR_TEST_HOOKS: path.join(ROOT, "test/support/emulatorHooks.cjs") }
-        : {},
+      env: {
+        SECRET_MANAGER_EMULATOR_HOST: local.host,
+        ...(flags.has("--test-hooks") ? { EMULATOR_TEST_HOOKS: path.join(ROOT, "test/support/emulatorHooks.cjs") } : {}),
+      },
       codebases: flags.has("--bench") ? [{ source: "bench/noop-functions", codebase: "bench" }] : [],
     });
     env.FIRESTORE_EMULATOR_HOST = process.env.FIRESTORE_EMULATOR_HOST;
@@ -50,6 +63,7 @@ try {
   console.error(`\n${e.message}\n`);
   code = e.name === "MissingEmulatorError" ? 3 : 1;
 } finally {
+  await secretManager?.stop();
   await stopAll();
 }
 process.exit(code);

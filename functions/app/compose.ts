@@ -10,6 +10,7 @@ import { MemoryRequestStore } from "../adapters/memory/memoryRequests";
 import { MemorySaltStore } from "../adapters/memory/memorySaltStore";
 import { MemoryState } from "../adapters/memory/memoryState";
 import { MemoryMetricsStore, MemoryRateLimiter } from "../adapters/memory/memoryStores";
+import { FirebaseIdentity } from "../adapters/firebaseIdentity";
 import { CloudTaskQueue, InProcessTaskQueue } from "../adapters/taskQueues";
 import { policyOf, readConfig } from "../config/config";
 import type { ServiceConfig } from "../config/settings";
@@ -18,6 +19,7 @@ import { StoredPolicySource } from "../engine/policySource";
 import { SaltCache } from "../engine/saltCache";
 import { MetricsRecorder } from "../observability/metrics";
 import type { BackendDeps } from "../ports/backendDeps";
+import type { IdentityProvider } from "../ports/identity";
 import type { TaskQueue } from "../ports/taskQueue";
 import type { Services } from "../usecases/deps";
 import { runTask } from "../usecases/jobs/fanout";
@@ -35,6 +37,8 @@ export interface CompositionOptions {
   firestore?: Firestore;
   /** The memory backend's storage, when a test wants to reach it as a database attacker would. */
   memoryState?: MemoryState;
+  /** Who callers are (tests without an Auth emulator). */
+  identity?: IdentityProvider;
   /** Run queued job tasks in this process instead of Cloud Tasks. */
   inProcessTasks?: boolean;
 }
@@ -106,7 +110,7 @@ export function composeServices(o: CompositionOptions = {}): Services {
     keys: secrets.keys,
     auditKey: secrets.auditKey,
     pseudonymizer: new Pseudonymizer(cache, pepper, { minPepperVersion: config.pepperMinVersion }),
-    jobs: firestore ? new FirestoreJobStore(firestore, timeoutMs) : new MemoryJobStore(),
+    jobs: firestore ? new FirestoreJobStore(firestore, timeoutMs) : new MemoryJobStore(memory.requests),
     requests: firestore
       ? new FirestoreRequestStore(firestore, clock, timeoutMs)
       : new MemoryRequestStore(memory, clock),
@@ -115,6 +119,7 @@ export function composeServices(o: CompositionOptions = {}): Services {
     rateLimiter: firestore
       ? new FirestoreRateLimiter(firestore, clock, timeoutMs)
       : new MemoryRateLimiter(clock),
+    identity: o.identity ?? new FirebaseIdentity(),
     metricsStore,
     metrics: new MetricsRecorder(metricsStore),
   };

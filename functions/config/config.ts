@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { failedPrecondition } from "../domain/errors";
 import type { RotationPolicy } from "../domain/policy";
+import { FIRESTORE_RAMP, type Ramp } from "../domain/ramp";
 import { SETTINGS, type ServiceConfig, type Setting, type SettingKey } from "./settings";
 
 export type { ServiceConfig } from "./settings";
@@ -56,6 +57,13 @@ export function readConfig(env: Env = process.env): ServiceConfig {
 
 /** The defaults alone: what a deployment with nothing set would run with. */
 export const defaultConfig = (): ServiceConfig => readConfig({});
+
+/** The write ramp batch jobs follow (domain/ramp). */
+export const rampOf = (c: Pick<ServiceConfig, "rampStartOps" | "rampMaxOps">): Ramp => ({
+  startOps: c.rampStartOps,
+  maxOps: Math.max(c.rampStartOps, c.rampMaxOps),
+  ...FIRESTORE_RAMP,
+});
 
 export const policyOf = (
   c: Pick<ServiceConfig, "userDays" | "globalDays" | "rotationJitter">,

@@ -8,40 +8,9 @@
  * `.env` files), `env` (plain environment, for operators and tests), `platform`
  * (set by the Functions runtime or the emulators; never set by hand).
  */
-export type SettingScope = "param" | "env" | "platform";
+import type { BoolSetting, IntSetting, Setting } from "./settingTypes";
 
-interface Base {
-  env: string;
-  scope: SettingScope;
-  description: string;
-}
-export interface IntSetting extends Base {
-  type: "int";
-  default: number;
-  min: number;
-  max: number;
-}
-export interface NumberSetting extends Base {
-  type: "number";
-  default: number;
-  min: number;
-  max: number;
-}
-export interface BoolSetting extends Base {
-  type: "bool";
-  default: boolean;
-}
-export interface EnumSetting extends Base {
-  type: "enum";
-  options: readonly string[];
-  default: string | null;
-}
-export interface StringSetting extends Base {
-  type: "string";
-  default: string | null;
-  pattern?: RegExp;
-}
-export type Setting = IntSetting | NumberSetting | BoolSetting | EnumSetting | StringSetting;
+export type { Setting, SettingScope } from "./settingTypes";
 
 const int = (env: string, def: number, min: number, max: number, description: string): IntSetting => ({
   env,
@@ -49,6 +18,14 @@ const int = (env: string, def: number, min: number, max: number, description: st
   default: def,
   min,
   max,
+  description,
+  scope: "param",
+});
+
+const bool = (env: string, description: string): BoolSetting => ({
+  env,
+  type: "bool",
+  default: false,
   description,
   scope: "param",
 });
@@ -180,27 +157,37 @@ export const SETTINGS = {
     10_000,
     "Refused calls audited per caller per minute; beyond it they are counted and summed into the next entry.",
   ),
-  enableMetrics: {
-    env: "ENABLE_METRICS",
-    type: "bool",
-    default: false,
-    scope: "param",
-    description: "Serve Prometheus metrics at `salts-metrics`.",
-  },
-  enableDevEndpoints: {
-    env: "ENABLE_DEV_ENDPOINTS",
-    type: "bool",
-    default: false,
-    scope: "param",
-    description: "Enable `salts-pseudonymizeTest` (development only).",
-  },
-  enforceAppCheck: {
-    env: "ENFORCE_APP_CHECK",
-    type: "bool",
-    default: false,
-    scope: "param",
-    description: "Require a valid App Check token on every callable.",
-  },
+  auditVerifyPerSweep: int(
+    "AUDIT_VERIFY_PER_SWEEP",
+    20_000,
+    0,
+    10_000_000,
+    "Audit entries each sweep verifies, continuing where the last one stopped (the whole trail, over several sweeps).",
+  ),
+  checkpointVerifyPerSweep: int(
+    "CHECKPOINT_VERIFY_PER_SWEEP",
+    20_000,
+    0,
+    10_000_000,
+    "Chain heads of the previous checkpoint each sweep checks against the trail now (truncated or rewritten chains).",
+  ),
+  rampStartOps: int(
+    "RAMP_START_OPS",
+    500,
+    1,
+    100_000,
+    "Writes per second a batch job starts at (Firestore's 500/50/5 rule: start at 500, +50% every 5 minutes).",
+  ),
+  rampMaxOps: int(
+    "RAMP_MAX_OPS",
+    10_000,
+    1,
+    1_000_000,
+    "The write rate batch jobs ramp up to; the task queue's dispatch rate and concurrency derive from it.",
+  ),
+  enableMetrics: bool("ENABLE_METRICS", "Serve Prometheus metrics at `salts-metrics`."),
+  enableDevEndpoints: bool("ENABLE_DEV_ENDPOINTS", "Enable `salts-pseudonymizeTest` (development only)."),
+  enforceAppCheck: bool("ENFORCE_APP_CHECK", "Require a valid App Check token on every callable."),
   sweepSchedule: {
     env: "SWEEP_SCHEDULE",
     type: "string",

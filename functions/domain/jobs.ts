@@ -7,7 +7,7 @@ import { encodeDocId, type SaltKind } from "./ids";
  * rules every job follows whatever its type: ids, completion, staleness and
  * idempotence. The engine (usecases/jobs) runs them; stores persist them.
  */
-export type JobType = "rotation";
+export type JobType = "rotation" | "rewrap";
 export type JobState = "running" | "done" | "failed";
 export type JobScope = "user" | "global" | "all";
 export type JobMode = "inline" | "fanout";
@@ -42,6 +42,8 @@ export interface JobRecord {
   created_by: { uid: string; via: ActorVia };
   correlation_id: string;
   error: string | null;
+  /** What the job type fixed when it started (e.g. the key version a rewrap moves to). */
+  params: Record<string, number>;
 }
 
 /** What one shard (or the inline run) did; summed for the job's progress. */

@@ -1,6 +1,6 @@
-import { getAuth } from "firebase-admin/auth";
 import type { CallableRequest } from "firebase-functions/https";
-import { SaltServiceError, unavailable } from "../domain/errors";
+import { SaltServiceError } from "../domain/errors";
+import type { IdentityProvider } from "../ports/identity";
 
 export type Role = "admin" | "auditor";
 
@@ -9,44 +9,41 @@ export interface Caller {
   admin: boolean;
 }
 
-const bearer = (header: string | undefined): string | null => {
-  const m = /^Bearer\s+(\S+)$/i.exec(header ?? "");
-  return m?.[1] ?? null;
-};
-
-/**
- * Roles are custom claims: `admin` may do everything, `auditor` may read.
- * Mutations re-verify the ID token against Firebase Auth with revocation
- * checking, so a revoked or disabled admin is refused at once.
- */
-export async function authorize(
-  request: CallableRequest<unknown>,
-  role: Role,
-  mutating: boolean,
-): Promise<Caller> {
+/** The signed-in caller's uid, or unauthenticated (no audit entry: nobody to name). */
+export function signedIn(request: CallableRequest<unknown>): { uid: string; authTime: number } {
   const auth = request.auth;
-  if (!auth)
+  if (!auth) {
     throw new SaltServiceError(
       "unauthenticated",
       "Sign in with an account that has the admin or auditor role",
     );
-  const admin = auth.token.admin === true;
-  const auditor = auth.token.auditor === true;
+  }
+  return { uid: auth.uid, authTime: Number(auth.token.auth_time ?? 0) };
+}
+
+/**
+ * Every call asks Firebase Auth about the caller now (one `getUser`): a
+ * disabled or deleted account and a token minted before the caller's tokens
+ * were revoked are unauthenticated; the roles are the account's current custom
+ * claims (`admin` may do everything, `auditor` may read), not what the token
+ * carried when it was minted, so a demoted admin is refused at once.
+ */
+export async function authorize(
+  identity: IdentityProvider,
+  caller: { uid: string; authTime: number },
+  role: Role,
+): Promise<Caller> {
+  const user = await identity.lookup(caller.uid);
+  if (!user || user.disabled) {
+    throw new SaltServiceError("unauthenticated", "The account is disabled or no longer exists");
+  }
+  if (user.validSince && caller.authTime * 1000 < user.validSince.getTime()) {
+    throw new SaltServiceError("unauthenticated", "The ID token has been revoked; sign in again");
+  }
+  const admin = user.claims.admin === true;
+  const auditor = user.claims.auditor === true;
   if (!(admin || (role === "auditor" && auditor))) {
     throw new SaltServiceError("permission-denied", `This function requires the ${role} role`);
   }
-  if (mutating) {
-    const token = bearer(request.rawRequest.headers.authorization);
-    if (!token) throw new SaltServiceError("unauthenticated", "No ID token was presented");
-    try {
-      await getAuth().verifyIdToken(token, true);
-    } catch (e) {
-      const code = (e as { code?: string }).code ?? "";
-      if (/revoked|disabled|expired|argument-error|invalid|user-not-found/.test(code)) {
-        throw new SaltServiceError("unauthenticated", "The ID token has been revoked or is no longer valid");
-      }
-      throw unavailable("Firebase Auth could not check the ID token", e);
-    }
-  }
-  return { uid: auth.uid, admin };
+  return { uid: caller.uid, admin };
 }

@@ -1,13 +1,15 @@
 import type { CallableRequest } from "firebase-functions/https";
 import type { z } from "zod";
+import type { AuditEntry } from "../domain/audit";
 import { SaltServiceError } from "../domain/errors";
 import { saltIdProblem } from "../domain/ids";
-import type { AuditEntry } from "../domain/audit";
 import { logs } from "../observability/logs";
 import type { CallContext, Services } from "../usecases/deps";
-import { authorize, type Role } from "./auth";
+import { authorize, signedIn, type Role } from "./auth";
 import { correlationIdFrom } from "./correlation";
+import { auditDenied } from "./denied";
 import { asServiceError, toHttpsError } from "./errors";
+import { priorAnswer } from "./requests";
 import { parseRequest } from "./schemas";
 
 /** Secrets an operation reads besides the audit key: the pepper, the salt-encryption key. */
@@ -17,7 +19,7 @@ export interface CallableSpec<S extends z.ZodType, R> {
   /** Operation name in metrics, logs and audit entries. */
   operation: string;
   role: Role;
-  /** Mutations re-check the token for revocation and audit their failures. */
+  /** Mutations audit their failures and accept a request_id. */
   mutating: boolean;
   schema: S;
   /** What the function binds (and so may read): least privilege, checked by a test. */
@@ -25,7 +27,7 @@ export interface CallableSpec<S extends z.ZodType, R> {
   run: (services: Services, ctx: CallContext, input: z.output<S>) => Promise<R>;
 }
 
-/** What a failed call was aimed at, when the request names a valid id; otherwise the operation. */
+/** What a call was aimed at, when the request names a valid id; otherwise the operation. */
 function targetOf(data: unknown, operation: string): AuditEntry["target"] {
   const d = (data ?? {}) as { user_id?: unknown; event_type?: unknown };
   if (saltIdProblem("user", d.user_id) === null) return { kind: "user", id: d.user_id as string };
@@ -33,13 +35,14 @@ function targetOf(data: unknown, operation: string): AuditEntry["target"] {
   return { kind: "system", id: operation };
 }
 
-// Failures that say nothing about the operation itself are not written to the audit log.
-const NOT_AUDITED = new Set(["unauthenticated", "resource-exhausted"]);
+const REFUSED = new Set(["permission-denied", "resource-exhausted"]);
 
 /**
- * The one pipeline every callable runs: correlation id, authentication and
- * role, shared rate limit, validation, the use case, then logs, metrics and
- * error mapping. Exported so tests can call it without the SDK wrapper.
+ * The one pipeline every callable runs: correlation id; the caller looked up
+ * in Firebase Auth (revocation, current roles) while the shared rate limit is
+ * counted; validation; a request_id's first answer, if this is a retry; the use
+ * case; then audit of refusals and failures, logs, metrics and error mapping.
+ * Exported so tests can call it without the SDK wrapper.
  */
 export async function handleCall<S extends z.ZodType, R extends object>(
   spec: CallableSpec<S, R>,
@@ -51,12 +54,12 @@ export async function handleCall<S extends z.ZodType, R extends object>(
   let actorUid: string | undefined;
   let failure: SaltServiceError | undefined;
   try {
-    const caller = await authorize(request, spec.role, spec.mutating);
-    actorUid = caller.uid;
-    const decision = await rt.rateLimiter.hit(
-      `${spec.operation}:${caller.uid}`,
-      rt.config.rateLimitPerMinute,
-    );
+    const who = signedIn(request);
+    actorUid = who.uid;
+    const [caller, decision] = await Promise.all([
+      authorize(rt.identity, who, spec.role),
+      rt.rateLimiter.hit(`${spec.operation}:${who.uid}`, rt.config.rateLimitPerMinute),
+    ]);
     if (!decision.allowed) {
       throw new SaltServiceError(
         "resource-exhausted",
@@ -65,30 +68,24 @@ export async function handleCall<S extends z.ZodType, R extends object>(
       );
     }
     const input = parseRequest(spec.schema, request.data);
-    await rt.policy.refresh();
     const ctx: CallContext = { correlationId, actor: { uid: caller.uid, via: "callable" } };
+    if (spec.mutating) {
+      const prior = await priorAnswer(rt, caller.uid, spec.operation, input as Record<string, unknown>);
+      if (prior.answer) return { ...(prior.answer as R), correlation_id: correlationId };
+      if (prior.request) ctx.request = prior.request;
+    }
+    await rt.policy.refresh();
     const result = await spec.run(rt, ctx, input);
     return { ...result, correlation_id: correlationId };
   } catch (e) {
     const { error, unexpected } = asServiceError(e);
     failure = error;
     if (unexpected) logs.unexpectedError(spec.operation, correlationId, e);
-    if (spec.mutating && actorUid !== undefined && !NOT_AUDITED.has(error.code)) {
-      await rt.audit
-        .appendAudit({
-          actor: { uid: actorUid, via: "callable" },
-          operation: spec.operation,
-          target: targetOf(request.data, spec.operation),
-          result: "error",
-          correlation_id: correlationId,
-          details: { code: error.code },
-        })
-        .catch((auditError: unknown) => logs.auditWriteFailed(spec.operation, correlationId, auditError));
-    }
+    if (actorUid !== undefined) await auditFailure(rt, spec, request.data, actorUid, error, correlationId);
     throw toHttpsError(error, correlationId);
   } finally {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const result = failure ? "error" : "success";
+    const result = !failure ? "success" : REFUSED.has(failure.code) ? "denied" : "error";
     logs.callCompleted({
       operation: spec.operation,
       result,
@@ -100,4 +97,35 @@ export async function handleCall<S extends z.ZodType, R extends object>(
     rt.metrics.record(spec.operation, result, seconds);
     await rt.metrics.flush().catch((e: unknown) => logs.metricsFlushFailed(e));
   }
+}
+
+/**
+ * Refused calls of a signed-in caller are audited as `denied` (rate limited);
+ * other failures of mutating calls as `error`. Unauthenticated calls name
+ * nobody and are not audited.
+ */
+async function auditFailure(
+  rt: Services,
+  spec: CallableSpec<z.ZodType, unknown>,
+  data: unknown,
+  uid: string,
+  error: SaltServiceError,
+  correlationId: string,
+): Promise<void> {
+  const target = targetOf(data, spec.operation);
+  if (REFUSED.has(error.code)) {
+    await auditDenied(rt, { uid, operation: spec.operation, target, code: error.code, correlationId });
+    return;
+  }
+  if (!spec.mutating || error.code === "unauthenticated") return;
+  await rt.audit
+    .appendAudit({
+      actor: { uid, via: "callable" },
+      operation: spec.operation,
+      target,
+      result: "error",
+      correlation_id: correlationId,
+      details: { code: error.code },
+    })
+    .catch((auditError: unknown) => logs.auditWriteFailed(spec.operation, correlationId, auditError));
 }

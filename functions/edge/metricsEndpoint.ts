@@ -14,12 +14,14 @@ const digest = (s: string): Buffer => createHash("sha256").update(s, "utf8").dig
 
 /** Compares digests so neither length nor content leaks through timing. */
 export function tokenMatches(presented: string, expected: string): boolean {
-  return expected.length > 0 && timingSafeEqual(digest(presented), digest(expected));
+  // The usual `openssl rand | gcloud secrets create` recipe stores a trailing newline: blanks are not part of a token.
+  const want = expected.trim();
+  return want.length > 0 && timingSafeEqual(digest(presented.trim()), digest(want));
 }
 
 /** GET salts-metrics: Prometheus text, only when enabled, only with the bearer token. */
 export async function serveMetrics(
-  rt: Pick<Services, "config" | "metricsStore" | "salts">,
+  rt: Pick<Services, "config" | "metricsStore" | "salts" | "settings">,
   expected: string,
   req: Request,
   res: Res,
@@ -32,7 +34,7 @@ export async function serveMetrics(
     res.status(405).set("Allow", "GET").send("method not allowed\n");
     return;
   }
-  if (expected === "") {
+  if (expected.trim() === "") {
     // Fail closed: without a configured token nobody may scrape.
     res.status(503).send("METRICS_TOKEN is not configured\n");
     return;
@@ -43,15 +45,20 @@ export async function serveMetrics(
     return;
   }
   try {
-    const [aggregates, user, global] = await Promise.all([
+    const [aggregates, user, global, sweep] = await Promise.all([
       rt.metricsStore.read(),
       rt.salts.countDue("user"),
       rt.salts.countDue("global"),
+      rt.settings.readSweepState(),
     ]);
+    const keyVersions =
+      typeof sweep.key_versions === "string"
+        ? (JSON.parse(sweep.key_versions) as Record<string, number>)
+        : {};
     res
       .status(200)
       .set("Content-Type", METRICS_CONTENT_TYPE)
-      .send(await renderMetrics(aggregates, { user, global }));
+      .send(await renderMetrics(aggregates, { user, global }, keyVersions));
   } catch (e) {
     logs.unexpectedError("metrics", "metrics", e);
     res.status(503).send("storage unavailable\n");

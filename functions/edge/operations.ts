@@ -1,6 +1,9 @@
 import type { z } from "zod";
 import { auditLog, auditUser } from "../usecases/audit";
 import { eraseUser } from "../usecases/erase";
+import { auditVerify } from "../usecases/auditVerify";
+import { forecast } from "../usecases/forecast";
+import { startRewrap } from "../usecases/jobs/rewrap";
 import { startRotateDue } from "../usecases/jobs/rotation";
 import { jobStatus, listJobs } from "../usecases/jobs/status";
 import { listSalts } from "../usecases/listSalts";
@@ -49,6 +52,30 @@ export const OPERATIONS = {
     schema: schemas.rotateDue,
     secrets: ["key"],
     run: (s, ctx, i) => startRotateDue(s, ctx, i),
+  }),
+  rewrap: op({
+    operation: "rewrap",
+    role: "admin",
+    mutating: true,
+    schema: schemas.rewrap,
+    secrets: ["key"],
+    run: (s, ctx, i) => startRewrap(s, ctx, i),
+  }),
+  forecast: op({
+    operation: "forecast",
+    role: "auditor",
+    mutating: false,
+    schema: schemas.forecast,
+    secrets: [],
+    run: (s, _ctx, i) => forecast(s, i),
+  }),
+  auditVerify: op({
+    operation: "audit_verify",
+    role: "auditor",
+    mutating: false,
+    schema: schemas.auditVerify,
+    secrets: [],
+    run: (s, _ctx, i) => auditVerify(s, i),
   }),
   job: op({
     operation: "job",

@@ -1,3 +1,4 @@
+import type { AuditResult } from "../domain/audit";
 import * as logger from "firebase-functions/logger";
 import { idHash } from "../domain/crypto";
 import type { SaltKind } from "../domain/ids";
@@ -8,7 +9,7 @@ import type { SaltKind } from "../domain/ids";
  */
 export interface CallLog {
   operation: string;
-  result: "success" | "error";
+  result: AuditResult;
   latency_ms: number;
   correlation_id: string;
   actor_uid?: string | undefined;
@@ -76,6 +77,10 @@ export const logs = {
   },
   jobProgress(fields: Record<string, string | number | boolean | null>): void {
     logger.info("rotation job", fields);
+  },
+  /** The checkpoint of every audit chain head: its digest, in logs kept apart from the database. */
+  auditCheckpoint(fields: { id: string; chains: number; digest: string }): void {
+    logger.info("audit checkpoint", { ...fields });
   },
   sweep(fields: Record<string, string | number | boolean | null>): void {
     logger.info("integrity sweep", fields);

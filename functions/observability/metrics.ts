@@ -1,3 +1,4 @@
+import type { AuditResult } from "../domain/audit";
 import { Counter, Gauge, Registry } from "prom-client";
 import type { SaltKind } from "../domain/ids";
 import {
@@ -19,7 +20,7 @@ export class MetricsRecorder {
 
   constructor(private readonly store: MetricsStore) {}
 
-  record(operation: string, result: "success" | "error", seconds: number): void {
+  record(operation: string, result: AuditResult, seconds: number): void {
     const key = seriesKey({ operation, result });
     const agg = this.pending.get(key) ?? emptyAggregate(operation, result);
     observe(agg, seconds);
@@ -51,6 +52,7 @@ const esc = (v: string): string => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n"
 export async function renderMetrics(
   aggregates: OperationAggregate[],
   due: Record<SaltKind, number>,
+  keyVersions: Record<string, number> = {},
 ): Promise<string> {
   const registry = new Registry();
   const ops = new Counter({
@@ -65,6 +67,13 @@ export async function renderMetrics(
     labelNames: ["kind"],
     registers: [registry],
   });
+  const byKey = new Gauge({
+    name: "salt_key_version_salts",
+    help: "Salts with a ciphertext under each SALT_ENCRYPTION_KEY version, as the last integrity sweep counted them.",
+    labelNames: ["version"],
+    registers: [registry],
+  });
+  for (const [version, n] of Object.entries(keyVersions)) byKey.set({ version }, n);
   for (const a of aggregates) ops.inc({ operation: a.operation, result: a.result }, a.count);
   dueGauge.set({ kind: "user" }, due.user);
   dueGauge.set({ kind: "global" }, due.global);

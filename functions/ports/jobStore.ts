@@ -1,8 +1,21 @@
 import type { JobRecord, ShardProgress, ShardTotals } from "../domain/jobs";
+import type { StoredRequest } from "./requestStore";
+
+/** A request id claimed with the job it started, in the same commit. */
+export interface JobClaim {
+  key: string;
+  fingerprint: string;
+  answer: unknown;
+}
 
 /** Jobs and their progress. Progress lives in per-shard records, so nothing is a hot spot. */
 export interface JobStore {
-  create(job: JobRecord): Promise<void>;
+  /**
+   * Creates the job, and with a claim records the request id's first answer in
+   * the same commit; when the id was claimed already, nothing is created and
+   * the earlier claim is returned.
+   */
+  create(job: JobRecord, claim?: JobClaim): Promise<StoredRequest | null>;
   get(jobId: string): Promise<JobRecord | null>;
   update(jobId: string, patch: Partial<Omit<JobRecord, "job_id">>): Promise<void>;
   /** Most recent first. */

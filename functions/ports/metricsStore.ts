@@ -1,9 +1,10 @@
+import type { AuditResult } from "../domain/audit";
 export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10] as const;
 
 /** Aggregated observations of one (operation, result) pair, summed over every instance. */
 export interface OperationAggregate {
   operation: string;
-  result: "success" | "error";
+  result: AuditResult;
   count: number;
   sumSeconds: number;
   /** Cumulative count per bucket upper bound, aligned with LATENCY_BUCKETS. */
@@ -20,7 +21,7 @@ export interface MetricsStore {
 export const seriesKey = (a: Pick<OperationAggregate, "operation" | "result">): string =>
   `${a.operation}\u0000${a.result}`;
 
-export function emptyAggregate(operation: string, result: "success" | "error"): OperationAggregate {
+export function emptyAggregate(operation: string, result: AuditResult): OperationAggregate {
   return { operation, result, count: 0, sumSeconds: 0, buckets: LATENCY_BUCKETS.map(() => 0) };
 }
 

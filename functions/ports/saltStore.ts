@@ -123,6 +123,9 @@ export interface RewrapItem {
   audit: AuditContext;
 }
 
+/** Salts one rewrap commit re-encrypts (each: salt, retained versions, shred, entry). */
+export const MAX_REWRAP_BATCH = 50;
+
 export type RewrapOutcome =
   { status: "rewrapped"; from: number[]; to: number } | { status: "current" | "missing" };
 
@@ -182,8 +185,13 @@ export interface StoredSettings {
   active: ActiveSettings | null;
 }
 
+/** Where the sweep left off in its incremental checks, and what it last found. */
+export type SweepState = Record<string, string | number | null>;
+
 export interface SettingsStore {
   readSettings(): Promise<StoredSettings>;
+  readSweepState(): Promise<SweepState>;
+  writeSweepState(state: SweepState): Promise<void>;
   writePendingSettings(pending: PendingSettings, audit: AuditContext): Promise<void>;
   /** Puts intervals in force, atomically with the audit entry of the reload. */
   activateSettings(
@@ -209,7 +217,7 @@ export interface ChainScanItem {
 }
 
 /** The append-only, hash-chained audit trail. */
-export interface AuditStore {
+export interface AuditStore extends CheckpointStore {
   /** Appends to `chain` (default: the log chain of the entry's target). */
   appendAudit(draft: AuditDraft, chain?: string): Promise<AuditEntry>;
   listAudit(query: AuditQuery): Promise<Page<AuditEntry>>;
@@ -219,6 +227,26 @@ export interface AuditStore {
   headOf(chain: string): Promise<ChainHead | null>;
   /** The heads kept in chain documents (every chain but live salts'), in document order. */
   listChainHeads(page: PageRequest): Promise<Page<{ chain: string; head: ChainHead }>>;
+}
+
+/** A checkpoint of every chain head, written by the integrity sweep. */
+export interface Checkpoint {
+  id: string;
+  at: Date;
+  chains: number;
+  /** SHA-256 over the heads in checkpoint order: what the sweep's log line carries. */
+  digest: string;
+  pages: number;
+}
+
+export interface CheckpointStore {
+  /** Page `n` (from 0) of checkpoint `id`: heads in the order they were written. */
+  putCheckpointPage(id: string, n: number, heads: { chain: string; head: ChainHead }[]): Promise<void>;
+  /** Records the finished checkpoint (only then does it count). */
+  finishCheckpoint(checkpoint: Checkpoint): Promise<void>;
+  /** The newest finished checkpoints, newest first. */
+  latestCheckpoints(limit: number): Promise<Checkpoint[]>;
+  checkpointPage(id: string, n: number): Promise<{ chain: string; head: ChainHead }[]>;
 }
 
 /** Everything stored per salt, as one adapter implements it; use cases ask for the parts they use. */

@@ -6,7 +6,8 @@ import { onTaskDispatched } from "firebase-functions/tasks";
 import { services } from "../app/instance";
 import { injectedSecret } from "../app/secrets";
 import { METRICS_TOKEN } from "../config/params";
-import { SETTINGS } from "../config/settings";
+import { rampOf, readConfig } from "../config/config";
+import { queueLimits, WRITES_PER_ROTATION } from "../domain/ramp";
 import { isSaltServiceError } from "../domain/errors";
 import { serveMetrics } from "../edge/metricsEndpoint";
 import { parseJobTask } from "../edge/tasks";
@@ -16,13 +17,17 @@ import { runSweep } from "../usecases/sweep";
 import { workerSecrets } from "./options";
 
 const MAX_ATTEMPTS = 5;
+// Read when the code loads (firebase-tools loads `.env` before that at deploy): the queue's limits come
+// from the same ramp the jobs follow, so the queue never dispatches faster than the ceiling absorbs.
+const deployed = readConfig();
+const limits = queueLimits(rampOf(deployed), deployed.shardSize, WRITES_PER_ROTATION);
 
 /** Batch-job work fanned out by salts-rotateDue and the sweep: one plan step or one shard per task. */
 export const rotateShard = onTaskDispatched(
   {
     secrets: workerSecrets,
     retryConfig: { maxAttempts: MAX_ATTEMPTS, minBackoffSeconds: 5, maxBackoffSeconds: 300 },
-    rateLimits: { maxConcurrentDispatches: 20 },
+    rateLimits: limits,
     timeoutSeconds: 540,
     memory: "512MiB",
   },
@@ -47,8 +52,7 @@ export const rotateShard = onTaskDispatched(
 
 export const integritySweep = onSchedule(
   {
-    // onSchedule takes a plain string, read when the code loads (firebase-tools loads `.env` before that).
-    schedule: process.env[SETTINGS.sweepSchedule.env] || SETTINGS.sweepSchedule.default,
+    schedule: deployed.sweepSchedule,
     timeZone: "UTC",
     retryCount: 3,
     secrets: workerSecrets,

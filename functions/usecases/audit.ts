@@ -1,4 +1,4 @@
-import type { AuditEntry } from "../domain/audit";
+import type { AuditEntry, AuditResult } from "../domain/audit";
 import { notFound } from "../domain/errors";
 import { toMetadata, type SaltMetadata } from "../domain/salt";
 import { auditContext, type CallContext, type Services } from "./deps";
@@ -47,6 +47,9 @@ export async function auditLog(
     cursor?: string | undefined;
     target_id?: string | undefined;
     operation?: string | undefined;
+    result?: AuditResult | undefined;
+    from?: Date | undefined;
+    to?: Date | undefined;
   },
 ): Promise<{ entries: AuditEntry[]; next_cursor: string | null }> {
   const page = await deps.audit.listAudit({
@@ -54,6 +57,9 @@ export async function auditLog(
     cursor: query.cursor,
     targetId: query.target_id,
     operation: query.operation,
+    result: query.result,
+    from: query.from,
+    to: query.to,
   });
   return { entries: page.items, next_cursor: page.nextCursor };
 }

@@ -3,6 +3,7 @@ import type { ServiceConfig } from "../config/settings";
 import type { SaltCache } from "../engine/saltCache";
 import type { Pseudonymizer } from "../engine/pseudonymizer";
 import type { MetricsRecorder } from "../observability/metrics";
+import type { IdentityProvider } from "../ports/identity";
 import type { JobStore, LeaseStore } from "../ports/jobStore";
 import type { MetricsStore } from "../ports/metricsStore";
 import type { PepperSource, VersionedSecret } from "../ports/secrets";
@@ -35,6 +36,8 @@ export interface Services {
   readonly leases: LeaseStore;
   readonly tasks: TaskQueue;
   readonly rateLimiter: RateLimiter;
+  /** Firebase Auth as it is now: revocation, disabled accounts, current roles. */
+  readonly identity: IdentityProvider;
   readonly metricsStore: MetricsStore;
   readonly metrics: MetricsRecorder;
 }

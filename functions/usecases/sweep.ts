@@ -1,38 +1,35 @@
 import { randomUUID } from "node:crypto";
-import { idHash } from "../domain/crypto";
-import { SALT_KINDS } from "../domain/ids";
-import { eachPage } from "../domain/paging";
-import { nextRotation } from "../domain/policy";
 import { logs } from "../observability/logs";
 import { auditContext, type CallContext, type Services } from "./deps";
 import { startRotateDue, type RotateDueResponse } from "./jobs/rotation";
 import type { JobDeps } from "./jobs/spec";
+import { CheckpointWriter, verifyCheckpoint, verifyTrailSlice } from "./sweepAudit";
+import { checkSalts, type SaltChecks } from "./sweepSalts";
 
-type SweepDeps = JobDeps & Pick<Services, "leases" | "metrics">;
-
-export interface SweepReport {
+export interface SweepReport extends SaltChecks {
   ran: boolean;
   /** While the lease was held (absent when the sweep stood down). */
   held?: { from: string; to: string };
   job?: RotateDueResponse;
-  scanned: number;
-  scan_complete: boolean;
-  repaired_next_rotation: number;
-  rotation_count_mismatch: number;
-  previous_hash_mismatch: number;
-  undecryptable: number;
   history_purged: number;
   due_after: { users: number; globals: number };
+  audit_entries_verified: number;
+  checkpoint_heads_verified: number;
+  audit_breaks: number;
+  checkpoint?: { id: string; chains: number; digest: string };
 }
 
+type SweepDeps = JobDeps & Pick<Services, "leases" | "metrics" | "settings" | "auditKey">;
+
 const LEASE_MS = 30 * 60 * 1000;
-const PAGE = 300;
 
 /**
  * The scheduled integrity sweep: under a lease (so two never run at once) it
  * re-reads the intervals, starts a rotation job over everything due, checks
- * every salt's invariants (repairing what is safe to repair, reporting the
- * rest), purges expired history and writes one summary audit entry.
+ * every salt (repairing what is safe to repair, reporting the rest), purges
+ * expired history, verifies the next slice of the audit trail and the previous
+ * checkpoint, writes a new checkpoint of every chain head (its digest goes to
+ * the log), and writes one summary audit entry.
  */
 export async function runSweep(
   deps: SweepDeps,
@@ -49,8 +46,12 @@ export async function runSweep(
     rotation_count_mismatch: 0,
     previous_hash_mismatch: 0,
     undecryptable: 0,
+    key_versions: {},
     history_purged: 0,
     due_after: { users: 0, globals: 0 },
+    audit_entries_verified: 0,
+    checkpoint_heads_verified: 0,
+    audit_breaks: 0,
   };
   if (!(await deps.leases.acquireLease("sweep", holder, deps.clock(), LEASE_MS))) {
     logs.sweep({ event: "skipped: another sweep holds the lease", correlation_id: ctx.correlationId });
@@ -62,7 +63,19 @@ export async function runSweep(
     report.ran = true;
     await deps.policy.refresh(true);
     report.job = await startRotateDue(deps, ctx, { kind: "all", dry_run: false });
-    await checkInvariants(deps, report, options.scanLimit ?? 200_000);
+    const state = await deps.settings.readSweepState();
+    const breaks: string[] = [];
+    // The previous checkpoint is checked before a new one is written.
+    report.checkpoint_heads_verified = await verifyCheckpoint(deps, state, breaks);
+    const checkpoint = new CheckpointWriter(deps, deps.clock());
+    Object.assign(report, await checkSalts(deps, checkpoint, options.scanLimit ?? 200_000));
+    if (report.scan_complete) report.checkpoint = await checkpoint.finish();
+    report.audit_entries_verified = await verifyTrailSlice(deps, state, breaks);
+    report.audit_breaks = breaks.length;
+    for (const problem of breaks.slice(0, 100)) logs.sweep({ event: "audit trail break", problem });
+    // The metrics endpoint exposes the last sweep's count of salts per key version.
+    state.key_versions = JSON.stringify(report.key_versions);
+    await deps.settings.writeSweepState(state);
     for (let i = 0; i < 200; i++) {
       const purged = await deps.salts.purgeExpiredHistory(500);
       report.history_purged += purged;
@@ -83,7 +96,14 @@ export async function runSweep(
       rotation_count_mismatch: report.rotation_count_mismatch,
       previous_hash_mismatch: report.previous_hash_mismatch,
       undecryptable: report.undecryptable,
+      key_versions: Object.entries(report.key_versions)
+        .map(([v, n]) => `${v}:${n}`)
+        .join(","),
       history_purged: report.history_purged,
+      audit_entries_verified: report.audit_entries_verified,
+      checkpoint_heads_verified: report.checkpoint_heads_verified,
+      audit_breaks: report.audit_breaks,
+      checkpoint_digest: report.checkpoint?.digest ?? null,
       due_users_after: report.due_after.users,
       due_globals_after: report.due_after.globals,
     };
@@ -100,50 +120,5 @@ export async function runSweep(
     await deps.metrics.flush().catch((e: unknown) => logs.metricsFlushFailed(e));
     report.held = { from: heldFrom.toISOString(), to: deps.clock().toISOString() };
     await deps.leases.releaseLease("sweep", holder).catch(() => undefined);
-  }
-}
-
-async function checkInvariants(deps: SweepDeps, report: SweepReport, scanLimit: number): Promise<void> {
-  const policy = deps.policy.current();
-  for (const kind of SALT_KINDS) {
-    for await (const page of eachPage((cursor) => deps.salts.scan(kind, { limit: PAGE, cursor }))) {
-      for (const { record, decrypts, retainedPreviousHash } of page.items) {
-        if (report.scanned >= scanLimit) {
-          report.scan_complete = false;
-          return;
-        }
-        report.scanned++;
-        const flag = (problem: string) =>
-          logs.sweep({
-            event: "invariant violated",
-            problem,
-            kind,
-            id_hash: idHash(record.id),
-            version: record.version,
-          });
-        const expected = nextRotation(policy, kind, record.last_rotated, record);
-        if (expected.getTime() !== record.next_rotation.getTime()) {
-          if (await deps.salts.repairNextRotation(kind, record.id, record.version, expected)) {
-            report.repaired_next_rotation++;
-          }
-        }
-        if (record.rotation_count !== record.version - 1) {
-          report.rotation_count_mismatch++;
-          flag("rotation_count != version - 1");
-        }
-        const previousOk =
-          record.version === 1
-            ? record.previous_salt_hash === null
-            : retainedPreviousHash === null || retainedPreviousHash === record.previous_salt_hash;
-        if (!previousOk) {
-          report.previous_hash_mismatch++;
-          flag("previous_salt_hash does not match the retired version");
-        }
-        if (!decrypts) {
-          report.undecryptable++;
-          flag("current salt does not decrypt under the key ring");
-        }
-      }
-    }
   }
 }

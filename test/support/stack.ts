@@ -61,11 +61,11 @@ export interface CallResult<T = Record<string, unknown>> {
 export async function call<T = Record<string, unknown>>(
   name: string,
   data: unknown,
-  opts: { token?: string; headers?: Record<string, string> } = {},
+  opts: { token?: string; headers?: Record<string, string>; host?: string } = {},
 ): Promise<CallResult<T>> {
   const headers: Record<string, string> = { "content-type": "application/json", ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  const res = await fetch(`http://${functionsHost()}/${PROJECT_ID}/us-central1/salts-${name}`, {
+  const res = await fetch(`http://${opts.host ?? functionsHost()}/${PROJECT_ID}/us-central1/salts-${name}`, {
     method: "POST",
     headers,
     body: JSON.stringify({ data }),

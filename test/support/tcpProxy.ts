@@ -5,6 +5,7 @@ export class TcpProxy {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
   private cutOff = false;
+  private dropAnswers = false;
   port = 0;
 
   constructor(private readonly target: string) {}
@@ -26,7 +27,13 @@ export class TcpProxy {
         s.on("close", () => this.sockets.delete(s));
         s.on("error", () => s.destroy());
       }
-      client.pipe(upstream).pipe(client);
+      client.pipe(upstream);
+      upstream.on("data", (chunk: Buffer) => {
+        // The request went through and was served; its answer is lost on the way back.
+        if (this.dropAnswers) client.destroy();
+        else client.write(chunk);
+      });
+      upstream.on("end", () => client.end());
     });
     await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
     this.port = (this.server.address() as net.AddressInfo).port;
@@ -41,6 +48,12 @@ export class TcpProxy {
 
   restore(): void {
     this.cutOff = false;
+    this.dropAnswers = false;
+  }
+
+  /** Lets requests through but cuts each connection when the answer comes back, as a lost response would. */
+  loseAnswers(): void {
+    this.dropAnswers = true;
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { InProcessTaskQueue } from "../../functions/adapters/taskQueues";
+import { StaticIdentity } from "../../functions/adapters/firebaseIdentity";
 import { composeServices } from "../../functions/app/compose";
 import { handleCall } from "../../functions/edge/callable";
 import { schemas } from "../../functions/edge/schemas";
@@ -10,12 +11,13 @@ import { getStatus } from "../../functions/usecases/status";
 import { runtimeSecrets, testConfig } from "../support/runtimes";
 import { DAY, ManualClock } from "../support/testDeps";
 
-function memoryRuntime(over: Parameters<typeof testConfig>[0] = {}) {
+function memoryRuntime(over: Parameters<typeof testConfig>[0] = {}, identity?: StaticIdentity) {
   const clock = new ManualClock();
   const rt = composeServices({
     config: testConfig({ backend: "memory", ...over }),
     clock: clock.now,
     secrets: runtimeSecrets({ key: randomBytes(32).toString("hex"), pepper: "p".repeat(40) }),
+    ...(identity ? { identity } : {}),
   });
   return { rt, clock };
 }
@@ -63,32 +65,66 @@ describe("the callable pipeline, called directly", () => {
     secrets: [],
     run: getStatus,
   };
-  const request = (data: unknown, claims?: Record<string, unknown>, headers: Record<string, string> = {}) =>
+  const request = (
+    data: unknown,
+    uid?: string,
+    headers: Record<string, string> = {},
+    token: Record<string, unknown> = {},
+  ) =>
     ({
       data,
-      auth: claims ? { uid: "caller", token: claims } : undefined,
+      auth: uid ? { uid, token: { auth_time: Math.floor(Date.now() / 1000), ...token } } : undefined,
       rawRequest: { headers },
       acceptsStreaming: false,
     }) as never;
+  const identity = () =>
+    new StaticIdentity(
+      new Map([
+        ["auditor-1", { disabled: false, validSince: null, claims: { auditor: true } }],
+        ["admin-1", { disabled: false, validSince: null, claims: { admin: true } }],
+        ["plain-1", { disabled: false, validSince: null, claims: {} }],
+        ["demoted-1", { disabled: false, validSince: null, claims: {} }],
+        [
+          "revoked-1",
+          { disabled: false, validSince: new Date(Date.now() + 60_000), claims: { admin: true } },
+        ],
+      ]),
+    );
 
   it("when called with and without roles, then the answer, the error codes and the metrics follow", async () => {
-    const { rt } = memoryRuntime({ rateLimitPerMinute: 2 });
-    const ok = await handleCall(spec, request({}, { auditor: true }, { "x-correlation-id": "c-1" }), rt);
+    const { rt } = memoryRuntime({ rateLimitPerMinute: 2 }, identity());
+    const ok = await handleCall(spec, request({}, "auditor-1", { "x-correlation-id": "c-1" }), rt);
     expect(ok).toMatchObject({ storage_type: "memory", degraded: true, correlation_id: "c-1" });
     await expect(handleCall(spec, request({}), rt)).rejects.toMatchObject({ code: "unauthenticated" });
-    await expect(handleCall(spec, request({}, {}), rt)).rejects.toMatchObject({ code: "permission-denied" });
-    await expect(handleCall(spec, request({ x: 1 }, { admin: true }), rt)).rejects.toMatchObject({
+    await expect(handleCall(spec, request({}, "plain-1"), rt)).rejects.toMatchObject({
+      code: "permission-denied",
+    });
+    // Roles are the account's current claims, not what an old token says.
+    await expect(handleCall(spec, request({}, "demoted-1", {}, { admin: true }), rt)).rejects.toMatchObject({
+      code: "permission-denied",
+    });
+    await expect(handleCall(spec, request({}, "revoked-1"), rt)).rejects.toMatchObject({
+      code: "unauthenticated",
+    });
+    await expect(handleCall(spec, request({ x: 1 }, "admin-1"), rt)).rejects.toMatchObject({
       code: "invalid-argument",
       details: { issues: [{ path: "x", message: "is not a known field" }] },
     });
-    await expect(handleCall(spec, request({}, { admin: true }), rt)).rejects.toMatchObject({
+    await expect(handleCall(spec, request({}, "admin-1"), rt)).resolves.toMatchObject({
+      storage_type: "memory",
+    });
+    await expect(handleCall(spec, request({}, "admin-1"), rt)).rejects.toMatchObject({
       code: "resource-exhausted",
       details: { retry_after_seconds: expect.any(Number) },
     });
     const totals = await rt.metricsStore.read();
     const count = (result: string) =>
       totals.find((a) => a.operation === "status" && a.result === result)?.count;
-    expect(count("success")).toBe(1);
-    expect(count("error")).toBe(4);
+    expect(count("success")).toBe(2);
+    expect(count("error")).toBe(3);
+    expect(count("denied")).toBe(3);
+    const denied = (await rt.audit.listAudit({ limit: 10, result: "denied" })).items;
+    expect(denied.map((e) => e.actor.uid).sort()).toEqual(["admin-1", "demoted-1", "plain-1"]);
+    expect(denied.every((e) => e.integrity?.chain.startsWith("caller:"))).toBe(true);
   });
 });

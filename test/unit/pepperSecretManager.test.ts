@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { RuntimeSecret, SecretManagerSecret } from "../../functions/adapters/secretManager/secretVersions";
 import { randomKeyBytes } from "../../functions/adapters/secretManager/validators";
 import { secretManagerClient } from "../../functions/app/firebase";
-import { FakeSecretManager } from "../support/fakeSecretManager";
+import { LocalSecretManager as FakeSecretManager } from "../../scripts/lib/secretManager.mjs";
 
 const PROJECT = "demo-salts";
 const SECRET = "PSEUDONYM_PEPPER";

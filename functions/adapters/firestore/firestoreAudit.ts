@@ -9,7 +9,7 @@ import {
 } from "firebase-admin/firestore";
 import { intervalsAudit, type AuditDraft, type AuditEntry } from "../../domain/audit";
 import { chains, linkEntry, saltOfChain, type AuditKey, type ChainHead } from "../../domain/auditChain";
-import { ALL_SHARDS, encodeDocId, INDEX_SHARDS } from "../../domain/ids";
+import { ALL_SHARDS, INDEX_SHARDS } from "../../domain/ids";
 import { decodeCursor, toPage, type Page } from "../../domain/paging";
 import type { VersionedSecret } from "../../ports/secrets";
 import type {
@@ -22,8 +22,10 @@ import type {
   PendingSettings,
   SettingsStore,
   StoredSettings,
+  SweepState,
 } from "../../ports/saltStore";
 import { guarded } from "./errors";
+import { FirestoreCheckpoints } from "./firestoreCheckpoints";
 import { auditDocData, chainDocSchema, COLLECTIONS, parseAuditDoc, settingsSchema } from "./schema";
 
 /** Whatever an entry is staged on: a transaction or a batch of the change it records. */
@@ -55,7 +57,7 @@ export async function appendLinked(
   at: Date,
   key: AuditKey,
 ): Promise<AuditEntry> {
-  const ref = db.collection(COLLECTIONS.chains).doc(encodeDocId(chain));
+  const ref = db.collection(COLLECTIONS.chains).doc(chain);
   const snap = await tx.get(ref);
   const head = snap.exists ? chainDocSchema.parse(snap.data()).head : null;
   const linked = stageEntry(db, tx, linkEntry(draft, { id: randomUUID(), at }, chain, head, key));
@@ -64,16 +66,18 @@ export async function appendLinked(
 }
 
 /** Append-only audit entries in `salts_audit`, hash-chained; nothing here updates or deletes one. */
-export class FirestoreAuditStore implements AuditStore {
+export class FirestoreAuditStore extends FirestoreCheckpoints implements AuditStore {
   constructor(
-    private readonly db: Firestore,
+    db: Firestore,
     private readonly clock: () => Date,
     private readonly auditKey: VersionedSecret,
-    private readonly timeoutMs = 20_000,
-  ) {}
+    timeoutMs = 20_000,
+  ) {
+    super(db, timeoutMs);
+  }
 
   private chainRef(chain: string): DocumentReference {
-    return this.db.collection(COLLECTIONS.chains).doc(encodeDocId(chain));
+    return this.db.collection(COLLECTIONS.chains).doc(chain);
   }
 
   appendAudit(draft: AuditDraft, chain: string = chains.of(draft.target)): Promise<AuditEntry> {
@@ -173,6 +177,19 @@ export class FirestoreSettingsStore implements SettingsStore {
 
   private ref() {
     return this.db.collection(COLLECTIONS.meta).doc("config");
+  }
+
+  readSweepState(): Promise<SweepState> {
+    return guarded("readSweepState", this.timeoutMs, async () => {
+      const snap = await this.db.collection(COLLECTIONS.meta).doc("sweep").get();
+      return (snap.data() ?? {}) as SweepState;
+    });
+  }
+
+  writeSweepState(state: SweepState): Promise<void> {
+    return guarded("writeSweepState", this.timeoutMs, async () => {
+      await this.db.collection(COLLECTIONS.meta).doc("sweep").set(state);
+    });
   }
 
   readSettings(): Promise<StoredSettings> {

@@ -2,7 +2,8 @@ import { AggregateField, FieldPath, Timestamp, type Firestore, type Query } from
 import { z } from "zod";
 import { completion, type JobRecord, type ShardProgress, type ShardTotals } from "../../domain/jobs";
 import { decodeCursor, toPage, type Page } from "../../domain/paging";
-import type { JobStore, LeaseStore } from "../../ports/jobStore";
+import type { JobClaim, JobStore, LeaseStore } from "../../ports/jobStore";
+import { REQUEST_TTL_MS, type StoredRequest } from "../../ports/requestStore";
 import { guarded } from "./errors";
 import { COLLECTIONS } from "./schema";
 
@@ -10,7 +11,7 @@ const ts = z.instanceof(Timestamp).transform((t) => t.toDate());
 const jobSchema = z.object({
   job_id: z.string(),
   // Jobs written before job types existed were rotations.
-  type: z.enum(["rotation"]).default("rotation"),
+  type: z.enum(["rotation", "rewrap"]).default("rotation"),
   state: z.enum(["running", "done", "failed"]),
   kind: z.enum(["user", "global", "all"]),
   dry_run: z.boolean(),
@@ -25,6 +26,7 @@ const jobSchema = z.object({
   created_by: z.object({ uid: z.string(), via: z.enum(["callable", "scheduler", "task", "cli"]) }),
   correlation_id: z.string(),
   error: z.string().nullable(),
+  params: z.record(z.string(), z.number()).default({}),
 });
 const shardSchema = z.object({
   shard: z.number(),
@@ -75,9 +77,30 @@ export class FirestoreJobStore implements JobStore {
     });
   }
 
-  create(job: JobRecord): Promise<void> {
+  create(job: JobRecord, claim?: JobClaim): Promise<StoredRequest | null> {
     return guarded("job.create", this.timeoutMs, async () => {
-      await this.job(job.job_id).create(toFirestore({ ...job }));
+      if (!claim) {
+        await this.job(job.job_id).create(toFirestore({ ...job }));
+        return null;
+      }
+      const ref = this.db.collection(COLLECTIONS.requests).doc(claim.key);
+      return this.db.runTransaction(async (tx) => {
+        const prior = await tx.get(ref);
+        if (prior.exists && (prior.get("expire_at") as Timestamp).toDate() > job.started_at) {
+          return {
+            fingerprint: prior.get("fingerprint") as string,
+            answer: JSON.parse(prior.get("answer") as string),
+          };
+        }
+        tx.set(ref, {
+          fingerprint: claim.fingerprint,
+          answer: JSON.stringify(claim.answer),
+          created_at: Timestamp.fromDate(job.started_at),
+          expire_at: Timestamp.fromMillis(job.started_at.getTime() + REQUEST_TTL_MS),
+        });
+        tx.create(this.job(job.job_id), toFirestore({ ...job }));
+        return null;
+      });
     });
   }
 

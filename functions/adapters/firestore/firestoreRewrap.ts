@@ -9,14 +9,11 @@ import {
   type EncryptionKey,
 } from "../../domain/encryption";
 import { saltLocation } from "../../domain/rotation";
-import type { RewrapItem, RewrapOutcome } from "../../ports/saltStore";
+import { MAX_REWRAP_BATCH, type RewrapItem, type RewrapOutcome } from "../../ports/saltStore";
 import { commitGuarded } from "./errors";
 import { FirestoreRotations } from "./firestoreRotations";
 import { newIncarnation } from "./firestoreSaltBase";
 import { COLLECTIONS, parseSaltDoc, versionDocSchema } from "./schema";
-
-/** Salts one rewrap transaction re-encrypts (each: salt, retained versions, entry). */
-export const MAX_REWRAP_BATCH = 50;
 
 /**
  * Rewrap: every ciphertext of a salt (current, retained versions, shred secret)

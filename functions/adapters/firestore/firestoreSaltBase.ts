@@ -37,7 +37,7 @@ export abstract class FirestoreSaltBase {
   }
 
   protected chainRef(chain: string): DocumentReference {
-    return this.db.collection(COLLECTIONS.chains).doc(encodeDocId(chain));
+    return this.db.collection(COLLECTIONS.chains).doc(chain);
   }
 
   protected run<T>(operation: string, fn: (guard: Guard) => Promise<T>): Promise<T> {

@@ -231,6 +231,7 @@ export abstract class FirestoreSaltListing extends FirestoreSaltBase {
       const now = Timestamp.fromDate(this.deps.clock());
       const snap = await this.db
         .collectionGroup(COLLECTIONS.versions)
+        .where("shard", "in", [...ALL_SHARDS])
         .where("expire_at", "<=", now)
         .limit(limit)
         .get();

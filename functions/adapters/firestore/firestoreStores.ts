@@ -10,14 +10,16 @@ import {
   type MetricsStore,
   type OperationAggregate,
 } from "../../ports/metricsStore";
-import { windowOf, type RateDecision, type RateLimiter } from "../../ports/rateLimiter";
+import { slide, WINDOW_MS, type RateDecision, type RateLimiter } from "../../ports/rateLimiter";
+import { COLLECTIONS } from "./schema";
 import { guarded } from "./errors";
 
 /**
- * An exact counter per caller, function and minute, shared by every instance.
- * It is a compare-and-swap on the document's update time rather than a
- * transaction: contended callers retry in milliseconds instead of waiting on
- * locks. Documents carry `expire_at` for Firestore's TTL policy.
+ * A sliding window per caller and function, shared by every instance: the
+ * document keeps the times of the calls allowed in the last minute. Updates are
+ * a compare-and-swap on the document's update time rather than a transaction,
+ * so contended callers retry in milliseconds instead of waiting on locks. A
+ * refused call only reads. Documents carry `expire_at` for Firestore's TTL policy.
  */
 export class FirestoreRateLimiter implements RateLimiter {
   constructor(
@@ -29,31 +31,19 @@ export class FirestoreRateLimiter implements RateLimiter {
 
   hit(key: string, limit: number): Promise<RateDecision> {
     return guarded("rateLimit", this.timeoutMs, async () => {
+      // The key holds a uid: hash it so document ids do not list callers.
+      const ref = this.db.collection(COLLECTIONS.rateLimits).doc(idHash(key));
       for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
-        const now = this.clock();
-        const { start, end } = windowOf(now);
-        // The key holds a uid: hash it so document ids do not list callers.
-        const ref = this.db.collection("salts_rate_limits").doc(`${idHash(key)}_${start}`);
         const snap = await ref.get();
-        const count = snap.exists ? Number(snap.get("count") ?? 0) : 0;
-        if (count >= limit) {
-          return {
-            allowed: false,
-            retryAfterSeconds: Math.max(1, Math.ceil((end - now.getTime()) / 1000)),
-            remaining: 0,
-          };
-        }
+        const now = this.clock().getTime();
+        const stored = snap.exists ? ((snap.get("hits") as number[] | undefined) ?? []) : [];
+        const { decision, hits } = slide(stored, now, limit);
+        if (!decision.allowed) return decision;
+        const data = { hits, expire_at: Timestamp.fromMillis(now + 2 * WINDOW_MS) };
         try {
-          if (snap.exists && snap.updateTime) {
-            await ref.update({ count: count + 1 }, { lastUpdateTime: snap.updateTime });
-          } else {
-            await ref.create({
-              count: 1,
-              window_start: Timestamp.fromMillis(start),
-              expire_at: Timestamp.fromMillis(end + 3_600_000),
-            });
-          }
-          return { allowed: true, retryAfterSeconds: 0, remaining: limit - count - 1 };
+          if (snap.exists) await ref.update(data, { lastUpdateTime: snap.updateTime! });
+          else await ref.create(data);
+          return decision;
         } catch (e) {
           const code = (e as { code?: number }).code;
           // 6 ALREADY_EXISTS / 9 FAILED_PRECONDITION: another instance counted first; read again.
@@ -69,7 +59,7 @@ export class FirestoreRateLimiter implements RateLimiter {
 const SHARDS = 8;
 const metricDoc = z.object({
   operation: z.string(),
-  result: z.enum(["success", "error"]),
+  result: z.enum(["success", "error", "denied"]),
   count: z.number(),
   sum_seconds: z.number(),
   buckets: z.record(z.string(), z.number()).default({}),

@@ -8,10 +8,13 @@ import type {
   AuditQuery,
   AuditStore,
   ChainScanItem,
+  Checkpoint,
+  CheckpointStore,
   PageRequest,
   PendingSettings,
   SettingsStore,
   StoredSettings,
+  SweepState,
 } from "../../ports/saltStore";
 import type { VersionedSecret } from "../../ports/secrets";
 import type { MemoryState } from "./memoryState";
@@ -43,12 +46,43 @@ export function appendToChain(
   return linked.entry;
 }
 
-export class MemoryAuditStore implements AuditStore {
+/** Checkpoints kept in memory (per process, like everything else here). */
+export class MemoryCheckpoints implements CheckpointStore {
+  private readonly finished: Checkpoint[] = [];
+  private readonly pages = new Map<string, { chain: string; head: ChainHead }[]>();
+
+  async putCheckpointPage(id: string, n: number, heads: { chain: string; head: ChainHead }[]): Promise<void> {
+    await Promise.resolve();
+    this.pages.set(
+      `${id}/${n}`,
+      heads.map((h) => ({ chain: h.chain, head: { ...h.head } })),
+    );
+  }
+
+  async finishCheckpoint(checkpoint: Checkpoint): Promise<void> {
+    await Promise.resolve();
+    this.finished.push({ ...checkpoint });
+  }
+
+  async latestCheckpoints(limit: number): Promise<Checkpoint[]> {
+    await Promise.resolve();
+    return [...this.finished].sort((a, b) => b.at.getTime() - a.at.getTime()).slice(0, limit);
+  }
+
+  async checkpointPage(id: string, n: number): Promise<{ chain: string; head: ChainHead }[]> {
+    await Promise.resolve();
+    return this.pages.get(`${id}/${n}`) ?? [];
+  }
+}
+
+export class MemoryAuditStore extends MemoryCheckpoints implements AuditStore {
   constructor(
     private readonly state: MemoryState,
     private readonly clock: () => Date,
     private readonly auditKey: VersionedSecret,
-  ) {}
+  ) {
+    super();
+  }
 
   async appendAudit(draft: AuditDraft, chain: string = chains.of(draft.target)): Promise<AuditEntry> {
     const key = await this.auditKey.current();
@@ -137,6 +171,16 @@ export class MemorySettingsStore implements SettingsStore {
   async readSettings(): Promise<StoredSettings> {
     await Promise.resolve();
     return structuredClone(this.state.settings);
+  }
+
+  async readSweepState(): Promise<SweepState> {
+    await Promise.resolve();
+    return { ...this.state.sweep };
+  }
+
+  async writeSweepState(state: SweepState): Promise<void> {
+    await Promise.resolve();
+    this.state.sweep = { ...state };
   }
 
   async writePendingSettings(pending: PendingSettings, audit: AuditContext): Promise<void> {

@@ -6,15 +6,33 @@ import {
   type ShardTotals,
 } from "../../domain/jobs";
 import { decodeCursor, toPage, type Page } from "../../domain/paging";
-import type { JobStore, LeaseStore } from "../../ports/jobStore";
+import type { JobClaim, JobStore, LeaseStore } from "../../ports/jobStore";
+import { REQUEST_TTL_MS, type StoredRequest } from "../../ports/requestStore";
+import type { MemoryState } from "./memoryState";
 
 export class MemoryJobStore implements JobStore {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly shards = new Map<string, Map<number, ShardProgress>>();
 
-  async create(job: JobRecord): Promise<void> {
+  /** `requests` is the memory state's request map, shared with the salt store. */
+  constructor(private readonly requests: MemoryState["requests"] = new Map()) {}
+
+  async create(job: JobRecord, claim?: JobClaim): Promise<StoredRequest | null> {
     await Promise.resolve();
+    const prior = claim ? this.requests.get(claim.key) : undefined;
+    if (claim && prior && prior.expiresAt > job.started_at) {
+      return { fingerprint: prior.fingerprint, answer: JSON.parse(prior.answer) };
+    }
+    if (claim) {
+      const expiresAt = new Date(job.started_at.getTime() + REQUEST_TTL_MS);
+      this.requests.set(claim.key, {
+        fingerprint: claim.fingerprint,
+        answer: JSON.stringify(claim.answer),
+        expiresAt,
+      });
+    }
     this.jobs.set(job.job_id, { ...job });
+    return null;
   }
   async get(jobId: string): Promise<JobRecord | null> {
     await Promise.resolve();

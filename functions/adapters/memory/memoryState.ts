@@ -33,6 +33,7 @@ export class MemoryState {
   /** Idempotency records: the first answer to a request id. */
   readonly requests = new Map<string, { fingerprint: string; answer: string; expiresAt: Date }>();
   settings: StoredSettings = { pending: null, active: null };
+  sweep: Record<string, string | number | null> = {};
 
   /** Runs `change` all or nothing: if it throws, everything is as it was. */
   atomically<T>(change: () => T): T {

@@ -5,27 +5,18 @@ import {
   type MetricsStore,
   type OperationAggregate,
 } from "../../ports/metricsStore";
-import { windowOf, type RateDecision, type RateLimiter } from "../../ports/rateLimiter";
+import { slide, type RateDecision, type RateLimiter } from "../../ports/rateLimiter";
 
 /** Per-process rate limiting, for the memory backend (one instance, tests, demos). */
 export class MemoryRateLimiter implements RateLimiter {
-  private readonly windows = new Map<string, { start: number; count: number }>();
+  private readonly windows = new Map<string, number[]>();
   constructor(private readonly clock: () => Date = () => new Date()) {}
 
   async hit(key: string, limit: number): Promise<RateDecision> {
     await Promise.resolve();
-    const { start, end } = windowOf(this.clock());
-    const w = this.windows.get(key);
-    const count = w && w.start === start ? w.count : 0;
-    if (count >= limit) {
-      return {
-        allowed: false,
-        retryAfterSeconds: Math.max(1, Math.ceil((end - this.clock().getTime()) / 1000)),
-        remaining: 0,
-      };
-    }
-    this.windows.set(key, { start, count: count + 1 });
-    return { allowed: true, retryAfterSeconds: 0, remaining: limit - count - 1 };
+    const { decision, hits } = slide(this.windows.get(key) ?? [], this.clock().getTime(), limit);
+    this.windows.set(key, hits);
+    return decision;
   }
 }
 

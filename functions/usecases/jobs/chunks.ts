@@ -1,7 +1,8 @@
-import { chunksOf, zeroCounts, type JobCounts } from "../../domain/jobs";
+import { chunksOf, zeroCounts, type JobCounts, type JobRecord } from "../../domain/jobs";
 import { isUnavailable } from "../../domain/errors";
 import { logs } from "../../observability/logs";
 import type { CallContext } from "../deps";
+import type { Pacer } from "./pacer";
 import type { JobDeps, JobSpec, JobUnit, UnitOutcome } from "./spec";
 
 /**
@@ -14,8 +15,9 @@ export async function runUnits<L>(
   deps: JobDeps,
   ctx: CallContext,
   spec: JobSpec<L>,
-  jobId: string,
+  job: JobRecord,
   units: JobUnit<L>[],
+  pacer: Pacer,
 ): Promise<JobCounts> {
   const counts = zeroCounts();
   const tally = (outcome: UnitOutcome) => {
@@ -28,8 +30,9 @@ export async function runUnits<L>(
   const worker = async (): Promise<void> => {
     while (outage === null && next < chunks.length) {
       const chunk = chunks[next++]!;
+      await pacer.take(chunk.length * spec.writesPerItem);
       try {
-        (await spec.apply(deps, ctx, jobId, chunk)).forEach(tally);
+        (await spec.apply(deps, ctx, job, chunk)).forEach(tally);
         continue;
       } catch (e) {
         if (isUnavailable(e)) {
@@ -40,7 +43,7 @@ export async function runUnits<L>(
       for (const unit of chunk) {
         try {
           // Alone and without what the listing read: the unit is read again and decided afresh.
-          const [outcome] = await spec.apply(deps, ctx, jobId, [{ item: unit.item }]);
+          const [outcome] = await spec.apply(deps, ctx, job, [{ item: unit.item }]);
           tally(outcome ?? "skipped");
         } catch (single) {
           if (isUnavailable(single)) {

@@ -12,9 +12,12 @@ import {
   type ShardProgress,
 } from "../../domain/jobs";
 import { eachPage } from "../../domain/paging";
+import { rampOf } from "../../config/config";
 import { logs } from "../../observability/logs";
 import { auditContext, type CallContext } from "../deps";
+import { requestIdReused } from "../idempotency";
 import { runUnits } from "./chunks";
+import { Pacer } from "./pacer";
 import type { JobDeps, JobSpec } from "./spec";
 
 export interface JobRequest {
@@ -51,17 +54,21 @@ export async function auditJob(
 /**
  * Plans a job by counting (a dry run stops there), then runs it in this call
  * when small, or hands it to the task queue as chained planning steps that
- * emit shards when large. Every start is audited.
+ * emit shards when large. Every start is audited. With a request_id, the job
+ * and the id's first answer are created together; a retry gets that answer
+ * (the final one once an inline run has finished), and nothing starts twice.
  */
-export async function startJob<L>(
+export async function startJob<L, R>(
   deps: JobDeps,
   ctx: CallContext,
   spec: JobSpec<L>,
   request: JobRequest,
-): Promise<StartedJob> {
+  respond: (started: StartedJob) => R,
+): Promise<R> {
   const kinds = kindsOf(request.scope);
+  const params = (await spec.prepare?.(deps)) ?? {};
   const [users, globals] = await Promise.all(
-    (["user", "global"] as SaltKind[]).map((k) => (kinds.includes(k) ? spec.count(deps, k) : 0)),
+    (["user", "global"] as SaltKind[]).map((k) => (kinds.includes(k) ? spec.count(deps, k, params) : 0)),
   );
   const due = { users: users!, globals: globals! };
   const total = Math.min(request.limit ?? Number.POSITIVE_INFINITY, due.users + due.globals);
@@ -70,7 +77,7 @@ export async function startJob<L>(
   const job: JobRecord = {
     job_id: newJobId(now),
     type: spec.type,
-    state: "running",
+    state: request.dryRun ? "done" : "running",
     kind: request.scope,
     dry_run: request.dryRun,
     limit: request.limit ?? null,
@@ -78,24 +85,30 @@ export async function startJob<L>(
     due,
     total,
     started_at: now,
-    finished_at: null,
+    finished_at: request.dryRun ? now : null,
     heartbeat_at: now,
-    shards_total: inline ? 1 : null,
+    shards_total: request.dryRun ? 0 : inline ? 1 : null,
     created_by: ctx.actor,
     correlation_id: ctx.correlationId,
     error: null,
+    params,
   };
+  const mode = request.dryRun ? "dry_run" : inline ? "inline" : "fanout";
+  const first: StartedJob = { job, mode, counts: zeroCounts(), queued: mode === "fanout" ? total : 0 };
+  const claim = ctx.request && { ...ctx.request, answer: respond(first) };
+  const prior = await deps.jobs.create(job, claim);
+  if (prior) {
+    if (prior.fingerprint !== ctx.request!.fingerprint) throw requestIdReused();
+    return prior.answer as R;
+  }
   if (request.dryRun) {
-    const planned = { ...job, state: "done" as const, finished_at: now, shards_total: 0 };
-    await deps.jobs.create(planned);
     await auditJob(deps, ctx, spec, job.job_id, "success", {
       dry_run: true,
       due_users: due.users,
       due_globals: due.globals,
     });
-    return { job: planned, mode: "dry_run", counts: zeroCounts(), queued: 0 };
+    return respond(first);
   }
-  await deps.jobs.create(job);
   if (!inline) {
     await deps.tasks.enqueue(
       { type: "plan", job_id: job.job_id, source_index: 0, cursor: null, next_shard: 0, remaining: total },
@@ -103,7 +116,7 @@ export async function startJob<L>(
     );
     await auditJob(deps, ctx, spec, job.job_id, "success", { mode: "fanout", total });
     logs.jobProgress({ job_id: job.job_id, event: "queued", total, correlation_id: ctx.correlationId });
-    return { job, mode: "fanout", counts: zeroCounts(), queued: total };
+    return respond(first);
   }
   const counts = await runInline(deps, ctx, spec, job);
   await auditJob(deps, ctx, spec, job.job_id, "success", {
@@ -111,7 +124,9 @@ export async function startJob<L>(
     done: counts.done,
     failed: counts.failed,
   });
-  return { job, mode: "inline", counts, queued: 0 };
+  const answer = respond({ ...first, counts });
+  if (ctx.request) await deps.requests.complete(ctx.request.key, answer);
+  return answer;
 }
 
 /** Streams the job's items page by page (bounded memory) and processes them in this process. */
@@ -131,10 +146,11 @@ async function runInline<L>(
     updated_at: deps.clock(),
   });
   let remaining = job.total;
+  const pacer = new Pacer(rampOf(deps.config), job.started_at.getTime());
   try {
     for (const kind of kindsOf(job.kind)) {
       const pages = eachPage((cursor) =>
-        spec.listUnits(deps, kind, { limit: Math.min(deps.config.pageSize, remaining), cursor }),
+        spec.listUnits(deps, kind, { limit: Math.min(deps.config.pageSize, remaining), cursor }, job.params),
       );
       // Read the next page while this one is processed: done items sort before the cursor, so it stays valid.
       let next = remaining > 0 ? pages.next() : null;
@@ -145,7 +161,7 @@ async function runInline<L>(
         remaining -= units.length;
         next = remaining > 0 && result.value.nextCursor ? pages.next() : null;
         next?.catch(() => undefined);
-        addCounts(counts, await runUnits(deps, ctx, spec, job.job_id, units));
+        addCounts(counts, await runUnits(deps, ctx, spec, job, units, pacer));
         await Promise.all([
           deps.jobs.putShard(job.job_id, progress("running")),
           deps.jobs.update(job.job_id, { heartbeat_at: deps.clock() }),

@@ -1,9 +1,20 @@
 import { chunksOf, kindsOf, type JobRecord, type ShardProgress } from "../../domain/jobs";
+import { rampOf } from "../../config/config";
 import { logs } from "../../observability/logs";
 import type { JobTask } from "../../ports/taskQueue";
 import type { CallContext } from "../deps";
 import { runUnits } from "./chunks";
+import { Pacer } from "./pacer";
 import type { JobDeps, JobSpec } from "./spec";
+
+/** Shard `n`'s place on the job's ramp: the writes of every shard before it come first. */
+function shardPacer(deps: JobDeps, spec: JobSpec, job: JobRecord, n: number): Pacer {
+  return new Pacer(
+    rampOf(deps.config),
+    job.started_at.getTime(),
+    n * deps.config.shardSize * spec.writesPerItem,
+  );
+}
 
 /** Pages one planning task lists and hands to the queue before passing the rest on. */
 const PLAN_PAGES_PER_STEP = 4;
@@ -23,14 +34,21 @@ export async function runPlanStep(
   const kinds = kindsOf(job.kind);
   let { source_index: source, cursor, next_shard: shard, remaining } = task;
   for (let step = 0; step < PLAN_PAGES_PER_STEP && remaining > 0 && source < kinds.length; step++) {
-    const page = await spec.listItems(deps, kinds[source]!, {
-      limit: Math.min(deps.config.pageSize, remaining),
-      cursor,
-    });
+    const page = await spec.listItems(
+      deps,
+      kinds[source]!,
+      { limit: Math.min(deps.config.pageSize, remaining), cursor },
+      job.params,
+    );
     const shards = chunksOf(page.items, deps.config.shardSize).map((items) => ({ shard: shard++, items }));
+    // Each shard is dispatched when the ramp, counted from the job's start, has room for the shards before it.
     await Promise.all(
       shards.map((s) =>
-        deps.tasks.enqueue({ type: "shard", job_id: job.job_id, ...s }, `${job.job_id}-shard-${s.shard}`),
+        deps.tasks.enqueue(
+          { type: "shard", job_id: job.job_id, ...s },
+          `${job.job_id}-shard-${s.shard}`,
+          shardPacer(deps, spec, job, s.shard).delaySeconds(),
+        ),
       ),
     );
     remaining -= page.items.length;
@@ -82,13 +100,8 @@ export async function runShard(
   });
   await deps.jobs.putShard(job.job_id, progress({ state: "running", done: 0, failed: 0, skipped: 0 }));
   try {
-    const counts = await runUnits(
-      deps,
-      ctx,
-      spec,
-      job.job_id,
-      task.items.map((item) => ({ item })),
-    );
+    const items = task.items.map((item) => ({ item }));
+    const counts = await runUnits(deps, ctx, spec, job, items, shardPacer(deps, spec, job, task.shard));
     await deps.jobs.putShard(job.job_id, progress({ state: "done", ...counts }));
     // One plain write per shard (not per item) keeps the job's liveness visible without a hot spot.
     await deps.jobs.update(job.job_id, { heartbeat_at: deps.clock() });

@@ -1,8 +1,10 @@
 import type { JobType } from "../../domain/jobs";
+import { rewrapJob } from "./rewrap";
 import { rotationJob } from "./rotation";
 import type { JobSpec } from "./spec";
 
 /** Every job type the engine can run, by the type stored in the job record. */
 export const JOB_SPECS: Readonly<Record<JobType, JobSpec>> = {
   rotation: rotationJob as JobSpec,
+  rewrap: rewrapJob,
 };

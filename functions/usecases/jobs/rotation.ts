@@ -3,6 +3,7 @@ import type { BatchRotateItem, ListedSalt, RotateOutcome } from "../../ports/sal
 import { MAX_BATCH_ROTATIONS } from "../../ports/saltStore";
 import { auditContext, type CallContext } from "../deps";
 import { rotateOperation } from "../rotateSalt";
+import { WRITES_PER_ROTATION } from "../../domain/ramp";
 import { startJob } from "./engine";
 import type { JobDeps, JobSpec, UnitOutcome } from "./spec";
 
@@ -15,6 +16,7 @@ export const rotationJob: JobSpec<ListedSalt> = {
   type: "rotation",
   operation: "rotate_due",
   chunkSize: MAX_BATCH_ROTATIONS,
+  writesPerItem: WRITES_PER_ROTATION,
   count: (deps, kind) => deps.salts.countDue(kind),
   listItems: async (deps, kind, page) => {
     const listed = await deps.salts.listDue(kind, page);
@@ -33,8 +35,8 @@ export const rotationJob: JobSpec<ListedSalt> = {
       nextCursor: listed.nextCursor,
     };
   },
-  apply: async (deps, ctx, jobId, units) => {
-    const requests = units.map((u) => requestOf(ctx, jobId, u.item));
+  apply: async (deps, ctx, job, units) => {
+    const requests = units.map((u) => requestOf(ctx, job.job_id, u.item));
     const outcomes = units.every((u) => u.listed)
       ? await deps.salts.rotateListed(
           units.map((u, i) => ({ listed: u.listed!, request: requests[i]!.request })),
@@ -80,23 +82,24 @@ export interface RotateDueResponse {
 }
 
 /** salts-rotateDue: plans a rotation job, then rotates inline (small) or fans out (large). */
-export async function startRotateDue(
+export function startRotateDue(
   deps: JobDeps,
   ctx: CallContext,
   input: { kind: JobScope; limit?: number | undefined; dry_run: boolean },
 ): Promise<RotateDueResponse> {
-  const started = await startJob(deps, ctx, rotationJob, {
-    scope: input.kind,
-    limit: input.limit,
-    dryRun: input.dry_run,
-  });
-  return {
-    job_id: started.job.job_id,
-    dry_run: input.dry_run,
-    due: started.job.due,
-    rotated: started.counts.done,
-    failed: started.counts.failed,
-    queued: started.queued,
-    mode: started.mode,
-  };
+  return startJob(
+    deps,
+    ctx,
+    rotationJob,
+    { scope: input.kind, limit: input.limit, dryRun: input.dry_run },
+    (started) => ({
+      job_id: started.job.job_id,
+      dry_run: input.dry_run,
+      due: started.job.due,
+      rotated: started.counts.done,
+      failed: started.counts.failed,
+      queued: started.queued,
+      mode: started.mode,
+    }),
+  );
 }

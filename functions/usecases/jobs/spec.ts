@@ -1,5 +1,5 @@
 import type { SaltKind } from "../../domain/ids";
-import type { JobItem, JobType } from "../../domain/jobs";
+import type { JobItem, JobRecord, JobType } from "../../domain/jobs";
 import type { Page } from "../../domain/paging";
 import type { PageRequest } from "../../ports/saltStore";
 import type { CallContext, Services } from "../deps";
@@ -7,7 +7,7 @@ import type { CallContext, Services } from "../deps";
 /** What the engine and every job type may use. */
 export type JobDeps = Pick<
   Services,
-  "config" | "clock" | "jobs" | "tasks" | "salts" | "audit" | "cache" | "policy"
+  "config" | "clock" | "jobs" | "tasks" | "salts" | "audit" | "cache" | "policy" | "keys" | "requests"
 >;
 
 /** One item of work; `listed` is what an inline run's listing already read (saves a read). */
@@ -15,6 +15,8 @@ export interface JobUnit<L = unknown> {
   item: JobItem;
   listed?: L;
 }
+
+export type JobParams = Record<string, number>;
 
 /** What happened to one unit: acted on, or nothing left to do (changed meanwhile, no longer needed). */
 export type UnitOutcome = "done" | "skipped";
@@ -31,12 +33,16 @@ export interface JobSpec<L = unknown> {
   readonly operation: string;
   /** Units per atomic chunk. */
   readonly chunkSize: number;
+  /** Writes one item costs, for the ramp (domain/ramp). */
+  readonly writesPerItem: number;
+  /** What the job fixes when it starts, stored with it and given back to every step. */
+  prepare?(deps: JobDeps): Promise<JobParams>;
   /** Items of one salt kind the job would act on now (planning, dry run). */
-  count(deps: JobDeps, kind: SaltKind): Promise<number>;
+  count(deps: JobDeps, kind: SaltKind, params: JobParams): Promise<number>;
   /** Serializable items, for planning shards. */
-  listItems(deps: JobDeps, kind: SaltKind, page: PageRequest): Promise<Page<JobItem>>;
+  listItems(deps: JobDeps, kind: SaltKind, page: PageRequest, params: JobParams): Promise<Page<JobItem>>;
   /** Units for an inline run, in the same order as listItems. */
-  listUnits(deps: JobDeps, kind: SaltKind, page: PageRequest): Promise<Page<JobUnit<L>>>;
+  listUnits(deps: JobDeps, kind: SaltKind, page: PageRequest, params: JobParams): Promise<Page<JobUnit<L>>>;
   /** One chunk, atomically where the store allows; outcomes in unit order. Storage outages throw. */
-  apply(deps: JobDeps, ctx: CallContext, jobId: string, units: JobUnit<L>[]): Promise<UnitOutcome[]>;
+  apply(deps: JobDeps, ctx: CallContext, job: JobRecord, units: JobUnit<L>[]): Promise<UnitOutcome[]>;
 }

@@ -52,6 +52,7 @@ async function describeJob(deps: StatusDeps, job: JobRecord): Promise<JobStatusR
     total: job.total,
     processed: totals.done,
     rotated: job.type === "rotation" ? totals.done : 0,
+    ...(job.type === "rewrap" ? { rewrapped: totals.done } : {}),
 
     failed: totals.failed,
     skipped: totals.skipped,
