@@ -38,7 +38,7 @@ export interface StatusResponse extends Correlated {
   globals: { total: number; due: number };
   rotation_intervals: { user_days: number; global_days: number };
   pepper: { version: number | null };
-  encryption?: { current_key_version: number; key_versions_in_use: number[] };
+  encryption?: { current_key_version: number | null; key_versions_in_use: number[] };
   generated_at: string;
 }
 

@@ -121,7 +121,9 @@ export class OverviewPage extends LightElement {
         <h2 class="card-label">Encryption key</h2>
         ${
           enc
-            ? html`<p class="card-value" data-testid="key-version">v${enc.current_key_version}</p>
+            ? html`<p class="card-value" data-testid="key-version">
+                  ${enc.current_key_version === null ? "—" : `v${enc.current_key_version}`}
+                </p>
                 <p class="card-sub">
                   in use: ${enc.key_versions_in_use.map((v) => `v${v}`).join(", ") || "none"}
                 </p>`
