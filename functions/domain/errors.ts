@@ -61,3 +61,7 @@ export const isSaltServiceError = (e: unknown): e is SaltServiceError => e insta
 
 /** Storage (or another dependency) did not answer: adapters report every such fault this way. */
 export const isUnavailable = (e: unknown): boolean => isSaltServiceError(e) && e.code === "unavailable";
+
+/** Storage failed us: nothing happened (unavailable) or we cannot know (deadline-exceeded). Jobs stop on either. */
+export const isStorageFault = (e: unknown): boolean =>
+  isSaltServiceError(e) && (e.code === "unavailable" || e.code === "deadline-exceeded");

@@ -15,7 +15,7 @@ import { PROJECT_ID } from "../support/firestore";
 import { DAY } from "../support/testDeps";
 import { LEDGER, recordResponse } from "../support/leakLedger";
 import { readFileSync, rmSync } from "node:fs";
-import { keyIdOf, openSalt, parseEncryptionKey, saltAad } from "../../functions/domain/encryption";
+import { keyIdOf, openSalt, parseEncryptionKey, saltAad, shredAad } from "../../functions/domain/encryption";
 import { saltLocation } from "../../functions/domain/rotation";
 import { emulatorLog, localSecrets, secretForms } from "../support/stack";
 import type { SaltKind } from "../../functions/domain/ids";
@@ -521,7 +521,7 @@ describe("callable API over HTTP (functions + auth + firestore emulators)", () =
     it("when every response, log line and audit entry of this run is searched, then no salt, pepper or key appears in any form", async () => {
       const secrets = localSecrets();
       const needles = new Map<string, string>();
-      for (const name of ["PSEUDONYM_PEPPER", "SALT_ENCRYPTION_KEY", "METRICS_TOKEN"]) {
+      for (const name of ["PSEUDONYM_PEPPER", "SALT_ENCRYPTION_KEY", "AUDIT_KEY", "METRICS_TOKEN"]) {
         for (const form of secretForms(secrets[name]!)) needles.set(form, name);
       }
       // Decrypt every salt the functions stored (current and retained) with the emulator's key, and hunt
@@ -540,6 +540,20 @@ describe("callable API over HTTP (functions + auth + firestore emulators)", () =
           if (doc.get("salt.key_id") !== keyIdOf(key.bytes)) continue;
           const id = doc.get("id") as string;
           found.push(open(kind, id, doc.get("version"), doc.get("salt")));
+          const shred = doc.get("shred");
+          if (shred)
+            found.push(
+              openSalt(
+                key,
+                {
+                  ...shred,
+                  iv: Buffer.from(shred.iv),
+                  ct: Buffer.from(shred.ct),
+                  tag: Buffer.from(shred.tag),
+                },
+                shredAad(saltLocation(kind, id)),
+              ),
+            );
           for (const v of (await doc.ref.collection("salt_versions").get()).docs) {
             found.push(open(kind, id, v.get("version"), v.get("salt")));
           }
@@ -558,6 +572,12 @@ describe("callable API over HTTP (functions + auth + firestore emulators)", () =
         ["responses", readFileSync(LEDGER, "utf8")],
         ["function logs", emulatorLog()],
         ["audit entries", audit.join("\n")],
+        [
+          "audit chain heads",
+          (await db().collection("salts_audit_chains").get()).docs
+            .map((d) => JSON.stringify(d.data()))
+            .join("\n"),
+        ],
       ];
       expect(haystacks[0]![1].length).toBeGreaterThan(10_000);
       expect(haystacks[1]![1]).toContain("salt operation");

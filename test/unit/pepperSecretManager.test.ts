@@ -92,6 +92,24 @@ describe("pepper from Secret Manager (real client, local gRPC server)", () => {
     await expect(s.current()).rejects.toMatchObject({ code: "unavailable" });
   });
 
+  it("when absurd or missing versions are asked again and again, then Secret Manager is not called for each", async () => {
+    const s = source();
+    await s.current(); // resolves latest (version 2): versions above it cannot exist yet
+    fake.calls.length = 0;
+    for (const v of [3, 999, 123456789, 3, 999]) {
+      await expect(s.version(v)).rejects.toMatchObject({ code: "failed-precondition" });
+    }
+    expect(fake.calls).toEqual([]);
+    fake.setState(PROJECT, SECRET, 1, "DISABLED");
+    try {
+      for (let i = 0; i < 5; i++)
+        await expect(s.version(1)).rejects.toMatchObject({ code: "failed-precondition" });
+      expect(fake.calls).toHaveLength(1);
+    } finally {
+      fake.setState(PROJECT, SECRET, 1, "ENABLED");
+    }
+  });
+
   it("when the pinned version is malformed, then the source refuses to start", () => {
     expect(() => source(SECRET, "v2")).toThrow(/latest/);
   });

@@ -251,6 +251,34 @@ describe("Pseudonymizer", () => {
     );
   });
 
+  it("when a pseudonym is spelled other than canonically, then it does not verify", async () => {
+    const ps = (await p.pseudonymizeUserData("alice", { email: "a@x.io" }, ["email"])).data.email;
+    const ctx = { kind: "user" as const, userId: "alice", field: "email" };
+    expect(await p.verifyPseudonym("a@x.io", ps, ctx)).toBe(true);
+    // The last base64url character carries 4 bits and 2 spare ones: its 3 siblings decode to the same tag.
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const last = alphabet.indexOf(ps.at(-1)!);
+    const siblings = [1, 2, 3].map((d) => ps.slice(0, -1) + alphabet[(last & ~3) | ((last + d) & 3)]!);
+    for (const other of siblings) {
+      expect(
+        Buffer.from(other.split(".")[4]!, "base64url").equals(Buffer.from(ps.split(".")[4]!, "base64url")),
+      ).toBe(true);
+      expect(await p.verifyPseudonym("a@x.io", other, ctx)).toBe(false);
+    }
+  });
+
+  it("when a pseudonym names a pepper below PEPPER_MIN_VERSION, then it no longer verifies", async () => {
+    const ps = (await p.pseudonymizeUserData("alice", { email: "a@x.io" }, ["email"])).data.email;
+    const ctx = { kind: "user" as const, userId: "alice", field: "email" };
+    const strict = new Pseudonymizer(cache, peppers, { minPepperVersion: 2 });
+    expect(await p.verifyPseudonym("a@x.io", ps, ctx)).toBe(true);
+    expect(await strict.verifyPseudonym("a@x.io", ps, ctx)).toBe(false);
+    // An unknown pepper version is simply false.
+    expect(await p.verifyPseudonym("a@x.io", ps.replace(/^ps1\.u\.(\d+)\.1\./, "ps1.u.$1.9."), ctx)).toBe(
+      false,
+    );
+  });
+
   it("when the pepper cannot be had, then nothing is pseudonymized", async () => {
     const failing: PepperSource = {
       description: "failing",

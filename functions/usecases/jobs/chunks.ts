@@ -1,5 +1,5 @@
 import { chunksOf, zeroCounts, type JobCounts, type JobRecord } from "../../domain/jobs";
-import { isUnavailable } from "../../domain/errors";
+import { isStorageFault } from "../../domain/errors";
 import { logs } from "../../observability/logs";
 import type { CallContext } from "../deps";
 import type { Pacer } from "./pacer";
@@ -35,7 +35,7 @@ export async function runUnits<L>(
         (await spec.apply(deps, ctx, job, chunk)).forEach(tally);
         continue;
       } catch (e) {
-        if (isUnavailable(e)) {
+        if (isStorageFault(e)) {
           outage ??= e;
           return;
         }
@@ -46,7 +46,7 @@ export async function runUnits<L>(
           const [outcome] = await spec.apply(deps, ctx, job, [{ item: unit.item }]);
           tally(outcome ?? "skipped");
         } catch (single) {
-          if (isUnavailable(single)) {
+          if (isStorageFault(single)) {
             outage ??= single;
             return;
           }
