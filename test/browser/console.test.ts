@@ -309,7 +309,7 @@ describe("admin", () => {
     await page.getByRole("button", { name: "Start rotation" }).click();
     await page.getByTestId("job-progress").waitFor();
     await expect
-      .poll(() => text(page.getByTestId("job-state")), { timeout: 90_000, interval: 500 })
+      .poll(() => text(page.getByTestId("job-state")), { timeout: 240_000, interval: 500 })
       .toBe("done");
     const bar = page.getByTestId("job-bar");
     expect(await bar.getAttribute("value")).toBe(await bar.getAttribute("max"));
@@ -323,7 +323,7 @@ describe("admin", () => {
       expect(await text(row)).toContain(`${due} / ${due}`);
     }
     await screenshots(page, "jobs");
-  });
+  }, 360_000);
 
   it("when an admin filters the audit log and exports it, then the table and the CSV hold exactly the filtered entries", async () => {
     const { page } = admin;
@@ -517,11 +517,11 @@ describe("newer callables on the real server (when it offers them)", () => {
       .toMatch(/^Dry run: [\d,]+ salt versions would be re-encrypted/);
     await page.getByRole("button", { name: "Start rewrap" }).click();
     await expect
-      .poll(() => text(page.getByTestId("job-state")), { timeout: 90_000, interval: 500 })
+      .poll(() => text(page.getByTestId("job-state")), { timeout: 240_000, interval: 500 })
       .toBe("done");
     expect(await text(page.getByTestId("job-progress").locator("h2"))).toMatch(/^Rewrap job /);
     expect(await text(page.getByTestId("job-counts"))).toMatch(/ 0 failed of /);
-  });
+  }, 360_000);
 
   it("when the whole audit trail is checked on the real server, then the console reports it intact", async () => {
     const { page } = admin;

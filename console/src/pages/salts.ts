@@ -50,9 +50,17 @@ export class SaltsPage extends LightElement {
     void this.loadGlobals();
   }
 
-  private async loadGlobals() {
+  /** The first page, or (with `more`) the next page appended to the rows already shown. */
+  private async loadGlobals(more = false) {
+    const cursor = more ? this.globals?.next_cursor : null;
     try {
-      this.globals = await this.ctx.api.call("listSalts", { kind: "global", limit: 100 });
+      const page = await this.ctx.api.call("listSalts", {
+        kind: "global",
+        limit: 100,
+        ...(cursor ? { cursor } : {}),
+      });
+      this.globals =
+        cursor && this.globals ? { ...page, salts: [...this.globals.salts, ...page.salts] } : page;
       this.globalsError = null;
     } catch (e) {
       this.globalsError = e;
@@ -321,50 +329,57 @@ export class SaltsPage extends LightElement {
       </div>`;
     else
       body = html`<div class="table-wrap" tabindex="0" role="region" aria-label="Global salts">
-        <table class="table" data-testid="globals-table">
-          <thead>
-            <tr>
-              <th scope="col">Event type</th>
-              <th scope="col" class="num">Version</th>
-              <th scope="col">Last rotated (UTC)</th>
-              <th scope="col">Next rotation (UTC)</th>
-              ${admin ? html`<th scope="col"><span class="sr-only">Actions</span></th>` : nothing}
-            </tr>
-          </thead>
-          <tbody>
-            ${this.globals.salts.map(
-              (s) =>
-                html`<tr>
-                  <td class="mono id">${s.id}</td>
-                  <td class="num" data-testid="global-version">${s.version}</td>
-                  <td>${utc(s.last_rotated)}</td>
-                  <td>
-                    ${utc(s.next_rotation)}
-                    ${s.due ? html`<span class="badge badge-warn">due</span>` : html`<span class="muted small">${relative(s.next_rotation)}</span>`}
-                  </td>
-                  ${
-                    admin
-                      ? html`<td class="row-actions">
-                          <button
-                            class="btn btn-sm"
-                            type="button"
-                            @click=${() => this.openRotateGlobal(s)}
-                            aria-label=${`Rotate global salt ${s.id}`}
-                          >
-                            Rotate
-                          </button>
-                        </td>`
-                      : nothing
-                  }
-                </tr>`,
-            )}
-          </tbody>
-        </table>
-      </div>`;
+          <table class="table" data-testid="globals-table">
+            <thead>
+              <tr>
+                <th scope="col">Event type</th>
+                <th scope="col" class="num">Version</th>
+                <th scope="col">Last rotated (UTC)</th>
+                <th scope="col">Next rotation (UTC)</th>
+                ${admin ? html`<th scope="col"><span class="sr-only">Actions</span></th>` : nothing}
+              </tr>
+            </thead>
+            <tbody>
+              ${this.globals.salts.map(
+                (s) =>
+                  html`<tr>
+                    <td class="mono id">${s.id}</td>
+                    <td class="num" data-testid="global-version">${s.version}</td>
+                    <td>${utc(s.last_rotated)}</td>
+                    <td>
+                      ${utc(s.next_rotation)}
+                      ${s.due ? html`<span class="badge badge-warn">due</span>` : html`<span class="muted small">${relative(s.next_rotation)}</span>`}
+                    </td>
+                    ${
+                      admin
+                        ? html`<td class="row-actions">
+                            <button
+                              class="btn btn-sm"
+                              type="button"
+                              @click=${() => this.openRotateGlobal(s)}
+                              aria-label=${`Rotate global salt ${s.id}`}
+                            >
+                              Rotate
+                            </button>
+                          </td>`
+                        : nothing
+                    }
+                  </tr>`,
+              )}
+            </tbody>
+          </table>
+        </div>
+        ${
+          this.globals.next_cursor
+            ? html`<button class="btn btn-sm" type="button" @click=${() => void this.loadGlobals(true)}>
+                Show more global salts
+              </button>`
+            : nothing
+        }`;
     return html`<section class="panel" aria-labelledby="globals-h">
       <div class="panel-head">
         <h2 id="globals-h">Global salts</h2>
-        <button class="btn btn-sm" type="button" @click=${this.loadGlobals}>Refresh</button>
+        <button class="btn btn-sm" type="button" @click=${() => void this.loadGlobals()}>Refresh</button>
       </div>
       ${body}
       ${
