@@ -56,10 +56,7 @@ function ensureChromium() {
     prefix.length
       ? sh(prefix[0], [...prefix.slice(1), ...args], 600_000)
       : sh(args[0], args.slice(1), 600_000);
-  if (
-    !run(["apt-get", "update"]) ||
-    !run(["apt-get", "install", "-y", "--no-install-recommends", "chromium"])
-  )
+  if (!run(["apt-get", "update"]) || !run(["apt-get", "install", "-y", "chromium"]))
     fail("`apt-get install -y chromium` failed (see the apt output above).");
   if (!existsSync(CHROMIUM)) fail(`apt-get installed chromium, but ${CHROMIUM} still does not exist.`);
 }
