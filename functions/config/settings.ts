@@ -229,6 +229,21 @@ export const SETTINGS = {
     scope: "env",
     description: "host:port of a local server speaking the Secret Manager API (tests, local stack).",
   },
+  serviceAccount: {
+    env: "SALTS_SERVICE_ACCOUNT",
+    type: "string",
+    default: null,
+    scope: "env",
+    description:
+      "Service account the callables, the task worker and the sweep run as (read at deploy; unset: the project's default).",
+  },
+  metricsServiceAccount: {
+    env: "METRICS_SERVICE_ACCOUNT",
+    type: "string",
+    default: null,
+    scope: "env",
+    description: "Service account `salts-metrics` runs as: it only reads Firestore and the metrics token.",
+  },
   projectId: {
     env: "GCLOUD_PROJECT",
     type: "string",

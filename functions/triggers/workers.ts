@@ -6,7 +6,7 @@ import { onTaskDispatched } from "firebase-functions/tasks";
 import { services } from "../app/instance";
 import { injectedSecret } from "../app/secrets";
 import { METRICS_TOKEN } from "../config/params";
-import { rampOf, readConfig } from "../config/config";
+import { rampOf } from "../config/config";
 import { queueLimits, WRITES_PER_ROTATION } from "../domain/ramp";
 import { isSaltServiceError } from "../domain/errors";
 import { serveMetrics } from "../edge/metricsEndpoint";
@@ -14,18 +14,17 @@ import { parseJobTask } from "../edge/tasks";
 import { runTask } from "../usecases/jobs/fanout";
 import { JOB_SPECS } from "../usecases/jobs/kinds";
 import { runSweep } from "../usecases/sweep";
-import { workerSecrets } from "./options";
+import { deployed, runAs, workerSecrets } from "./options";
 
 const MAX_ATTEMPTS = 5;
-// Read when the code loads (firebase-tools loads `.env` before that at deploy): the queue's limits come
-// from the same ramp the jobs follow, so the queue never dispatches faster than the ceiling absorbs.
-const deployed = readConfig();
+// The queue's limits come from the same ramp the jobs follow, so it never dispatches faster than the ceiling absorbs.
 const limits = queueLimits(rampOf(deployed), deployed.shardSize, WRITES_PER_ROTATION);
 
 /** Batch-job work fanned out by salts-rotateDue and the sweep: one plan step or one shard per task. */
 export const rotateShard = onTaskDispatched(
   {
     secrets: workerSecrets,
+    ...runAs(deployed.serviceAccount),
     retryConfig: { maxAttempts: MAX_ATTEMPTS, minBackoffSeconds: 5, maxBackoffSeconds: 300 },
     rateLimits: limits,
     timeoutSeconds: 540,
@@ -56,6 +55,7 @@ export const integritySweep = onSchedule(
     timeZone: "UTC",
     retryCount: 3,
     secrets: workerSecrets,
+    ...runAs(deployed.serviceAccount),
     timeoutSeconds: 1800,
     memory: "1GiB",
   },
@@ -67,6 +67,7 @@ export const integritySweep = onSchedule(
   },
 );
 
-export const metrics = onRequest({ secrets: [METRICS_TOKEN] }, (req, res) =>
-  serveMetrics(services(), injectedSecret(METRICS_TOKEN.name), req, res),
+export const metrics = onRequest(
+  { secrets: [METRICS_TOKEN], ...runAs(deployed.metricsServiceAccount) },
+  (req, res) => serveMetrics(services(), injectedSecret(METRICS_TOKEN.name), req, res),
 );

@@ -1,11 +1,23 @@
 import { logs } from "../observability/logs";
 import { auditContext, type CallContext, type Services } from "./deps";
+import { startReschedule } from "./jobs/reschedule";
+import type { JobDeps } from "./jobs/spec";
 
-/** Re-reads the deployed params and any staged overrides, and puts the result in force, audited. */
+export interface ReloadResponse {
+  rotation_intervals: { user_days: number; global_days: number };
+  reloaded_at: string;
+  /** The job that brings every stored due date in step with the intervals now in force. */
+  reschedule: { job_id: string; total: number; rescheduled: number; queued: number; mode: string };
+}
+
+/**
+ * Re-reads the deployed params and any staged overrides, puts the result in
+ * force (audited), and reschedules every salt's stored due date to match.
+ */
 export async function reloadConfig(
-  deps: Pick<Services, "settings" | "policy">,
+  deps: JobDeps & Pick<Services, "settings">,
   ctx: CallContext,
-): Promise<{ rotation_intervals: { user_days: number; global_days: number }; reloaded_at: string }> {
+): Promise<ReloadResponse> {
   const params = deps.policy.deployed();
   const { pending } = await deps.settings.readSettings();
   const intervals = {
@@ -15,7 +27,8 @@ export async function reloadConfig(
   const active = await deps.settings.activateSettings(intervals, auditContext(ctx, "reload"));
   deps.policy.set({ ...params, userDays: active.user_days, globalDays: active.global_days });
   logs.configReloaded(active.user_days, active.global_days, ctx.correlationId);
-  return { rotation_intervals: intervals, reloaded_at: active.reloaded_at.toISOString() };
+  const reschedule = await startReschedule(deps, ctx);
+  return { rotation_intervals: intervals, reloaded_at: active.reloaded_at.toISOString(), reschedule };
 }
 
 /** Stages interval overrides; they take effect only with the next reload. */

@@ -4,7 +4,7 @@ import { auditContext, type CallContext, type Services } from "./deps";
 import { startRotateDue, type RotateDueResponse } from "./jobs/rotation";
 import type { JobDeps } from "./jobs/spec";
 import { CheckpointWriter, verifyCheckpoint, verifyTrailSlice } from "./sweepAudit";
-import { checkSalts, type SaltChecks } from "./sweepSalts";
+import { checkSalts, noSaltChecks, type SaltChecks } from "./sweepSalts";
 
 export interface SweepReport extends SaltChecks {
   ran: boolean;
@@ -40,13 +40,7 @@ export async function runSweep(
   const holder = randomUUID();
   const report: SweepReport = {
     ran: false,
-    scanned: 0,
-    scan_complete: true,
-    repaired_next_rotation: 0,
-    rotation_count_mismatch: 0,
-    previous_hash_mismatch: 0,
-    undecryptable: 0,
-    key_versions: {},
+    ...noSaltChecks(),
     history_purged: 0,
     due_after: { users: 0, globals: 0 },
     audit_entries_verified: 0,

@@ -19,6 +19,16 @@ export interface SaltChecks {
   key_versions: Record<string, number>;
 }
 
+export const noSaltChecks = (): SaltChecks => ({
+  scanned: 0,
+  scan_complete: true,
+  repaired_next_rotation: 0,
+  rotation_count_mismatch: 0,
+  previous_hash_mismatch: 0,
+  undecryptable: 0,
+  key_versions: {},
+});
+
 /**
  * Every salt once: repairs `next_rotation` that disagrees with the intervals in
  * force (and its jitter); reports `rotation_count != version - 1`, a
@@ -31,15 +41,7 @@ export async function checkSalts(
   checkpoint: CheckpointWriter,
   scanLimit: number,
 ): Promise<SaltChecks> {
-  const out: SaltChecks = {
-    scanned: 0,
-    scan_complete: true,
-    repaired_next_rotation: 0,
-    rotation_count_mismatch: 0,
-    previous_hash_mismatch: 0,
-    undecryptable: 0,
-    key_versions: {},
-  };
+  const out = noSaltChecks();
   const policy = deps.policy.current();
   for (const kind of SALT_KINDS) {
     for await (const page of eachPage((cursor) => deps.salts.scan(kind, { limit: PAGE, cursor }))) {

@@ -7,6 +7,7 @@ import { handleCall } from "../../functions/edge/callable";
 import { schemas } from "../../functions/edge/schemas";
 import { startRotateDue } from "../../functions/usecases/jobs/rotation";
 import { jobStatus } from "../../functions/usecases/jobs/status";
+import { reloadConfig, stageIntervals } from "../../functions/usecases/reloadConfig";
 import { getStatus } from "../../functions/usecases/status";
 import { runtimeSecrets, testConfig } from "../support/runtimes";
 import { DAY, ManualClock } from "../support/testDeps";
@@ -53,6 +54,23 @@ describe("batch jobs on the memory backend (in-process task queue)", () => {
     expect(out).toMatchObject({ mode: "inline", rotated: 13, failed: 0 });
     expect(await rt.salts.countDue("user")).toBe(17);
     expect((await jobStatus(rt, out.job_id)).state).toBe("done");
+  });
+});
+
+describe("reload reschedules every stored due date (memory backend)", () => {
+  it("when the user interval shortens and is reloaded, then stored due dates follow at once and due counts with them", async () => {
+    const { rt, clock } = memoryRuntime({ rotationJitter: 0 });
+    for (let i = 0; i < 12; i++) await rt.salts.getOrCreate("user", `r${i}`);
+    clock.advance(50 * DAY);
+    expect(await rt.salts.countDue("user")).toBe(0);
+    await stageIntervals(rt, ctx, { user_days: 45 });
+    const out = await reloadConfig(rt, ctx);
+    expect(out.rotation_intervals).toEqual({ user_days: 45, global_days: 30 });
+    expect(out.reschedule).toMatchObject({ mode: "inline", total: 12, rescheduled: 12 });
+    expect(await rt.salts.countDue("user")).toBe(12);
+    const record = await rt.salts.record("user", "r0");
+    expect(record!.next_rotation.getTime() - record!.last_rotated.getTime()).toBe(45 * DAY);
+    expect((await jobStatus(rt, out.reschedule.job_id)).type).toBe("reschedule");
   });
 });
 

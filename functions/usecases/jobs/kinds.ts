@@ -1,4 +1,5 @@
 import type { JobType } from "../../domain/jobs";
+import { rescheduleJob } from "./reschedule";
 import { rewrapJob } from "./rewrap";
 import { rotationJob } from "./rotation";
 import type { JobSpec } from "./spec";
@@ -7,4 +8,5 @@ import type { JobSpec } from "./spec";
 export const JOB_SPECS: Readonly<Record<JobType, JobSpec>> = {
   rotation: rotationJob as JobSpec,
   rewrap: rewrapJob,
+  reschedule: rescheduleJob as JobSpec,
 };
