@@ -91,7 +91,8 @@ export interface RewrapResponse extends Correlated {
 
 export interface JobStatus extends Correlated {
   job_id: string;
-  type?: "rotation" | "rewrap";
+  /** "rotation", "rewrap", or a newer job type (e.g. "reschedule"). */
+  type?: string;
   state: "running" | "done" | "failed";
   total: number;
   /** Items acted on whatever the job does (newer servers); `rotated` / `rewrapped` per type. */
@@ -128,4 +129,6 @@ export interface AuditVerifyResponse extends Correlated {
 export interface ReloadResponse extends Correlated {
   rotation_intervals: { user_days: number; global_days: number };
   reloaded_at: string;
+  /** Newer servers: the job that moves every stored due date in step with the new intervals. */
+  reschedule?: { job_id: string; total: number; rescheduled: number; queued: number; mode: string };
 }

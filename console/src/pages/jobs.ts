@@ -8,6 +8,13 @@ import { num, utc } from "../ui/format";
 
 const POLL_MS = 1000;
 
+/** What each job type does to an item, for its progress line. */
+const DONE_VERB: Record<string, string> = {
+  rotation: "rotated",
+  rewrap: "re-encrypted",
+  reschedule: "rescheduled",
+};
+
 /** Items a job has acted on, for either job type and for servers before and after `processed`. */
 export const doneOf = (j: JobStatus): number =>
   j.processed ?? (j.type === "rewrap" ? (j.rewrapped ?? 0) : j.rotated);
@@ -16,7 +23,7 @@ type Kind = "all" | "user" | "global";
 
 /** One followed job: what was started and its latest progress. */
 interface Followed {
-  type: "rotation" | "rewrap";
+  type: string;
   jobId: string;
   status: JobStatus | null;
   error: unknown;
@@ -50,6 +57,9 @@ export class JobsPage extends LightElement {
   override connectedCallback() {
     super.connectedCallback();
     void this.loadJobs();
+    // Deep link from elsewhere in the console (e.g. the reschedule job a reload started).
+    const jobId = new URLSearchParams(location.search).get("job");
+    if (jobId && /^[A-Za-z0-9_-]{1,128}$/.test(jobId)) this.follow("job", jobId);
   }
 
   override disconnectedCallback() {
@@ -270,7 +280,7 @@ export class JobsPage extends LightElement {
     const processed = s ? doneOf(s) + s.failed + (s.skipped ?? 0) : 0;
     const total = s?.total ?? 0;
     const pct = total > 0 ? Math.round((processed / total) * 100) : s?.state === "done" ? 100 : 0;
-    const label = f.type === "rewrap" ? "Rewrap" : "Rotation";
+    const label = f.type.charAt(0).toUpperCase() + f.type.slice(1);
     return html`<section class="panel panel-accent" aria-labelledby="progress-h" data-testid="job-progress">
       <div class="panel-head">
         <h2 id="progress-h">${label} job <span class="mono id">${f.jobId}</span></h2>
@@ -288,7 +298,7 @@ export class JobsPage extends LightElement {
                 <span class="progress-pct" aria-hidden="true">${pct}%</span>
               </div>
               <p role="status" data-testid="job-counts">
-                ${num(doneOf(s))} ${f.type === "rewrap" ? "re-encrypted" : "rotated"}, ${num(s.failed)}
+                ${num(doneOf(s))} ${DONE_VERB[f.type] ?? "processed"}, ${num(s.failed)}
                 failed${s.skipped ? html`, ${num(s.skipped)} skipped` : nothing} of ${num(total)}. Started
                 ${utc(s.started_at, true)}${s.finished_at ? html`, finished ${utc(s.finished_at, true)}` : nothing}.
               </p>

@@ -3,7 +3,7 @@ import type { ApiError } from "../api";
 import { canMutate, type ConsoleContext } from "../context";
 import type { ReloadResponse, StatusResponse } from "../types";
 import { LightElement } from "../ui/base";
-import { utc } from "../ui/format";
+import { num, utc } from "../ui/format";
 
 export class SettingsPage extends LightElement {
   static override properties = {
@@ -94,6 +94,19 @@ export class SettingsPage extends LightElement {
                   Configuration reloaded at ${utc(this.reloaded.reloaded_at, true)}; every instance applies it
                   within seconds. Correlation id <code>${this.reloaded.correlation_id}</code>.
                 </p>
+                ${
+                  this.reloaded.reschedule
+                    ? html`<p data-testid="reschedule">
+                        Due dates of ${num(this.reloaded.reschedule.total)} salts are brought in step with
+                        these intervals by job
+                        <a
+                          class="mono"
+                          href=${`/jobs?job=${encodeURIComponent(this.reloaded.reschedule.job_id)}`}
+                          >${this.reloaded.reschedule.job_id}</a
+                        >.
+                      </p>`
+                    : nothing
+                }
               </div>`
             : nothing
         }
