@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["lib/**", "node_modules/**", ".tmp/**", "coverage/**"] },
+  { ignores: ["lib/**", "node_modules/**", ".tmp/**", "coverage/**", "console/dist/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

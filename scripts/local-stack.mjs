@@ -11,6 +11,7 @@ import {
   stopAll,
 } from "./emulators.mjs";
 import { callFunction, DEMO_USERS, ensureDemoUser, signIn } from "./stack-client.mjs";
+import { consoleBanner, startConsoleHosting, stopConsoleHosting } from "./console-hosting.mjs";
 
 installCleanup();
 try {
@@ -36,6 +37,7 @@ try {
     if (r.error) throw new Error(`seeding ${fn} failed: ${r.error.status} ${r.error.message}`);
   }
   const status = await callFunction(state, "status", {}, token);
+  const web = await startConsoleHosting(hosts);
   const url = `http://${hosts.functions}/${PROJECT_ID}/us-central1/salts-status`;
   console.log(`
 Local stack is up (project ${PROJECT_ID}); Ctrl-C stops everything.
@@ -44,6 +46,7 @@ Local stack is up (project ${PROJECT_ID}); Ctrl-C stops everything.
   Auth emulator        ${hosts.auth}
   Functions emulator   ${hosts.functions}   (salts-status, salts-rotateUser, ...)
   Cloud Tasks emulator ${hosts.tasks}
+${consoleBanner(web.url, DEMO_USERS)}
 
 Demo users (Auth emulator):
   admin    ${DEMO_USERS.admin.email} / ${DEMO_USERS.admin.password}    (custom claim admin: true)
@@ -66,6 +69,7 @@ Or with curl (this ID token is valid for one hour; \`node scripts/call.mjs --tok
   await new Promise(() => {});
 } catch (e) {
   console.error(`\n${e.message}\n`);
+  await stopConsoleHosting();
   await stopAll();
   process.exit(e.name === "MissingEmulatorError" ? 3 : 1);
 }

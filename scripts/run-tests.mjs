@@ -99,6 +99,16 @@ if (plan.kind === "missing") {
   );
 }
 
+const browserLane = "browser (console in Chromium against the local stack with Hosting)";
+if (plan.kind === "missing") {
+  lanes.push({ name: browserLane, ran: false, why: plan.why });
+} else {
+  // Fails (never skips) when Chromium cannot be installed or launched; see scripts/console-browser-lane.mjs.
+  await lane(browserLane, "node", ["scripts/console-browser-lane.mjs"], path.join(TMP, "browser.json"));
+  const why = path.join(TMP, "browser-lane.error");
+  if (existsSync(why)) lanes.at(-1).why = readFileSync(why, "utf8");
+}
+
 let passed = 0;
 let failed = 0;
 let skipped = 0;
@@ -119,6 +129,9 @@ for (const l of lanes) {
   );
 }
 const notRun = lanes.filter((l) => !l.ran);
+for (const l of lanes.filter((x) => x.ran && x.why)) {
+  console.log(`\n!!! LANE FAILED: ${l.name}\n!!! why: ${l.why}`);
+}
 for (const l of notRun) {
   if (l.fatal) bad = true;
   console.log(`\n!!! LANE NOT RUN: ${l.name}\n!!! why: ${l.why}`);

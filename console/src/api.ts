@@ -1,0 +1,129 @@
+import { httpsCallable, type Functions } from "firebase/functions";
+import type * as T from "./types";
+
+/** The callables the console uses, with what each takes and answers. */
+export interface Callables {
+  status: [Record<string, never>, T.StatusResponse];
+  forecast: [{ days?: number; kind?: "user" | "global" | "all" }, T.ForecastResponse];
+  rotateUser: [{ user_id: string; force?: boolean; reason?: string }, T.RotateResponse];
+  rotateGlobal: [{ event_type: string; force?: boolean; reason?: string }, T.RotateResponse];
+  rotateDue: [{ kind?: "user" | "global" | "all"; limit?: number; dry_run?: boolean }, T.RotateDueResponse];
+  rewrap: [{ dry_run?: boolean }, T.RewrapResponse];
+  job: [{ job_id: string }, T.JobStatus];
+  listJobs: [{ limit?: number; cursor?: string }, T.ListJobsResponse];
+  listSalts: [{ kind: "user" | "global"; limit?: number; cursor?: string }, T.ListSaltsResponse];
+  audit: [{ user_id: string }, T.AuditUserResponse];
+  auditLog: [AuditLogQuery, T.AuditLogResponse];
+  auditVerify: [{ target_id?: string; limit?: number; cursor?: string }, T.AuditVerifyResponse];
+  erase: [{ user_id: string; reason: string }, T.EraseResponse];
+  reloadConfig: [Record<string, never>, T.ReloadResponse];
+}
+export type CallableName = keyof Callables;
+
+export interface AuditLogQuery {
+  limit?: number;
+  cursor?: string;
+  target_id?: string;
+  operation?: string;
+  result?: "success" | "error" | "denied";
+  from?: string;
+  to?: string;
+}
+
+/** Callables that change something: each user action sends a fresh request_id (safe retries). */
+const MUTATING = new Set<CallableName>(["rotateUser", "rotateGlobal", "rotateDue", "rewrap", "erase"]);
+/** Callables newer than the first release: a server without them is "not available yet", not broken. */
+const NEWER = new Set<CallableName>(["forecast", "rewrap", "auditVerify", "listSalts", "listJobs"]);
+
+export interface Issue {
+  path: string;
+  message: string;
+}
+
+/** A failed call, normalised: the code in the contract's words plus what the server said. */
+export class ApiError extends Error {
+  override name = "ApiError";
+  constructor(
+    readonly fn: CallableName,
+    readonly code: string,
+    message: string,
+    readonly correlationId: string | null,
+    readonly details: Record<string, unknown>,
+    /** The server does not offer this callable (yet). */
+    readonly notAvailable: boolean,
+    /** Re-sends the same request (same request_id), for outcomes that are unknown. */
+    readonly retry: (() => Promise<unknown>) | null,
+  ) {
+    super(message);
+  }
+
+  get issues(): Issue[] {
+    const issues = this.details.issues;
+    return Array.isArray(issues) ? (issues as Issue[]) : [];
+  }
+
+  get retryAfterSeconds(): number | null {
+    const s = this.details.retry_after_seconds;
+    return typeof s === "number" ? s : null;
+  }
+}
+
+function newRequestId(): string {
+  return crypto.randomUUID();
+}
+
+export class SaltsApi {
+  /** Learned from the server: a backend that predates request_id refuses it as an unknown field. */
+  private acceptsRequestId = true;
+
+  constructor(private readonly functions: Functions) {}
+
+  async call<N extends CallableName>(name: N, data: Callables[N][0]): Promise<Callables[N][1]> {
+    const requestId = MUTATING.has(name) ? newRequestId() : null;
+    return this.send(name, data, requestId);
+  }
+
+  private async send<N extends CallableName>(
+    name: N,
+    data: Callables[N][0],
+    requestId: string | null,
+  ): Promise<Callables[N][1]> {
+    const fn = httpsCallable<object, Callables[N][1]>(this.functions, `salts-${name}`);
+    const payload = requestId && this.acceptsRequestId ? { ...data, request_id: requestId } : data;
+    try {
+      return (await fn(payload)).data;
+    } catch (e) {
+      const error = this.normalise(name, e, () => this.send(name, data, requestId));
+      if (
+        requestId &&
+        this.acceptsRequestId &&
+        error.code === "invalid-argument" &&
+        error.issues.length === 1 &&
+        error.issues[0]?.path === "request_id"
+      ) {
+        // An older backend: invalid-argument means it did nothing, so sending it again without the id is safe.
+        this.acceptsRequestId = false;
+        return this.send(name, data, requestId);
+      }
+      throw error;
+    }
+  }
+
+  private normalise(name: CallableName, e: unknown, retry: () => Promise<unknown>): ApiError {
+    const raw = e as { code?: unknown; message?: unknown; details?: unknown };
+    const code = typeof raw.code === "string" ? raw.code.replace(/^functions\//, "") : "unknown";
+    const details =
+      raw.details && typeof raw.details === "object" ? (raw.details as Record<string, unknown>) : {};
+    const correlationId = typeof details.correlation_id === "string" ? details.correlation_id : null;
+    // Every answer of this service carries a correlation id; a failure without one never reached it.
+    const notAvailable =
+      NEWER.has(name) && correlationId === null && ["not-found", "internal", "unimplemented"].includes(code);
+    const message = typeof raw.message === "string" ? raw.message : String(e);
+    const canRetry = code === "deadline-exceeded" || code === "unavailable";
+    return new ApiError(name, code, message, correlationId, details, notAvailable, canRetry ? retry : null);
+  }
+}
+
+export function isApiError(e: unknown): e is ApiError {
+  return e instanceof ApiError;
+}
