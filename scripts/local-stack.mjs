@@ -4,10 +4,12 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import {
   ensureFirestore,
+  ensureLocalSecrets,
   installCleanup,
   PROJECT_ID,
   ROOT,
   startFirebaseEmulators,
+  startLocalSecretManager,
   stopAll,
 } from "./emulators.mjs";
 import { callFunction, DEMO_USERS, ensureDemoUser, signIn } from "./stack-client.mjs";
@@ -16,7 +18,13 @@ import { consoleBanner, startConsoleHosting, stopConsoleHosting } from "./consol
 installCleanup();
 try {
   const firestore = await ensureFirestore();
-  const hosts = await startFirebaseEmulators({ firestore });
+  // The functions read their secrets through Secret Manager's API, from a local server holding .secret.local.
+  const secretManager = await startLocalSecretManager(PROJECT_ID, ensureLocalSecrets());
+  process.on("exit", () => void secretManager.sm.stop());
+  const hosts = await startFirebaseEmulators({
+    firestore,
+    env: { SECRET_MANAGER_EMULATOR_HOST: secretManager.host },
+  });
   const state = { projectId: PROJECT_ID, ...hosts };
   mkdirSync(path.join(ROOT, ".tmp"), { recursive: true });
   writeFileSync(path.join(ROOT, ".tmp/stack.json"), JSON.stringify(state, null, 2));
@@ -46,6 +54,7 @@ Local stack is up (project ${PROJECT_ID}); Ctrl-C stops everything.
   Auth emulator        ${hosts.auth}
   Functions emulator   ${hosts.functions}   (salts-status, salts-rotateUser, ...)
   Cloud Tasks emulator ${hosts.tasks}
+  Secret Manager       ${secretManager.host}   (local server; version 1 of each secret is in .secret.local)
 ${consoleBanner(web.url, DEMO_USERS)}
 
 Demo users (Auth emulator):
@@ -54,7 +63,13 @@ Demo users (Auth emulator):
 
 Seeded: ${status.result.users.total} user salts, ${status.result.globals.total} global salts.
 
-Call it (in another terminal):
+Operator CLI (in another terminal):
+  export FUNCTIONS_EMULATOR_HOST=${hosts.functions} FIREBASE_AUTH_EMULATOR_HOST=${hosts.auth}
+  npx salts login --project ${PROJECT_ID} --email ${DEMO_USERS.admin.email}    (password ${DEMO_USERS.admin.password})
+  npx salts status
+  npx salts rotate user alice --reason "try it"
+
+Call the callables directly:
   node scripts/call.mjs status
   node scripts/call.mjs rotateUser '{"user_id":"alice"}'
   node scripts/call.mjs pseudonymizeTest '{"user_id":"alice","data":{"email":"alice@example.com","plan":"pro"},"fields":["email"]}'

@@ -1,7 +1,7 @@
 // Runs every test lane and ends with a summary that says which lanes ran, which failed,
 // and (loudly, in the last lines) which could not run and why.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { firestorePlan, ROOT } from "./emulators.mjs";
 
@@ -51,6 +51,8 @@ async function nodeBinary(major) {
 
 const lanes = [];
 async function lane(name, cmd, args, report) {
+  // A lane that dies before writing its report must not be read as an earlier run's.
+  rmSync(report, { force: true });
   console.log(`\n=== lane: ${name} ===\n`);
   const code = await run(cmd, args);
   lanes.push({ name, ran: true, code, counts: counts(report) });
