@@ -67,7 +67,8 @@ describe("batch jobs under faults (real Firestore emulator)", () => {
       }
       proxy.cut();
       const error = await outcome;
-      expect(error).toMatchObject({ code: "unavailable" });
+      // Cut before a commit: nothing happened (unavailable); cut during one: its outcome is unknown.
+      expect(["unavailable", "deadline-exceeded"]).toContain((error as { code?: string }).code);
 
       const jobs = await db().collection("salts_jobs").get();
       expect(jobs.size).toBe(1);
