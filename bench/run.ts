@@ -1,4 +1,4 @@
-// npm run bench [-- section...]   sections: pseudonymize, engine, analytics, http, job, memory (default: all)
+// npm run bench [-- section...]   sections: see SECTIONS (default: all)
 // Runs against the emulators started by scripts/with-emulators.mjs; prints ratios against baselines run here.
 import { getApps, initializeApp } from "firebase-admin/app";
 import { getFirestore } from "firebase-admin/firestore";
@@ -6,9 +6,11 @@ import { benchPseudonymizeCpu } from "./pseudonymize";
 import { benchAnalyticsBatch, benchRotate } from "./engine";
 import { benchHttp } from "./http";
 import { benchJob, benchJobMemory } from "./job";
+import { benchContention } from "./contention";
+import { benchContentionHttp } from "./contentionHttp";
 
 async function main(): Promise<void> {
-  const all = ["pseudonymize", "engine", "analytics", "http", "job", "memory"];
+  const all = ["pseudonymize", "engine", "analytics", "http", "contention", "job", "memory"];
   const wanted = process.argv.slice(2).filter((a) => all.includes(a));
   const sections = wanted.length > 0 ? wanted : all;
   if (!process.env.FIRESTORE_EMULATOR_HOST)
@@ -20,6 +22,10 @@ async function main(): Promise<void> {
   if (sections.includes("engine")) await benchRotate(db);
   if (sections.includes("analytics")) await benchAnalyticsBatch(db);
   if (sections.includes("http")) await benchHttp();
+  if (sections.includes("contention")) {
+    await benchContention(db);
+    await benchContentionHttp(db);
+  }
   if (sections.includes("job")) await benchJob(db);
   if (sections.includes("memory")) benchJobMemory();
   process.exit(0);
