@@ -27,7 +27,7 @@ export async function benchJob(db: Firestore): Promise<Record<string, number>> {
   const rt = firestoreRuntime({
     key: key.toString("base64"),
     firestore: db,
-    config: { inlineLimit: 1_000_000 },
+    config: { inlineLimit: 1_000_000, rampStartOps: 1_000_000, rampMaxOps: 1_000_000 },
   });
   let t = performance.now();
   const out = await startRotateDue(
