@@ -46,7 +46,9 @@ try {
       only: firestoreOnly ? [] : ["auth", "functions", "tasks"],
       env: {
         SECRET_MANAGER_EMULATOR_HOST: local.host,
-        ...(flags.has("--test-hooks") ? { EMULATOR_TEST_HOOKS: path.join(ROOT, "test/support/emulatorHooks.cjs") } : {}),
+        ...(flags.has("--test-hooks")
+          ? { EMULATOR_TEST_HOOKS: path.join(ROOT, "test/support/emulatorHooks.cjs") }
+          : {}),
       },
       codebases: flags.has("--bench") ? [{ source: "bench/noop-functions", codebase: "bench" }] : [],
     });

@@ -47,6 +47,8 @@ export class Ledger {
   };
   readonly collections = new PeakPerSecond();
   readonly documents = new PeakPerSecond();
+  /** Per document, in one-minute windows: the sustained rate is this peak / 60. */
+  readonly documentsPerMinute = new PeakPerSecond();
   readonly ranges = new PeakPerSecond();
   readonly dispatchRate = new PeakPerSecond();
   private readonly second: () => number;
@@ -72,6 +74,7 @@ export class Ledger {
     const s = this.second();
     this.collections.add(s, group, n);
     this.documents.add(s, `${group}/${doc}`, n);
+    this.documentsPerMinute.add(Math.floor(s / 60), `${group}/${doc}`, n);
   }
 
   /** Writes of `count` rotations by group (the recorded template), spread by each salt's index shard. */
