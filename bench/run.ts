@@ -8,9 +8,22 @@ import { benchHttp } from "./http";
 import { benchJob, benchJobMemory } from "./batch";
 import { benchContention } from "./contention";
 import { benchContentionHttp } from "./contentionHttp";
+import { benchRewrap } from "./rewrap";
+import { benchAuth } from "./auth";
 
 async function main(): Promise<void> {
-  const all = ["pseudonymize", "engine", "analytics", "http", "contention", "job", "memory", "batch"];
+  const all = [
+    "pseudonymize",
+    "engine",
+    "analytics",
+    "http",
+    "contention",
+    "job",
+    "memory",
+    "rewrap",
+    "auth",
+    "batch",
+  ];
   const wanted = process.argv.slice(2).filter((a) => all.includes(a));
   const sections = wanted.length > 0 ? wanted : all.filter((s) => s !== "batch");
   // `batch` is the job's throughput and its memory together.
@@ -28,7 +41,9 @@ async function main(): Promise<void> {
     await benchContention(db);
     await benchContentionHttp(db);
   }
+  if (sections.includes("auth")) await benchAuth();
   if (sections.includes("job")) await benchJob(db);
+  if (sections.includes("rewrap")) await benchRewrap(db);
   if (sections.includes("memory")) benchJobMemory();
   process.exit(0);
 }
