@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { FieldPath, type Firestore, type QueryDocumentSnapshot } from "firebase-admin/firestore";
 import { COLLECTIONS, versionDocData } from "../functions/adapters/firestore/schema";
 import { composeServices } from "../functions/app/compose";
+import { defaultConfig } from "../functions/config/config";
 import { saltAad, sealSalt, type EncryptionKey } from "../functions/domain/encryption";
 import { encodeDocId } from "../functions/domain/ids";
 import { DEFAULT_POLICY } from "../functions/domain/policy";
@@ -89,29 +90,47 @@ export async function benchRewrap(db: Firestore): Promise<Record<string, number>
   );
   const v1 = { version: 1, bytes: randomBytes(32) };
   await seed(db, v1);
-  let t = performance.now();
+  const t = performance.now();
   const raw = await rawReadWrite(db);
   const rawSeconds = (performance.now() - t) / 1000;
   if (raw !== N) throw new Error(`the raw pass found ${raw} of ${N}`);
 
-  await seed(db, v1);
-  const rt = composeServices({
-    config: testConfig({ inlineLimit: 1_000_000, rampStartOps: 1_000_000, rampMaxOps: 1_000_000 }),
-    firestore: db,
-    secrets: { ...runtimeSecrets({ key: v1.bytes.toString("hex") }), keys: rotatedKeys(v1) },
-    inProcessTasks: true,
-  });
-  t = performance.now();
-  const out = await startRewrap(
-    rt,
-    { correlationId: "bench", actor: { uid: "bench", via: "cli" } },
-    { dry_run: false },
-  );
-  const jobSeconds = (performance.now() - t) / 1000;
-  if (out.rewrapped !== N)
-    throw new Error(`rewrap rewrapped ${out.rewrapped} of ${N} (failed ${out.failed})`);
+  const ctx = { correlationId: "bench", actor: { uid: "bench", via: "cli" as const } };
+  const attempt = async (concurrency: number) => {
+    await seed(db, v1);
+    const rt = composeServices({
+      config: testConfig({
+        inlineLimit: 1_000_000,
+        rampStartOps: 1_000_000,
+        rampMaxOps: 1_000_000,
+        concurrency,
+      }),
+      firestore: db,
+      secrets: { ...runtimeSecrets({ key: v1.bytes.toString("hex") }), keys: rotatedKeys(v1) },
+      inProcessTasks: true,
+    });
+    const t0 = performance.now();
+    const out = await startRewrap(rt, ctx, { dry_run: false });
+    if (out.rewrapped !== N) throw new Error(`rewrapped ${out.rewrapped} of ${N} (failed ${out.failed})`);
+    return (performance.now() - t0) / 1000;
+  };
+  // The defaults first; if the job fails (it did: concurrent chunk transactions time out on their
+  // locks in the emulator), say so and measure one chunk at a time.
+  let concurrency = defaultConfig().concurrency;
+  let jobSeconds: number;
+  try {
+    jobSeconds = await attempt(concurrency);
+  } catch (e) {
+    console.log(
+      `at ROTATION_CONCURRENCY=${concurrency} the rewrap job FAILED: ${(e as Error).message} (${String((e as { cause?: Error }).cause?.message ?? "")})`,
+    );
+    concurrency = 1;
+    jobSeconds = await attempt(concurrency);
+  }
   const rate = (s: number) => `${Math.round(N / s).toLocaleString("en")} salts/s (${s.toFixed(1)} s)`;
-  console.log(`startRewrap (count, list, transaction per chunk, re-encrypt, audit):  ${rate(jobSeconds)}`);
+  console.log(
+    `startRewrap, ROTATION_CONCURRENCY=${concurrency} (count, list, transaction per chunk, re-encrypt, audit): ${rate(jobSeconds)}`,
+  );
   console.log(`raw queries + batch() writes of the same documents:               ${rate(rawSeconds)}`);
   console.log(`ratio: ${(rawSeconds / jobSeconds).toFixed(2)}`);
   await clearFirestore();
