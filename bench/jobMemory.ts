@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const rt = firestoreRuntime({
     key: key.toString("base64"),
     firestore: db,
-    config: { inlineLimit: 1_000_000 },
+    config: { inlineLimit: 1_000_000, rampStartOps: 1_000_000, rampMaxOps: 1_000_000 },
   });
   (globalThis as { gc?: () => void }).gc?.();
   const before = process.memoryUsage().rss;

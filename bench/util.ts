@@ -43,3 +43,46 @@ export function latencyLine(name: string, s: LatencyStats): string {
 export function header(title: string): void {
   console.log(`\n## ${title}\n`);
 }
+
+export interface ClosedLoopRun {
+  /** Latency of every acknowledged operation, in ms. */
+  samples: number[];
+  /** Failures by error code (or message). */
+  failures: Record<string, number>;
+  seconds: number;
+}
+
+/**
+ * `clients` closed loops calling `op(client, n)` back to back for `seconds`:
+ * the load of a fixed number of callers, each waiting for its answer.
+ */
+export async function closedLoop(
+  clients: number,
+  seconds: number,
+  op: (client: number, n: number) => Promise<unknown>,
+): Promise<ClosedLoopRun> {
+  const samples: number[] = [];
+  const failures: Record<string, number> = {};
+  const start = performance.now();
+  const until = start + seconds * 1000;
+  let n = 0;
+  await Promise.all(
+    Array.from({ length: clients }, async (_, client) => {
+      while (performance.now() < until) {
+        const t = performance.now();
+        try {
+          await op(client, n++);
+          samples.push(performance.now() - t);
+        } catch (e) {
+          const code = String((e as { code?: unknown }).code ?? (e as Error).message).slice(0, 60);
+          failures[code] = (failures[code] ?? 0) + 1;
+        }
+      }
+    }),
+  );
+  return { samples, failures, seconds: (performance.now() - start) / 1000 };
+}
+
+export const rate = (r: ClosedLoopRun): number => r.samples.length / r.seconds;
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

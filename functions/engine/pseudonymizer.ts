@@ -55,6 +55,12 @@ const wellFormed = (path: string, value: string): void => {
     throw invalidArgument([{ path, message: "must be well-formed Unicode (no lone surrogates)" }]);
 };
 
+/** What one salt derives under one pepper version: its field keys and the pseudonym prefix. */
+interface Derived {
+  keys: Map<string, Buffer>;
+  prefix: string | null;
+}
+
 /**
  * Pseudonymization over the salt cache and a pepper source.
  *
@@ -69,8 +75,9 @@ const wellFormed = (path: string, value: string): void => {
  */
 export class Pseudonymizer {
   // Derived keys hang off the salt (and shred) buffers themselves: an erased and recreated salt is a
-  // new buffer, so a stale key can never be found, and entries go when the salt is dropped.
-  private fieldKeys = new WeakMap<Buffer, Map<string, Buffer>>();
+  // new buffer, so a stale key can never be found, and entries go when the salt is dropped. Per salt,
+  // one entry per pepper version (a number: no key string is built on the hot path).
+  private derived = new WeakMap<Buffer, Map<number, Derived>>();
   private subjectKeys = new WeakMap<Buffer, WeakMap<Buffer, Buffer>>();
 
   constructor(
@@ -79,33 +86,27 @@ export class Pseudonymizer {
     private readonly options: { minPepperVersion?: number } = {},
   ) {}
 
+  private derivedOf(salt: Buffer, pepper: Pepper): Derived {
+    let perSalt = this.derived.get(salt);
+    if (!perSalt) this.derived.set(salt, (perSalt = new Map()));
+    let d = perSalt.get(pepper.version);
+    if (!d) perSalt.set(pepper.version, (d = { keys: new Map(), prefix: null }));
+    return d;
+  }
+
   private fieldKey(kind: SaltKind, scope: string, field: string, salt: Buffer, pepper: Pepper): Buffer {
-    let perSalt = this.fieldKeys.get(salt);
-    if (!perSalt) {
-      perSalt = new Map();
-      this.fieldKeys.set(salt, perSalt);
-    }
-    const cacheKey = `${pepper.version}\u0000${field}`;
-    let key = perSalt.get(cacheKey);
-    if (!key) {
-      key = deriveFieldKey(pepper.bytes, kind, scope, field, salt);
-      perSalt.set(cacheKey, key);
-    }
+    const keys = this.derivedOf(salt, pepper).keys;
+    let key = keys.get(field);
+    if (!key) keys.set(field, (key = deriveFieldKey(pepper.bytes, kind, scope, field, salt)));
     return key;
   }
 
   private boundKey(fieldKey: Buffer, shred: Buffer | null): Buffer {
     if (!shred) return fieldKey;
     let perField = this.subjectKeys.get(fieldKey);
-    if (!perField) {
-      perField = new WeakMap();
-      this.subjectKeys.set(fieldKey, perField);
-    }
+    if (!perField) this.subjectKeys.set(fieldKey, (perField = new WeakMap()));
     let key = perField.get(shred);
-    if (!key) {
-      key = subjectKey(fieldKey, shred);
-      perField.set(shred, key);
-    }
+    if (!key) perField.set(shred, (key = subjectKey(fieldKey, shred)));
     return key;
   }
 
@@ -119,10 +120,12 @@ export class Pseudonymizer {
     pathPrefix: string,
     shred: Buffer | null,
   ): T {
-    const prefix = pseudonymPrefix(kind, loaded.record.version, pepper.version);
+    const d = this.derivedOf(loaded.salt, pepper);
+    const prefix = (d.prefix ??= pseudonymPrefix(kind, loaded.record.version, pepper.version));
     const out: DataRecord = { ...record };
     for (const field of fields) {
-      wellFormed("fields", field);
+      // A field with a derived key was checked when the key was made.
+      if (!d.keys.has(field)) wellFormed("fields", field);
       if (!Object.hasOwn(record, field)) continue;
       const value = record[field];
       if (value === null || value === undefined) continue;
@@ -135,7 +138,10 @@ export class Pseudonymizer {
           },
         ]);
       }
-      const key = this.boundKey(this.fieldKey(kind, scope, field, loaded.salt, pepper), shred);
+      const key = this.boundKey(
+        d.keys.get(field) ?? this.fieldKey(kind, scope, field, loaded.salt, pepper),
+        shred,
+      );
       out[field] = pseudonymWithPrefix(prefix, key, value);
     }
     return out as T;
@@ -148,11 +154,12 @@ export class Pseudonymizer {
     fields: readonly string[],
   ): Promise<PseudonymizeResult<T>> {
     try {
-      assertSaltId("user", userId);
-      // Warm salt and pepper: no await at all, the hot path of a per-event pipeline.
+      // Warm salt and pepper: no await at all, the hot path of a per-event pipeline. Only valid ids
+      // are ever loaded into the cache, so a cached salt needs no second look at its id.
       const pepper = this.pepper.peek();
-      const loaded = pepper ? this.salts.peek("user", userId) : null;
+      const loaded = pepper && typeof userId === "string" ? this.salts.peek("user", userId) : null;
       if (pepper && loaded) return Promise.resolve(this.userResult(record, fields, loaded, pepper));
+      assertSaltId("user", userId);
     } catch (e) {
       return Promise.reject(e as Error);
     }
@@ -288,7 +295,7 @@ export class Pseudonymizer {
 
   /** Forget derived keys, e.g. after an erasure in this instance. */
   clear(): void {
-    this.fieldKeys = new WeakMap();
+    this.derived = new WeakMap();
     this.subjectKeys = new WeakMap();
   }
 }

@@ -34,7 +34,11 @@ export interface SaltCacheStats {
  * memory instead of storage.
  */
 export class SaltCache {
-  private readonly entries = new Map<string, Entry<LoadedSalt>>();
+  // One map per kind, keyed by the id itself: a lookup builds no key string (the per-event hot path).
+  private readonly entries: Record<SaltKind, Map<string, Entry<LoadedSalt>>> = {
+    user: new Map(),
+    global: new Map(),
+  };
   private readonly retired = new Map<string, Entry<Buffer | null>>();
   private readonly inflight = new Map<string, Promise<LoadedSalt>>();
   private readonly maxEntries: number;
@@ -59,7 +63,7 @@ export class SaltCache {
 
   /** The current salt if it is cached and fresh: the synchronous fast path. */
   peek(kind: SaltKind, id: string): LoadedSalt | null {
-    const entry = this.entries.get(SaltCache.key(kind, id));
+    const entry = this.entries[kind].get(id);
     if (!entry || !this.fresh(entry)) return null;
     this.stats.hits++;
     return entry.value;
@@ -93,31 +97,41 @@ export class SaltCache {
 
   private async fetch(kind: SaltKind, id: string, opts: { create: boolean; audit?: AuditContext }) {
     this.stats.reads++;
-    const key = SaltCache.key(kind, id);
     try {
       const loaded = opts.create
         ? (await this.backend.getOrCreate(kind, id, opts.audit)).loaded
         : await this.backend.get(kind, id);
       if (!loaded) throw notFound(`The ${kind} salt`);
-      this.remember(this.entries, key, loaded);
+      this.rememberSalt(kind, id, loaded);
       return loaded;
     } catch (e) {
-      return this.fallback(e, this.entries.get(key));
+      return this.fallback(e, this.entries[kind].get(id));
     }
   }
 
   private remember<T>(map: Map<string, Entry<T>>, key: string, value: T): void {
     map.delete(key);
     map.set(key, { value, fetchedAt: this.now() });
-    if (map.size > this.maxEntries) {
-      const oldest = map.keys().next().value;
-      if (oldest !== undefined) map.delete(oldest);
-    }
+    if (map.size > this.maxEntries) SaltCache.dropOldest(map);
+  }
+
+  /** Both kinds share one bound; the fuller kind gives up its least recently loaded salt. */
+  private rememberSalt(kind: SaltKind, id: string, loaded: LoadedSalt): void {
+    const mine = this.entries[kind];
+    const other = this.entries[kind === "user" ? "global" : "user"];
+    mine.delete(id);
+    mine.set(id, { value: loaded, fetchedAt: this.now() });
+    if (mine.size + other.size > this.maxEntries) SaltCache.dropOldest(other.size > mine.size ? other : mine);
+  }
+
+  private static dropOldest(map: Map<string, unknown>): void {
+    const oldest = map.keys().next().value;
+    if (oldest !== undefined) map.delete(oldest);
   }
 
   /** A specific version (current or retained) for verifying older pseudonyms; null when none is kept. */
   async version(kind: SaltKind, id: string, version: number): Promise<Buffer | null> {
-    const current = this.entries.get(SaltCache.key(kind, id));
+    const current = this.entries[kind].get(id);
     if (current && this.fresh(current) && current.value.record.version === version) {
       this.stats.hits++;
       return current.value.salt;
@@ -142,12 +156,13 @@ export class SaltCache {
   /** Forget a salt after this instance rotated or erased it. */
   invalidate(kind: SaltKind, id: string): void {
     const prefix = SaltCache.key(kind, id);
-    this.entries.delete(prefix);
+    this.entries[kind].delete(id);
     for (const k of this.retired.keys()) if (k.startsWith(`${prefix}\u0000`)) this.retired.delete(k);
   }
 
   clear(): void {
-    this.entries.clear();
+    this.entries.user.clear();
+    this.entries.global.clear();
     this.retired.clear();
   }
 }

@@ -1,0 +1,177 @@
+import { spawnSync } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import path from "node:path";
+import {
+  FieldPath,
+  Timestamp,
+  type DocumentReference,
+  type Firestore,
+  type QueryDocumentSnapshot,
+} from "firebase-admin/firestore";
+import { auditDocData, COLLECTIONS, versionDocData } from "../functions/adapters/firestore/schema";
+import { defaultConfig } from "../functions/config/config";
+import { saltAad, sealSalt } from "../functions/domain/encryption";
+import { ALL_SHARDS, encodeDocId } from "../functions/domain/ids";
+import { DEFAULT_POLICY } from "../functions/domain/policy";
+import { planCreate, planRotate, saltLocation } from "../functions/domain/rotation";
+import { startRotateDue } from "../functions/usecases/jobs/rotation";
+import { clearFirestore } from "../test/support/firestore";
+import { firestoreRuntime } from "../test/support/runtimes";
+import { header } from "./util";
+import { rawSaltDoc, seedDueUsers } from "./seedDue";
+
+const DAY = 24 * 60 * 60 * 1000;
+
+/** The writes a rotation of each salt makes, as documents of the same shapes, for the raw baseline. */
+function rawWrites(db: Firestore, key: Buffer, prefix: string, n: number) {
+  const encKey = { version: 1, bytes: key };
+  const now = new Date();
+  const writes = new Map<string, { ref: DocumentReference; data: Record<string, unknown> }[]>();
+  for (let i = 0; i < n; i++) {
+    const id = `${prefix}-${i}`;
+    const created = planCreate("user", id, new Date(now.getTime() - 200 * DAY), DEFAULT_POLICY);
+    const v2 = planRotate(created.record, now, DEFAULT_POLICY, 30, `raw-rot-${i}`);
+    const plan = planRotate(v2.record, now, DEFAULT_POLICY, 30, `raw-rot-${i}`);
+    const saltRef = db.collection(COLLECTIONS.user).doc(encodeDocId(id));
+    const entry = {
+      id: randomUUID(),
+      at: now.toISOString(),
+      actor: { uid: "bench", via: "cli" as const },
+      operation: "rotate_user",
+      target: { kind: "user" as const, id },
+      result: "success" as const,
+      rotation_id: `raw-rot-${i}`,
+      correlation_id: "bench",
+      reason: "rotate_due job bench",
+    };
+    writes.set(saltRef.id, [
+      { ref: saltRef, data: rawSaltDoc(plan.record, plan.salt, created.shred, encKey, now) },
+      {
+        ref: saltRef.collection(COLLECTIONS.versions).doc("2"),
+        data: versionDocData(
+          plan.retired,
+          sealSalt(encKey, v2.salt, saltAad(saltLocation("user", id), 2)),
+          plan.retiredExpiresAt,
+        ),
+      },
+      { ref: db.collection(COLLECTIONS.audit).doc(entry.id), data: auditDocData(entry, i % 16) },
+    ]);
+  }
+  return writes;
+}
+
+/**
+ * The baseline: list the due salts with the same query and pages the job uses (the only query the
+ * indexes allow: every shard, due first), then write the same documents a rotation writes with
+ * plain batch() commits of 500, one after another. No guards, no encryption, no planning.
+ */
+async function rawListAndWrite(db: Firestore, writes: ReturnType<typeof rawWrites>, pageSize: number) {
+  const due = db
+    .collection(COLLECTIONS.user)
+    .where("shard", "in", [...ALL_SHARDS])
+    .where("next_rotation", "<=", Timestamp.now())
+    .orderBy("next_rotation")
+    .orderBy(FieldPath.documentId());
+  let listed = 0;
+  let after: QueryDocumentSnapshot | null = null;
+  for (;;) {
+    const page = await (after ? due.startAfter(after) : due).limit(pageSize).get();
+    if (page.empty) break;
+    const pending = page.docs.flatMap((d) => writes.get(d.id) ?? []);
+    for (let start = 0; start < pending.length; start += 500) {
+      const batch = db.batch();
+      for (const w of pending.slice(start, start + 500)) batch.set(w.ref, w.data);
+      await batch.commit();
+    }
+    listed += page.size;
+    after = page.docs.at(-1)!;
+  }
+  return listed;
+}
+
+/**
+ * A job rotating 20,000 due salts against the raw list-and-batch() of the same documents, listing
+ * included on both sides, each on freshly seeded due salts. The job runs with the ramp lifted
+ * (RAMP_START_OPS = RAMP_MAX_OPS = 1,000,000): the emulator has no ramp, and this measures the engine.
+ */
+export async function benchJob(db: Firestore): Promise<Record<string, number>> {
+  const N = 20_000;
+  header(
+    `batch job: ${N.toLocaleString("en")} due user salts vs a raw listing + batch() of the same documents (Firestore emulator, ramp lifted)`,
+  );
+  const key = randomBytes(32);
+  const pageSize = defaultConfig().pageSize;
+  await clearFirestore();
+  await seedDueUsers(db, { version: 1, bytes: key }, "job", N);
+  const writes = rawWrites(db, key, "job", N);
+  let t = performance.now();
+  const listed = await rawListAndWrite(db, writes, pageSize);
+  const rawSeconds = (performance.now() - t) / 1000;
+  if (listed !== N) throw new Error(`the raw listing found ${listed} of ${N}`);
+
+  await clearFirestore();
+  await seedDueUsers(db, { version: 1, bytes: key }, "job", N);
+  const rt = firestoreRuntime({
+    key: key.toString("base64"),
+    firestore: db,
+    config: { inlineLimit: 1_000_000, rampStartOps: 1_000_000, rampMaxOps: 1_000_000, pageSize },
+  });
+  t = performance.now();
+  const out = await startRotateDue(
+    rt,
+    { correlationId: "bench", actor: { uid: "bench", via: "cli" } },
+    {
+      kind: "user",
+      dry_run: false,
+    },
+  );
+  const jobSeconds = (performance.now() - t) / 1000;
+  if (out.rotated !== N) throw new Error(`job rotated ${out.rotated} of ${N}`);
+  const jobRate = N / jobSeconds;
+  const rawRate = N / rawSeconds;
+  const fmtRate = (r: number, s: number) =>
+    `${Math.round(r).toLocaleString("en")} salts/s (${s.toFixed(1)} s)`;
+  console.log(`job (count, list, conditional batch commits, audit):    ${fmtRate(jobRate, jobSeconds)}`);
+  console.log(
+    `raw listing + batch() of the same ${(3 * N).toLocaleString("en")} documents: ${fmtRate(rawRate, rawSeconds)}`,
+  );
+  console.log(`ratio: ${(jobRate / rawRate).toFixed(2)} (objective: >= 0.8)`);
+  await clearFirestore();
+  return { job_salts_per_s: jobRate, raw_salts_per_s: rawRate, ratio: jobRate / rawRate };
+}
+
+/** Peak resident memory of a job at 20,000 and 100,000 due salts, each in a fresh process. */
+export function benchJobMemory(): Record<string, number> {
+  header("batch job memory: peak RSS growth at 20,000 and 100,000 due salts (fresh process each)");
+  const out: Record<string, number> = {};
+  for (const n of [20_000, 100_000]) {
+    const res = spawnSync(
+      process.execPath,
+      ["--import", "tsx", "--expose-gc", path.join(__dirname, "jobMemory.ts"), String(n)],
+      {
+        encoding: "utf8",
+        env: process.env,
+        timeout: 900_000,
+      },
+    );
+    const line = res.stdout.trim().split("\n").at(-1) ?? "";
+    if (res.status !== 0 || !line.startsWith("{"))
+      throw new Error(`memory run for ${n} failed: ${res.stderr.slice(-2000)}`);
+    const r = JSON.parse(line) as {
+      n: number;
+      rotated: number;
+      seconds: number;
+      rss_before_mb: number;
+      rss_peak_mb: number;
+    };
+    const growth = r.rss_peak_mb - r.rss_before_mb;
+    console.log(
+      `${n.toLocaleString("en").padStart(7)} due: rotated ${r.rotated.toLocaleString("en")} in ${r.seconds.toFixed(1)} s; RSS ${r.rss_before_mb.toFixed(0)} MB -> peak ${r.rss_peak_mb.toFixed(0)} MB (growth ${growth.toFixed(0)} MB)`,
+    );
+    out[`growth_mb_${n}`] = growth;
+  }
+  console.log(
+    `growth at 20,000: ${out.growth_mb_20000!.toFixed(0)} MB (objective: < 60 MB); from 20,000 to 100,000: ${(out.growth_mb_100000! - out.growth_mb_20000!).toFixed(0)} MB more (objective: < 10 MB)`,
+  );
+  return out;
+}
