@@ -55,6 +55,14 @@ const wellFormed = (path: string, value: string): void => {
     throw invalidArgument([{ path, message: "must be well-formed Unicode (no lone surrogates)" }]);
 };
 
+const notPseudonymizable = (path: string) =>
+  invalidArgument([
+    {
+      path,
+      message: "must be a string (well-formed Unicode), finite number, boolean or null to be pseudonymized",
+    },
+  ]);
+
 /** What one salt derives under one pepper version: its field keys and the pseudonym prefix. */
 interface Derived {
   keys: Map<string, Buffer>;
@@ -129,15 +137,7 @@ export class Pseudonymizer {
       if (!Object.hasOwn(record, field)) continue;
       const value = record[field];
       if (value === null || value === undefined) continue;
-      if (!isPseudonymizable(value)) {
-        throw invalidArgument([
-          {
-            path: `${pathPrefix}${field}`,
-            message:
-              "must be a string (well-formed Unicode), finite number, boolean or null to be pseudonymized",
-          },
-        ]);
-      }
+      if (!isPseudonymizable(value)) throw notPseudonymizable(`${pathPrefix}${field}`);
       const key = this.boundKey(
         d.keys.get(field) ?? this.fieldKey(kind, scope, field, loaded.salt, pepper),
         shred,
@@ -202,11 +202,7 @@ export class Pseudonymizer {
     const prefix = pseudonymPrefix("user", version, pepper.version);
     const pseudonyms = values.map((value, i) => {
       if (value === null) return null;
-      if (!isPseudonymizable(value)) {
-        throw invalidArgument([
-          { path: `values.${i}`, message: "must be a string, finite number, boolean or null" },
-        ]);
-      }
+      if (!isPseudonymizable(value)) throw notPseudonymizable(`values.${i}`);
       return pseudonymWithPrefix(prefix, key, value);
     });
     return { pseudonyms, saltVersion: version, pepperVersion: pepper.version };
