@@ -18,12 +18,39 @@ async function main(): Promise<void> {
   const rt = firestoreRuntime({
     key: key.toString("base64"),
     firestore: db,
-    config: { inlineLimit: 1_000_000, rampStartOps: 1_000_000, rampMaxOps: 1_000_000 },
+    config: {
+      inlineLimit: 1_000_000,
+      rampStartOps: 1_000_000,
+      rampMaxOps: 1_000_000,
+      // Counting 100k documents takes the emulator longer than production's deadline.
+      firestoreTimeoutMs: 120_000,
+      ...(process.env.BENCH_CONC ? { concurrency: Number(process.env.BENCH_CONC) } : {}),
+      ...(process.env.BENCH_PAGE_SIZE ? { pageSize: Number(process.env.BENCH_PAGE_SIZE) } : {}),
+    },
   });
   (globalThis as { gc?: () => void }).gc?.();
   const before = process.memoryUsage().rss;
   let peak = before;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  const m0 = process.memoryUsage();
+  let heapPeak = m0.heapTotal;
+  let externalPeak = m0.external;
+  const timer = setInterval(() => {
+    const m = process.memoryUsage();
+    peak = Math.max(peak, m.rss);
+    heapPeak = Math.max(heapPeak, m.heapTotal);
+    externalPeak = Math.max(externalPeak, m.external);
+  }, 20);
+  // BENCH_LIVE_SAMPLE=1: every 2 s a full collection, then the live heap (what the job holds, not garbage).
+  // BENCH_CONC and BENCH_PAGE_SIZE override ROTATION_CONCURRENCY and ROTATION_PAGE_SIZE.
+  let livePeak = 0;
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const live =
+    process.env.BENCH_LIVE_SAMPLE && gc
+      ? setInterval(() => {
+          gc();
+          livePeak = Math.max(livePeak, process.memoryUsage().heapUsed - m0.heapUsed);
+        }, 2000)
+      : null;
   const t = performance.now();
   const out = await startRotateDue(
     rt,
@@ -35,9 +62,10 @@ async function main(): Promise<void> {
   );
   const seconds = (performance.now() - t) / 1000;
   clearInterval(timer);
+  if (live) clearInterval(live);
   peak = Math.max(peak, process.memoryUsage().rss);
   process.stdout.write(
-    `${JSON.stringify({ n, rotated: out.rotated, failed: out.failed, seconds, rss_before_mb: before / 2 ** 20, rss_peak_mb: peak / 2 ** 20 })}\n`,
+    `${JSON.stringify({ n, rotated: out.rotated, failed: out.failed, seconds, rss_before_mb: before / 2 ** 20, rss_peak_mb: peak / 2 ** 20, live_heap_growth_mb: livePeak / 2 ** 20, heap_before_mb: m0.heapUsed / 2 ** 20, heap_total_growth_mb: (heapPeak - m0.heapTotal) / 2 ** 20, external_growth_mb: (externalPeak - m0.external) / 2 ** 20 })}\n`,
   );
   process.exit(0);
 }

@@ -2,6 +2,7 @@ import { invalidArgument, isSaltServiceError } from "../domain/errors";
 import { assertSaltId, saltIdProblem, type SaltKind } from "../domain/ids";
 import {
   deriveFieldKey,
+  type FieldKey,
   isPseudonymizable,
   parsePseudonym,
   pseudonymPrefix,
@@ -65,7 +66,7 @@ const notPseudonymizable = (path: string) =>
 
 /** What one salt derives under one pepper version: its field keys and the pseudonym prefix. */
 interface Derived {
-  keys: Map<string, Buffer>;
+  keys: Map<string, FieldKey>;
   prefix: string | null;
 }
 
@@ -86,7 +87,7 @@ export class Pseudonymizer {
   // new buffer, so a stale key can never be found, and entries go when the salt is dropped. Per salt,
   // one entry per pepper version (a number: no key string is built on the hot path).
   private derived = new WeakMap<Buffer, Map<number, Derived>>();
-  private subjectKeys = new WeakMap<Buffer, WeakMap<Buffer, Buffer>>();
+  private subjectKeys = new WeakMap<FieldKey, WeakMap<Buffer, FieldKey>>();
 
   constructor(
     private readonly salts: SaltCache,
@@ -102,14 +103,14 @@ export class Pseudonymizer {
     return d;
   }
 
-  private fieldKey(kind: SaltKind, scope: string, field: string, salt: Buffer, pepper: Pepper): Buffer {
+  private fieldKey(kind: SaltKind, scope: string, field: string, salt: Buffer, pepper: Pepper): FieldKey {
     const keys = this.derivedOf(salt, pepper).keys;
     let key = keys.get(field);
     if (!key) keys.set(field, (key = deriveFieldKey(pepper.bytes, kind, scope, field, salt)));
     return key;
   }
 
-  private boundKey(fieldKey: Buffer, shred: Buffer | null): Buffer {
+  private boundKey(fieldKey: FieldKey, shred: Buffer | null): FieldKey {
     if (!shred) return fieldKey;
     let perField = this.subjectKeys.get(fieldKey);
     if (!perField) this.subjectKeys.set(fieldKey, (perField = new WeakMap()));
@@ -133,15 +134,13 @@ export class Pseudonymizer {
     const out: DataRecord = { ...record };
     for (const field of fields) {
       // A field with a derived key was checked when the key was made.
-      if (!d.keys.has(field)) wellFormed("fields", field);
+      const known = d.keys.get(field);
+      if (!known) wellFormed("fields", field);
       if (!Object.hasOwn(record, field)) continue;
       const value = record[field];
       if (value === null || value === undefined) continue;
       if (!isPseudonymizable(value)) throw notPseudonymizable(`${pathPrefix}${field}`);
-      const key = this.boundKey(
-        d.keys.get(field) ?? this.fieldKey(kind, scope, field, loaded.salt, pepper),
-        shred,
-      );
+      const key = this.boundKey(known ?? this.fieldKey(kind, scope, field, loaded.salt, pepper), shred);
       out[field] = pseudonymWithPrefix(prefix, key, value);
     }
     return out as T;

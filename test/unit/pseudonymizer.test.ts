@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { MemorySaltStore } from "../../functions/adapters/memory/memorySaltStore";
 import {
   deriveFieldKey,
+  FieldKey,
   formatPseudonym,
   parsePseudonym,
   pseudonymTag,
@@ -64,6 +65,23 @@ describe("pseudonym format: test vectors", () => {
     expect(
       pseudonymTag(deriveFieldKey(PEPPER, "user", "", "email", SALT), "alice@example.com").equals(tag),
     ).toBe(true);
+  });
+
+  it("when tags come from the precomputed pads, then they equal createHmac over random keys and values", () => {
+    // Short values take the two-hash path, long ones (over 1024 UTF-16 units) createHmac; both must agree.
+    const pick = (n: number) => Math.floor(Math.random() * n);
+    const text = (len: number) =>
+      Array.from({ length: len }, () => ["a", "é", "€", "😀", "\u0000", "z"][pick(6)]).join("");
+    for (let i = 0; i < 400; i++) {
+      const bytes = randomBytes(32);
+      const key = new FieldKey(bytes);
+      const value = [text(pick(40)), text(1000 + pick(100)), pick(1e9) / 7, i % 2 === 0, ""][i % 5]!;
+      const expected = createHmac("sha256", bytes)
+        .update(`${typeof value === "string" ? "s" : typeof value === "number" ? "n" : "b"}${String(value)}`)
+        .digest();
+      expect(key.tag(value).equals(expected)).toBe(true);
+      expect(key.tagBase64url(value)).toBe(expected.toString("base64url"));
+    }
   });
 
   it("when values differ only in type, then their pseudonyms differ", () => {
