@@ -111,6 +111,20 @@ export function completion(job: JobRecord, totals: ShardTotals, now: Date): Part
   return { state: totals.failedShards > 0 ? "failed" : "done", finished_at: now };
 }
 
+/**
+ * Whether shard `n` renews the job's heartbeat: every `stride`-th shard does, and so does any shard that
+ * finds the heartbeat older than a third of the stale window (a slow job, or its striding shards failed).
+ */
+export function renewsHeartbeat(
+  n: number,
+  stride: number,
+  job: JobRecord,
+  now: Date,
+  staleSeconds: number,
+): boolean {
+  return n % stride === 0 || now.getTime() - job.heartbeat_at.getTime() > (staleSeconds * 1000) / 3;
+}
+
 /** A running job whose workers wrote nothing for `staleSeconds` has lost its worker. */
 export function isStale(job: JobRecord, now: Date, staleSeconds: number): boolean {
   return job.state === "running" && now.getTime() - job.heartbeat_at.getTime() > staleSeconds * 1000;

@@ -60,3 +60,11 @@ export function queueLimits(ramp: Ramp, shardSize: number, writesPerItem: number
     maxConcurrentDispatches: Math.max(1, Math.ceil(ramp.maxOps / WORKER_WRITES_PER_SECOND)),
   };
 }
+
+/**
+ * One shard in this many renews its job's heartbeat: at the queue's full dispatch rate the job document
+ * then takes at most one write every two seconds (a document sustains about one write a second).
+ */
+export function heartbeatStride(ramp: Ramp, shardSize: number, writesPerItem: number): number {
+  return Math.max(1, 2 * queueLimits(ramp, shardSize, writesPerItem).maxDispatchesPerSecond);
+}

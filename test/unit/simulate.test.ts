@@ -35,5 +35,7 @@ describe("the capacity model", () => {
     expect(r.seconds).toBeLessThan(6 * 3600);
     // The busiest index range stays under the sequential-write limit at the ramp's ceiling.
     expect(Math.max(...r.indexRanges.map((x) => x.peak))).toBeLessThanOrEqual(500);
+    // No document takes more than the ~1 write/s a document sustains (the job's heartbeat is strided).
+    expect(r.peakWritesPerDocument.sustained, r.peakWritesPerDocument.doc).toBeLessThanOrEqual(1);
   }, 600_000);
 });

@@ -1,4 +1,5 @@
-import { chunksOf, kindsOf, type JobRecord, type ShardProgress } from "../../domain/jobs";
+import { chunksOf, kindsOf, renewsHeartbeat, type JobRecord, type ShardProgress } from "../../domain/jobs";
+import { heartbeatStride } from "../../domain/ramp";
 import { rampOf } from "../../config/config";
 import { logs } from "../../observability/logs";
 import type { JobTask } from "../../ports/taskQueue";
@@ -103,8 +104,10 @@ export async function runShard(
     const items = task.items.map((item) => ({ item }));
     const counts = await runUnits(deps, ctx, spec, job, items, shardPacer(deps, spec, job, task.shard));
     await deps.jobs.putShard(job.job_id, progress({ state: "done", ...counts }));
-    // One plain write per shard (not per item) keeps the job's liveness visible without a hot spot.
-    await deps.jobs.update(job.job_id, { heartbeat_at: deps.clock() });
+    // The job's liveness, renewed by one shard in a stride so the job document stays under its write rate.
+    const stride = heartbeatStride(rampOf(deps.config), deps.config.shardSize, spec.writesPerItem);
+    if (renewsHeartbeat(task.shard, stride, job, deps.clock(), deps.config.jobStaleSeconds))
+      await deps.jobs.update(job.job_id, { heartbeat_at: deps.clock() });
   } catch (e) {
     if (finalAttempt) {
       await deps.jobs.putShard(
