@@ -73,6 +73,9 @@ export function isPseudonymizable(value: unknown): value is PseudonymizableValue
 // what it reads). Values up to FAST_UNITS UTF-16 units fit (3 UTF-8 bytes per unit at most).
 const FAST_UNITS = 1024;
 const INNER = Buffer.allocUnsafeSlow(64 + 1 + 3 * FAST_UNITS);
+// Views of INNER's first n bytes, made once per length (a view per call would be an allocation per value).
+const VIEWS: Buffer[] = [];
+const innerView = (n: number): Buffer => (VIEWS[n] ??= INNER.subarray(0, n));
 
 /**
  * A 32-byte field key with its HMAC-SHA-256 pads made once (RFC 2104: H(K^opad | H(K^ipad | m))), so a
@@ -113,10 +116,10 @@ export class FieldKey {
       const mac = createHmac("sha256", this.bytes).update(typeTag(value) + text, "utf8");
       return enc === "buffer" ? mac.digest() : mac.digest("base64url");
     }
-    this.ipad.copy(INNER, 0);
+    INNER.set(this.ipad, 0);
     INNER[64] = TYPE_BYTE[typeof value as "string" | "number" | "boolean"];
     const n = INNER.write(text, 65, "utf8");
-    hash("sha256", INNER.subarray(0, 65 + n), "buffer").copy(this.outer, 64);
+    this.outer.set(hash("sha256", innerView(65 + n), "buffer"), 64);
     return hash("sha256", this.outer, enc);
   }
 }
