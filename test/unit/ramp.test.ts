@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { rampOf } from "../../functions/config/config";
-import { queueLimits, rateAt, timeForOps, WRITES_PER_ROTATION } from "../../functions/domain/ramp";
+import {
+  heartbeatStride,
+  queueLimits,
+  rateAt,
+  timeForOps,
+  WRITES_PER_ROTATION,
+} from "../../functions/domain/ramp";
+import { renewsHeartbeat, type JobRecord } from "../../functions/domain/jobs";
 import { tokenMatches } from "../../functions/edge/metricsEndpoint";
 import { parseJobTask } from "../../functions/edge/tasks";
 import { Pacer } from "../../functions/usecases/jobs/pacer";
@@ -35,6 +42,21 @@ describe("the 500/50/5 ramp", () => {
     const limits = queueLimits(ramp, 500, WRITES_PER_ROTATION);
     expect(limits.maxDispatchesPerSecond).toBe(Math.floor(10_000 / (500 * 3)));
     expect(limits.maxConcurrentDispatches).toBe(10);
+  });
+
+  it("when shards finish, then one in a stride renews the job's heartbeat, and any shard once it is a third stale", () => {
+    const stride = heartbeatStride(ramp, 500, WRITES_PER_ROTATION);
+    // Twice the queue's dispatch rate: at most one heartbeat write every two seconds at full speed.
+    expect(stride).toBe(2 * queueLimits(ramp, 500, WRITES_PER_ROTATION).maxDispatchesPerSecond);
+    expect(stride).toBe(12);
+    const now = new Date("2026-01-01T00:10:00Z");
+    const job = (secondsAgo: number) =>
+      ({ heartbeat_at: new Date(now.getTime() - secondsAgo * 1000) }) as JobRecord;
+    expect(renewsHeartbeat(0, stride, job(1), now, 900)).toBe(true);
+    expect(renewsHeartbeat(24, stride, job(1), now, 900)).toBe(true);
+    expect(renewsHeartbeat(5, stride, job(1), now, 900)).toBe(false);
+    expect(renewsHeartbeat(5, stride, job(300), now, 900)).toBe(false);
+    expect(renewsHeartbeat(5, stride, job(301), now, 900)).toBe(true);
   });
 
   it("when shards start at their place on the ramp, then the pacer waits exactly as long as the ramp asks", async () => {
