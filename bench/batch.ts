@@ -153,15 +153,20 @@ export function benchJobMemory(): Record<string, number> {
   const sample = process.env.BENCH_LIVE_SAMPLE ?? "1";
   const out: Record<string, number> = {};
   for (const n of [20_000, 100_000]) {
-    const res = spawnSync(
-      process.execPath,
-      ["--import", "tsx", "--expose-gc", path.join(__dirname, "jobMemory.ts"), String(n)],
-      {
-        encoding: "utf8",
-        env: { ...process.env, BENCH_LIVE_SAMPLE: sample === "0" ? "" : "1" },
-        timeout: 1_800_000,
-      },
-    );
+    const child = (args: string[], env: NodeJS.ProcessEnv) =>
+      spawnSync(
+        process.execPath,
+        ["--import", "tsx", "--expose-gc", path.join(__dirname, "jobMemory.ts"), String(n), ...args],
+        { encoding: "utf8", env, timeout: 1_800_000 },
+      );
+    const key = randomBytes(32).toString("hex");
+    const seeded = child(["seed"], { ...process.env, BENCH_MEM_KEY: key });
+    if (seeded.status !== 0) throw new Error(`seeding ${n} failed: ${seeded.stderr.slice(-2000)}`);
+    const res = child([], {
+      ...process.env,
+      BENCH_MEM_KEY: key,
+      BENCH_LIVE_SAMPLE: sample === "0" ? "" : "1",
+    });
     const line = res.stdout.trim().split("\n").at(-1) ?? "";
     if (res.status !== 0 || !line.startsWith("{"))
       throw new Error(`memory run for ${n} failed: ${res.stderr.slice(-2000)}`);

@@ -1,5 +1,7 @@
-// Child process: seeds N due user salts, runs one inline rotation job over them, and reports
-// RSS before the job and at its peak, so the job's own memory growth is measured in isolation.
+// Child process, in two steps so the job's process starts without the seeding's garbage:
+//   jobMemory.ts <n> seed   clears Firestore and seeds N due user salts under BENCH_MEM_KEY (hex)
+//   jobMemory.ts <n>        runs one inline rotation job over them and reports RSS before the job and at
+//                           its peak, so the job's own memory growth is measured in isolation.
 import { randomBytes } from "node:crypto";
 import { getApps, initializeApp } from "firebase-admin/app";
 import { getFirestore } from "firebase-admin/firestore";
@@ -12,9 +14,14 @@ async function main(): Promise<void> {
   const n = Number(process.argv[2]);
   const app = getApps()[0] ?? initializeApp({ projectId: process.env.GCLOUD_PROJECT ?? "demo-salts" });
   const db = getFirestore(app);
-  const key = randomBytes(32);
-  await clearFirestore();
-  await seedDueUsers(db, { version: 1, bytes: key }, `mem-${n}`, n);
+  const key = process.env.BENCH_MEM_KEY ? Buffer.from(process.env.BENCH_MEM_KEY, "hex") : randomBytes(32);
+  if (process.argv[3] === "seed" || !process.env.BENCH_MEM_KEY) {
+    await clearFirestore();
+    await seedDueUsers(db, { version: 1, bytes: key }, `mem-${n}`, n);
+    if (process.argv[3] === "seed") process.exit(0);
+  }
+  // The client's channel is open before the baseline is taken.
+  await db.collection("salts_user").limit(1).get();
   const rt = firestoreRuntime({
     key: key.toString("base64"),
     firestore: db,

@@ -1,7 +1,7 @@
 import { SaltServiceError } from "../../domain/errors";
 import type { SaltKind } from "../../domain/ids";
 import {
-  addCounts,
+  chunksOf,
   kindsOf,
   newJobId,
   zeroCounts,
@@ -11,14 +11,14 @@ import {
   type JobScope,
   type ShardProgress,
 } from "../../domain/jobs";
-import { eachPage } from "../../domain/paging";
+import { eachPage, type Page } from "../../domain/paging";
 import { rampOf } from "../../config/config";
 import { logs } from "../../observability/logs";
 import { auditContext, type CallContext } from "../deps";
 import { requestIdReused } from "../idempotency";
-import { runUnits } from "./chunks";
+import { runChunks, type ChunkSource } from "./chunks";
 import { Pacer } from "./pacer";
-import type { JobDeps, JobSpec } from "./spec";
+import type { JobDeps, JobSpec, JobUnit } from "./spec";
 
 export interface JobRequest {
   scope: JobScope;
@@ -141,7 +141,10 @@ export async function startJob<L, R>(
   return answer;
 }
 
-/** Streams the job's items page by page (bounded memory) and processes them in this process. */
+/**
+ * Streams the job's items page by page (bounded memory: the page being handed out and the next one,
+ * read ahead) through one pool of chunk workers, and processes them in this process.
+ */
 async function runInline<L>(
   deps: JobDeps,
   ctx: CallContext,
@@ -157,30 +160,9 @@ async function runInline<L>(
     attempts: 1,
     updated_at: deps.clock(),
   });
-  let remaining = job.total;
   const pacer = new Pacer(rampOf(deps.config), job.started_at.getTime());
   try {
-    for (const kind of kindsOf(job.kind)) {
-      const pages = eachPage((cursor) =>
-        spec.listUnits(deps, kind, { limit: Math.min(deps.config.pageSize, remaining), cursor }, job.params),
-      );
-      // Read the next page while this one is processed: done items sort before the cursor, so it stays valid.
-      let next = remaining > 0 ? pages.next() : null;
-      while (next) {
-        const result = await next;
-        if (result.done || result.value.items.length === 0) break;
-        const units = result.value.items;
-        remaining -= units.length;
-        next = remaining > 0 && result.value.nextCursor ? pages.next() : null;
-        next?.catch(() => undefined);
-        addCounts(counts, await runUnits(deps, ctx, spec, job, units, pacer));
-        await Promise.all([
-          deps.jobs.putShard(job.job_id, progress("running")),
-          deps.jobs.update(job.job_id, { heartbeat_at: deps.clock() }),
-        ]);
-      }
-      if (remaining <= 0) break;
-    }
+    await runChunks(deps, ctx, spec, job, pagedChunks(deps, spec, job, progress), pacer, counts);
     await deps.jobs.putShard(job.job_id, progress("done"));
     await deps.jobs.update(job.job_id, {
       state: "done",
@@ -192,6 +174,64 @@ async function runInline<L>(
     await recordFailure(deps, job.job_id, progress("failed"), e);
     throw e;
   }
+}
+
+/**
+ * The job's chunks, listed a page at a time over each kind, the next page read while this one is
+ * handed out (done items sort before the cursor, so it stays valid). Each new page first records
+ * the progress so far and renews the heartbeat.
+ */
+function pagedChunks<L>(
+  deps: JobDeps,
+  spec: JobSpec<L>,
+  job: JobRecord,
+  progress: (state: ShardProgress["state"]) => ShardProgress,
+): ChunkSource<L> {
+  const kinds = kindsOf(job.kind);
+  let remaining = job.total;
+  let k = 0;
+  let pages: AsyncGenerator<Page<JobUnit<L>>> | null = null;
+  let ahead: Promise<IteratorResult<Page<JobUnit<L>>>> | null = null;
+  let chunks: JobUnit<L>[][] = [];
+  let first = true;
+  return async () => {
+    while (chunks.length === 0) {
+      if (remaining <= 0) return null;
+      if (!ahead) {
+        if (k >= kinds.length) return null;
+        const kind = kinds[k]!;
+        pages = eachPage((cursor) =>
+          spec.listUnits(
+            deps,
+            kind,
+            { limit: Math.min(deps.config.pageSize, remaining), cursor },
+            job.params,
+          ),
+        );
+        ahead = pages.next();
+      }
+      const result = await ahead;
+      if (result.done || result.value.items.length === 0) {
+        ahead = null;
+        k++;
+        continue;
+      }
+      const units = result.value.items;
+      remaining -= units.length;
+      ahead = remaining > 0 && result.value.nextCursor ? pages!.next() : null;
+      ahead?.catch(() => undefined);
+      if (!ahead) k++;
+      chunks = chunksOf(units, spec.chunkSize);
+      if (!first) {
+        await Promise.all([
+          deps.jobs.putShard(job.job_id, progress("running")),
+          deps.jobs.update(job.job_id, { heartbeat_at: deps.clock() }),
+        ]);
+      }
+      first = false;
+    }
+    return chunks.shift()!;
+  };
 }
 
 /** Best effort: if storage is down this fails too, and the stale heartbeat tells the story instead. */
