@@ -117,14 +117,12 @@ export class FieldKey {
       return enc === "buffer" ? mac.digest() : mac.digest("base64url");
     }
     INNER.set(this.ipad, 0);
-    INNER[64] = TYPE_BYTE[typeof value as "string" | "number" | "boolean"];
+    INNER[64] = typeTag(value).charCodeAt(0);
     const n = INNER.write(text, 65, "utf8");
     this.outer.set(hash("sha256", innerView(65 + n), "buffer"), 64);
     return hash("sha256", this.outer, enc);
   }
 }
-
-const TYPE_BYTE = { string: 0x73, number: 0x6e, boolean: 0x62 } as const; // "s", "n", "b"
 
 export function pseudonymTag(fieldKey: FieldKey, value: PseudonymizableValue): Buffer {
   return fieldKey.tag(value);

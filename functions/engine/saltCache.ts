@@ -109,9 +109,14 @@ export class SaltCache {
     }
   }
 
-  private remember<T>(map: Map<string, Entry<T>>, key: string, value: T): void {
+  /** Stores `value` as the most recently loaded entry of `map` (a Map keeps insertion order). */
+  private put<T>(map: Map<string, Entry<T>>, key: string, value: T): void {
     map.delete(key);
     map.set(key, { value, fetchedAt: this.now() });
+  }
+
+  private remember<T>(map: Map<string, Entry<T>>, key: string, value: T): void {
+    this.put(map, key, value);
     if (map.size > this.maxEntries) SaltCache.dropOldest(map);
   }
 
@@ -119,8 +124,7 @@ export class SaltCache {
   private rememberSalt(kind: SaltKind, id: string, loaded: LoadedSalt): void {
     const mine = this.entries[kind];
     const other = this.entries[kind === "user" ? "global" : "user"];
-    mine.delete(id);
-    mine.set(id, { value: loaded, fetchedAt: this.now() });
+    this.put(mine, id, loaded);
     if (mine.size + other.size > this.maxEntries) SaltCache.dropOldest(other.size > mine.size ? other : mine);
   }
 

@@ -20,16 +20,20 @@ export class Pacer {
     this.ops = offset;
   }
 
+  /** Milliseconds from now until the writes counted so far are allowed (negative: already allowed). */
+  private untilAllowed(): number {
+    return this.startedAt + timeForOps(this.ramp, this.ops) * 1000 - this.now();
+  }
+
   /** Waits until `ops` more writes fit under the ramp, then counts them. */
   async take(ops: number): Promise<void> {
-    const at = this.startedAt + timeForOps(this.ramp, this.ops) * 1000;
+    const wait = this.untilAllowed();
     this.ops += ops;
-    const wait = at - this.now();
     if (wait > 0) await sleep(wait);
   }
 
   /** Seconds from now until the writes counted so far are allowed (when to dispatch a shard). */
   delaySeconds(): number {
-    return Math.max(0, (this.startedAt + timeForOps(this.ramp, this.ops) * 1000 - this.now()) / 1000);
+    return Math.max(0, this.untilAllowed() / 1000);
   }
 }
