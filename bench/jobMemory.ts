@@ -1,8 +1,12 @@
 // Child process, in two steps so the job's process starts without the seeding's garbage:
 //   jobMemory.ts <n> seed   clears Firestore and seeds N due user salts under BENCH_MEM_KEY (hex)
 //   jobMemory.ts <n>        runs one inline rotation job over them and reports RSS before the job and at
-//                           its peak, so the job's own memory growth is measured in isolation.
+//                           its peak, so the job's own memory growth is measured in isolation, and the
+//                           heap in use after each full collection V8 made (what the job holds).
+// The heap is whatever the process was started with: batch.ts starts it as on a function instance.
 import { randomBytes } from "node:crypto";
+import { constants, PerformanceObserver } from "node:perf_hooks";
+import { getHeapSpaceStatistics, getHeapStatistics } from "node:v8";
 import { getApps, initializeApp } from "firebase-admin/app";
 import { getFirestore } from "firebase-admin/firestore";
 import { clearFirestore } from "../test/support/firestore";
@@ -36,28 +40,30 @@ async function main(): Promise<void> {
     },
   });
   (globalThis as { gc?: () => void }).gc?.();
-  const before = process.memoryUsage().rss;
-  let peak = before;
   const m0 = process.memoryUsage();
+  const before = m0.rss;
+  let peak = before;
   let heapPeak = m0.heapTotal;
   let externalPeak = m0.external;
+  const spaces = new Map<string, number>();
   const timer = setInterval(() => {
+    for (const sp of getHeapSpaceStatistics())
+      spaces.set(sp.space_name, Math.max(spaces.get(sp.space_name) ?? 0, sp.space_size / 2 ** 20));
     const m = process.memoryUsage();
     peak = Math.max(peak, m.rss);
     heapPeak = Math.max(heapPeak, m.heapTotal);
     externalPeak = Math.max(externalPeak, m.external);
   }, 20);
-  // BENCH_LIVE_SAMPLE=1: every 2 s a full collection, then the live heap (what the job holds, not garbage).
-  // BENCH_CONC and BENCH_PAGE_SIZE override ROTATION_CONCURRENCY and ROTATION_PAGE_SIZE.
+  // What the job holds: the heap in use just after each full collection V8 chose to make (none is forced).
   let livePeak = 0;
-  const gc = (globalThis as { gc?: () => void }).gc;
-  const live =
-    process.env.BENCH_LIVE_SAMPLE && gc
-      ? setInterval(() => {
-          gc();
-          livePeak = Math.max(livePeak, process.memoryUsage().heapUsed - m0.heapUsed);
-        }, 2000)
-      : null;
+  const fullCollections = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      if ((entry as { detail?: { kind?: number } }).detail?.kind !== constants.NODE_PERFORMANCE_GC_MAJOR)
+        continue;
+      livePeak = Math.max(livePeak, process.memoryUsage().heapUsed - m0.heapUsed);
+    }
+  });
+  fullCollections.observe({ entryTypes: ["gc"] });
   const t = performance.now();
   const out = await startRotateDue(
     rt,
@@ -69,10 +75,11 @@ async function main(): Promise<void> {
   );
   const seconds = (performance.now() - t) / 1000;
   clearInterval(timer);
-  if (live) clearInterval(live);
+  fullCollections.disconnect();
   peak = Math.max(peak, process.memoryUsage().rss);
+  if (process.env.BENCH_SPACES) process.stderr.write(`${JSON.stringify(Object.fromEntries(spaces))}\n`);
   process.stdout.write(
-    `${JSON.stringify({ n, rotated: out.rotated, failed: out.failed, seconds, rss_before_mb: before / 2 ** 20, rss_peak_mb: peak / 2 ** 20, live_heap_growth_mb: livePeak / 2 ** 20, heap_before_mb: m0.heapUsed / 2 ** 20, heap_total_growth_mb: (heapPeak - m0.heapTotal) / 2 ** 20, external_growth_mb: (externalPeak - m0.external) / 2 ** 20 })}\n`,
+    `${JSON.stringify({ n, rotated: out.rotated, failed: out.failed, seconds, rss_before_mb: before / 2 ** 20, rss_peak_mb: peak / 2 ** 20, live_heap_growth_mb: livePeak / 2 ** 20, heap_limit_mb: getHeapStatistics().heap_size_limit / 2 ** 20, heap_before_mb: m0.heapUsed / 2 ** 20, heap_total_growth_mb: (heapPeak - m0.heapTotal) / 2 ** 20, external_growth_mb: (externalPeak - m0.external) / 2 ** 20 })}\n`,
   );
   process.exit(0);
 }

@@ -78,3 +78,38 @@ export async function* eachPage<T>(
     cursor = page.items.length > 0 ? page.nextCursor : null;
   } while (cursor);
 }
+
+/** Each item of `items` through `map`, as it is read; ending early ends `items` too. */
+export async function* mapStream<T, U>(items: AsyncGenerator<T>, map: (item: T) => U): AsyncGenerator<U> {
+  try {
+    for await (const item of items) yield map(item);
+  } finally {
+    await items.return(undefined);
+  }
+}
+
+/**
+ * The items of a paged listing as one stream, up to `limit`, the next page read while this one is
+ * consumed (so a page boundary costs no pause). Ending early stops the listing.
+ */
+export async function* pagedStream<T>(
+  fetch: (page: { limit: number; cursor: string | null }) => Promise<Page<T>>,
+  limit: number,
+  pageSize: number,
+): AsyncGenerator<T> {
+  let remaining = limit;
+  let ahead: Promise<Page<T>> | null =
+    remaining > 0 ? fetch({ limit: Math.min(pageSize, remaining), cursor: null }) : null;
+  while (ahead) {
+    const page = await ahead;
+    const items = page.items.slice(0, remaining);
+    remaining -= items.length;
+    ahead =
+      remaining > 0 && items.length > 0 && page.nextCursor
+        ? fetch({ limit: Math.min(pageSize, remaining), cursor: page.nextCursor })
+        : null;
+    // A read ahead that fails after the consumer stopped is nobody's error.
+    ahead?.catch(() => undefined);
+    yield* items;
+  }
+}

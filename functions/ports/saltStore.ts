@@ -138,8 +138,12 @@ export interface RewrapListing {
 /** Due salts for batch jobs, earliest due first, one bounded page at a time. */
 export interface DueListing {
   listDue(kind: SaltKind, page: PageRequest): Promise<Page<SaltRecord>>;
-  /** The same listing with handles for rotateListed. */
-  listDueForRotation(kind: SaltKind, page: PageRequest): Promise<Page<ListedSalt>>;
+  /**
+   * The same order with handles for rotateListed, as a stream of at most `limit` salts read as the
+   * consumer asks (one query, bounded memory: only what is buffered between the store and the consumer).
+   * Ending the iteration early closes the query.
+   */
+  dueForRotation(kind: SaltKind, limit: number): AsyncGenerator<ListedSalt>;
 }
 
 /** One salt as the integrity sweep sees it. */

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { AuditContext, AuditStore, SaltStore } from "../../functions/ports/saltStore";
+import type { AuditContext, AuditStore, ListedSalt, SaltStore } from "../../functions/ports/saltStore";
 import { assertSaltId, type SaltKind } from "../../functions/domain/ids";
 import { DAY, type TestState } from "../support/testDeps";
 
@@ -205,10 +205,30 @@ export function backendContract(name: string, makeHarness: () => Promise<Backend
         expect((await h.audit.listAudit({ limit: 10, targetId: "m3" })).items).toHaveLength(0);
       });
 
+      it("when due salts are streamed for rotation, then they come earliest due first, at most the limit, and stopping early ends the read", async () => {
+        for (const id of ["s1", "s2", "s3", "s4", "s5"]) {
+          await b.getOrCreate("user", id);
+          h.state.clock.advance(DAY);
+        }
+        h.state.clock.advance(91 * DAY);
+        const read = async (limit: number, stopAfter = Infinity) => {
+          const ids: string[] = [];
+          for await (const listed of b.dueForRotation("user", limit)) {
+            ids.push(listed.record.id);
+            if (ids.length >= stopAfter) break;
+          }
+          return ids;
+        };
+        expect(await read(3)).toEqual(["s1", "s2", "s3"]);
+        expect(await read(1000, 2)).toEqual(["s1", "s2"]);
+        expect(await read(1000)).toEqual(["s1", "s2", "s3", "s4", "s5"]);
+      });
+
       it("when listed salts are rotated as listed, then a salt changed since the listing is decided again", async () => {
         for (const id of ["l1", "l2", "l3"]) await b.getOrCreate("user", id);
         h.state.clock.advance(91 * DAY);
-        const page = await b.listDueForRotation("user", { limit: 10 });
+        const page = { items: [] as ListedSalt[] };
+        for await (const listed of b.dueForRotation("user", 10)) page.items.push(listed);
         expect(page.items.map((l) => l.record.id).sort()).toEqual(["l1", "l2", "l3"]);
         const request = (v: number) => ({ rotationId: rid(), audit, ifVersion: v, onlyIfDue: true });
         // l2 is rotated by someone else after the listing.

@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import { isSaltServiceError, outcomeUnknown, SaltServiceError, unavailable } from "../../domain/errors";
 
 // gRPC status codes that mean "the store did not answer or could not commit now".
@@ -88,5 +89,26 @@ export async function commitGuarded<T>(guard: Guard, commit: () => Promise<T>): 
     const code = (e as { code?: unknown }).code;
     if (typeof code === "number" && !AMBIGUOUS_GRPC.has(code)) guard.settled();
     throw e;
+  }
+}
+
+/**
+ * Reads a stream one item at a time, each wait under the deadline and its faults reported as `guarded`
+ * reports them (a stalled store is `unavailable`, not a hang). Ending early, or a fault, closes the stream.
+ */
+export async function* guardedStream<T>(
+  operation: string,
+  timeoutMs: number,
+  stream: Readable,
+): AsyncGenerator<T> {
+  const items = stream[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const next = await guarded(operation, timeoutMs, () => items.next());
+      if (next.done) return;
+      yield next.value as T;
+    }
+  } finally {
+    stream.destroy();
   }
 }

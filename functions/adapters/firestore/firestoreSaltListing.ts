@@ -1,10 +1,12 @@
+import type { Readable } from "node:stream";
 import { FieldPath, Timestamp, type Query, type QueryDocumentSnapshot } from "firebase-admin/firestore";
 import { openWith, saltAad, shredAad, type EncryptedSalt } from "../../domain/encryption";
 import { ALL_SHARDS, type SaltKind } from "../../domain/ids";
-import { decodeCursor, toPage, type Page } from "../../domain/paging";
+import { decodeCursor, mapStream, toPage, type Page } from "../../domain/paging";
 import { saltLocation } from "../../domain/rotation";
 import type { SaltRecord } from "../../domain/salt";
 import type { ListedSalt, PageRequest, ScannedSalt } from "../../ports/saltStore";
+import { guardedStream } from "./errors";
 import { FirestoreSaltBase } from "./firestoreSaltBase";
 import {
   COLLECTIONS,
@@ -86,12 +88,17 @@ export abstract class FirestoreSaltListing extends FirestoreSaltBase {
     );
   }
 
-  listDueForRotation(kind: SaltKind, page: PageRequest): Promise<Page<ListedSalt>> {
-    return this.run("listDueForRotation", () =>
-      this.duePage(kind, page, null, (d) => {
+  dueForRotation(kind: SaltKind, limit: number): AsyncGenerator<ListedSalt> {
+    const query = this.dueBefore(kind, this.deps.clock())
+      .orderBy("next_rotation")
+      .orderBy(FieldPath.documentId())
+      .limit(limit);
+    return mapStream(
+      guardedStream<QueryDocumentSnapshot>("dueForRotation", this.timeoutMs, query.stream() as Readable),
+      (d) => {
         const handle: FirestoreHandle = { data: d.data(), updateTime: d.updateTime };
         return { record: parseSaltRecord(handle.data), handle };
-      }),
+      },
     );
   }
 

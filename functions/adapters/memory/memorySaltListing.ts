@@ -1,6 +1,6 @@
 import { openWith, saltAad, shredAad } from "../../domain/encryption";
 import { encodeDocId, type SaltKind } from "../../domain/ids";
-import { decodeCursor, toPage, type Page } from "../../domain/paging";
+import { decodeCursor, pagedStream, toPage, type Page } from "../../domain/paging";
 import { saltLocation } from "../../domain/rotation";
 import type { LoadedSalt, SaltRecord, SaltVersionInfo } from "../../domain/salt";
 import type { BackendDeps } from "../../ports/backendDeps";
@@ -131,9 +131,10 @@ export abstract class MemorySaltListing {
     );
   }
 
-  async listDueForRotation(kind: SaltKind, page: PageRequest): Promise<Page<ListedSalt>> {
-    const listed = await this.listDue(kind, page);
-    return { items: listed.items.map((record) => ({ record, handle: null })), nextCursor: listed.nextCursor };
+  async *dueForRotation(kind: SaltKind, limit: number): AsyncGenerator<ListedSalt> {
+    for await (const record of pagedStream((page) => this.listDue(kind, page), limit, 500)) {
+      yield { record, handle: null };
+    }
   }
 
   async scan(kind: SaltKind, page: PageRequest): Promise<Page<ScannedSalt>> {

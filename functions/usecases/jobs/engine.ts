@@ -1,7 +1,6 @@
 import { SaltServiceError } from "../../domain/errors";
 import type { SaltKind } from "../../domain/ids";
 import {
-  chunksOf,
   kindsOf,
   newJobId,
   zeroCounts,
@@ -11,7 +10,6 @@ import {
   type JobScope,
   type ShardProgress,
 } from "../../domain/jobs";
-import { eachPage, type Page } from "../../domain/paging";
 import { rampOf } from "../../config/config";
 import { logs } from "../../observability/logs";
 import { auditContext, type CallContext } from "../deps";
@@ -142,8 +140,8 @@ export async function startJob<L, R>(
 }
 
 /**
- * Streams the job's items page by page (bounded memory: the page being handed out and the next one,
- * read ahead) through one pool of chunk workers, and processes them in this process.
+ * Streams the job's items (bounded memory, see listedChunks) through one pool of chunk workers and
+ * processes them in this process.
  */
 async function runInline<L>(
   deps: JobDeps,
@@ -161,8 +159,9 @@ async function runInline<L>(
     updated_at: deps.clock(),
   });
   const pacer = new Pacer(rampOf(deps.config), job.started_at.getTime());
+  const chunks = listedChunks(deps, spec, job, progress);
   try {
-    await runChunks(deps, ctx, spec, job, pagedChunks(deps, spec, job, progress), pacer, counts);
+    await runChunks(deps, ctx, spec, job, chunks.next, pacer, counts).finally(chunks.close);
     await deps.jobs.putShard(job.job_id, progress("done"));
     await deps.jobs.update(job.job_id, {
       state: "done",
@@ -177,61 +176,52 @@ async function runInline<L>(
 }
 
 /**
- * The job's chunks, listed a page at a time over each kind, the next page read while this one is
- * handed out (done items sort before the cursor, so it stays valid). Each new page first records
- * the progress so far and renews the heartbeat.
+ * The job's chunks, read from each kind's unit stream as workers ask for them: what is held is the
+ * chunks in flight and what the stream buffers, whatever the job's size. Every ROTATION_PAGE_SIZE
+ * units the progress so far is recorded and the heartbeat renewed. `close` ends an open stream.
  */
-function pagedChunks<L>(
+function listedChunks<L>(
   deps: JobDeps,
   spec: JobSpec<L>,
   job: JobRecord,
   progress: (state: ShardProgress["state"]) => ShardProgress,
-): ChunkSource<L> {
+): { next: ChunkSource<L>; close: () => Promise<void> } {
   const kinds = kindsOf(job.kind);
   let remaining = job.total;
   let k = 0;
-  let pages: AsyncGenerator<Page<JobUnit<L>>> | null = null;
-  let ahead: Promise<IteratorResult<Page<JobUnit<L>>>> | null = null;
-  let chunks: JobUnit<L>[][] = [];
-  let first = true;
-  return async () => {
-    while (chunks.length === 0) {
-      if (remaining <= 0) return null;
-      if (!ahead) {
-        if (k >= kinds.length) return null;
-        const kind = kinds[k]!;
-        pages = eachPage((cursor) =>
-          spec.listUnits(
-            deps,
-            kind,
-            { limit: Math.min(deps.config.pageSize, remaining), cursor },
-            job.params,
-          ),
-        );
-        ahead = pages.next();
-      }
-      const result = await ahead;
-      if (result.done || result.value.items.length === 0) {
-        ahead = null;
+  let units: AsyncGenerator<JobUnit<L>> | null = null;
+  let sinceCheckpoint = 0;
+  const close = async () => {
+    const open = units;
+    units = null;
+    await open?.return(undefined);
+  };
+  const next = async (): Promise<JobUnit<L>[] | null> => {
+    const chunk: JobUnit<L>[] = [];
+    while (chunk.length < spec.chunkSize && remaining > 0 && k < kinds.length) {
+      units ??= spec.units(deps, kinds[k]!, remaining, job.params);
+      const read = await units.next();
+      if (read.done) {
+        units = null;
         k++;
         continue;
       }
-      const units = result.value.items;
-      remaining -= units.length;
-      ahead = remaining > 0 && result.value.nextCursor ? pages!.next() : null;
-      ahead?.catch(() => undefined);
-      if (!ahead) k++;
-      chunks = chunksOf(units, spec.chunkSize);
-      if (!first) {
-        await Promise.all([
-          deps.jobs.putShard(job.job_id, progress("running")),
-          deps.jobs.update(job.job_id, { heartbeat_at: deps.clock() }),
-        ]);
-      }
-      first = false;
+      chunk.push(read.value);
+      remaining--;
     }
-    return chunks.shift()!;
+    if (remaining <= 0) await close();
+    if (chunk.length === 0) return null;
+    sinceCheckpoint += chunk.length;
+    if (sinceCheckpoint >= deps.config.pageSize) {
+      sinceCheckpoint = 0;
+      await Promise.all([
+        deps.jobs.putShard(job.job_id, progress("running")),
+        deps.jobs.update(job.job_id, { heartbeat_at: deps.clock() }),
+      ]);
+    }
+    return chunk;
   };
+  return { next, close };
 }
 
 /** Best effort: if storage is down this fails too, and the stale heartbeat tells the story instead. */

@@ -1,3 +1,4 @@
+import { mapStream, pagedStream } from "../../domain/paging";
 import { nextRotation } from "../../domain/policy";
 import type { SaltRecord } from "../../domain/salt";
 import type { CallContext } from "../deps";
@@ -30,13 +31,14 @@ export const rescheduleJob: JobSpec<SaltRecord> = {
       nextCursor: listed.nextCursor,
     };
   },
-  listUnits: async (deps, kind, page) => {
-    const listed = await deps.salts.list(kind, page);
-    return {
-      items: listed.items.map((r) => ({ item: { kind, id: r.id, version: r.version }, listed: r })),
-      nextCursor: listed.nextCursor,
-    };
-  },
+  units: (deps, kind, limit) =>
+    mapStream(
+      pagedStream((page) => deps.salts.list(kind, page), limit, deps.config.pageSize),
+      (r) => ({
+        item: { kind, id: r.id, version: r.version },
+        listed: r,
+      }),
+    ),
   apply: async (deps, _ctx, job, units) => {
     const policy = {
       ...deps.policy.current(),

@@ -1,3 +1,4 @@
+import { mapStream, pagedStream } from "../../domain/paging";
 import { unavailable } from "../../domain/errors";
 import { jobItemId, type JobItem } from "../../domain/jobs";
 import { MAX_REWRAP_BATCH } from "../../ports/saltStore";
@@ -27,10 +28,11 @@ export const rewrapJob: JobSpec = {
       nextCursor: listed.nextCursor,
     };
   },
-  listUnits: async (deps, kind, page, params) => {
-    const items = await rewrapJob.listItems(deps, kind, page, params);
-    return { items: items.items.map((item) => ({ item })), nextCursor: items.nextCursor };
-  },
+  units: (deps, kind, limit, params) =>
+    mapStream(
+      pagedStream((page) => rewrapJob.listItems(deps, kind, page, params), limit, deps.config.pageSize),
+      (item) => ({ item }),
+    ),
   apply: async (deps, ctx, job, units) => {
     const target = job.params.key_version!;
     const current = (await deps.keys.current()).version;

@@ -1,6 +1,7 @@
 import { jobItemId, type JobItem, type JobScope } from "../../domain/jobs";
 import type { BatchRotateItem, ListedSalt, RotateOutcome } from "../../ports/saltStore";
 import { MAX_BATCH_ROTATIONS } from "../../ports/saltStore";
+import { mapStream } from "../../domain/paging";
 import { auditContext, type CallContext } from "../deps";
 import { rotateOperation } from "../rotateSalt";
 import { WRITES_PER_ROTATION } from "../../domain/ramp";
@@ -25,16 +26,11 @@ export const rotationJob: JobSpec<ListedSalt> = {
       nextCursor: listed.nextCursor,
     };
   },
-  listUnits: async (deps, kind, page) => {
-    const listed = await deps.salts.listDueForRotation(kind, page);
-    return {
-      items: listed.items.map((l) => ({
-        item: { kind, id: l.record.id, version: l.record.version },
-        listed: l,
-      })),
-      nextCursor: listed.nextCursor,
-    };
-  },
+  units: (deps, kind, limit) =>
+    mapStream(deps.salts.dueForRotation(kind, limit), (listed) => ({
+      item: { kind, id: listed.record.id, version: listed.record.version },
+      listed,
+    })),
   apply: async (deps, ctx, job, units) => {
     const requests = units.map((u) => requestOf(ctx, job.job_id, u.item));
     const outcomes = units.every((u) => u.listed)

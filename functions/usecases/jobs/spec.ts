@@ -41,8 +41,11 @@ export interface JobSpec<L = unknown> {
   count(deps: JobDeps, kind: SaltKind, params: JobParams): Promise<number>;
   /** Serializable items, for planning shards. */
   listItems(deps: JobDeps, kind: SaltKind, page: PageRequest, params: JobParams): Promise<Page<JobItem>>;
-  /** Units for an inline run, in the same order as listItems. */
-  listUnits(deps: JobDeps, kind: SaltKind, page: PageRequest, params: JobParams): Promise<Page<JobUnit<L>>>;
+  /**
+   * Up to `limit` units for an inline run, in the same order as listItems, read as the run asks for
+   * them (bounded memory); the run ends the iteration early when it stops.
+   */
+  units(deps: JobDeps, kind: SaltKind, limit: number, params: JobParams): AsyncGenerator<JobUnit<L>>;
   /** One chunk, atomically where the store allows; outcomes in unit order. Storage outages throw. */
   apply(deps: JobDeps, ctx: CallContext, job: JobRecord, units: JobUnit<L>[]): Promise<UnitOutcome[]>;
 }
