@@ -188,15 +188,16 @@ export function benchJobMemory(): Record<string, number> {
       seconds: number;
       rss_before_mb: number;
       rss_peak_mb: number;
-      live_heap_growth_mb: number;
+      live_heap_growth_mb: number | null;
+      full_collections: number;
       heap_limit_mb: number;
     };
     const growth = r.rss_peak_mb - r.rss_before_mb;
     console.log(
-      `${n.toLocaleString("en").padStart(7)} due: rotated ${r.rotated.toLocaleString("en")} in ${r.seconds.toFixed(1)} s; heap limit ${r.heap_limit_mb.toFixed(0)} MB; held after full collections +${r.live_heap_growth_mb.toFixed(0)} MB; RSS ${r.rss_before_mb.toFixed(0)} MB -> peak ${r.rss_peak_mb.toFixed(0)} MB (growth ${growth.toFixed(0)} MB)`,
+      `${n.toLocaleString("en").padStart(7)} due: rotated ${r.rotated.toLocaleString("en")} in ${r.seconds.toFixed(1)} s; heap limit ${r.heap_limit_mb.toFixed(0)} MB; held after full collections ${r.live_heap_growth_mb === null ? "(none made)" : `+${r.live_heap_growth_mb.toFixed(0)} MB (${r.full_collections})`}; RSS ${r.rss_before_mb.toFixed(0)} MB -> peak ${r.rss_peak_mb.toFixed(0)} MB (growth ${growth.toFixed(0)} MB)`,
     );
     out[`growth_mb_${n}`] = growth;
-    out[`live_mb_${n}`] = r.live_heap_growth_mb;
+    if (r.live_heap_growth_mb !== null) out[`live_mb_${n}`] = r.live_heap_growth_mb;
   }
   console.log(
     `RSS growth: ${out.growth_mb_20000!.toFixed(0)} MB at 20,000 (objective: < 60 MB); ${(out.growth_mb_100000! - out.growth_mb_20000!).toFixed(0)} MB more at 100,000 (objective: < 10 MB)`,

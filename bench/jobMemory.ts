@@ -56,10 +56,12 @@ async function main(): Promise<void> {
   }, 20);
   // What the job holds: the heap in use just after each full collection V8 chose to make (none is forced).
   let livePeak = 0;
+  let fullCount = 0;
   const fullCollections = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
       if ((entry as { detail?: { kind?: number } }).detail?.kind !== constants.NODE_PERFORMANCE_GC_MAJOR)
         continue;
+      fullCount++;
       livePeak = Math.max(livePeak, process.memoryUsage().heapUsed - m0.heapUsed);
     }
   });
@@ -79,7 +81,7 @@ async function main(): Promise<void> {
   peak = Math.max(peak, process.memoryUsage().rss);
   if (process.env.BENCH_SPACES) process.stderr.write(`${JSON.stringify(Object.fromEntries(spaces))}\n`);
   process.stdout.write(
-    `${JSON.stringify({ n, rotated: out.rotated, failed: out.failed, seconds, rss_before_mb: before / 2 ** 20, rss_peak_mb: peak / 2 ** 20, live_heap_growth_mb: livePeak / 2 ** 20, heap_limit_mb: getHeapStatistics().heap_size_limit / 2 ** 20, heap_before_mb: m0.heapUsed / 2 ** 20, heap_total_growth_mb: (heapPeak - m0.heapTotal) / 2 ** 20, external_growth_mb: (externalPeak - m0.external) / 2 ** 20 })}\n`,
+    `${JSON.stringify({ n, rotated: out.rotated, failed: out.failed, seconds, rss_before_mb: before / 2 ** 20, rss_peak_mb: peak / 2 ** 20, live_heap_growth_mb: fullCount > 0 ? livePeak / 2 ** 20 : null, full_collections: fullCount, heap_limit_mb: getHeapStatistics().heap_size_limit / 2 ** 20, heap_before_mb: m0.heapUsed / 2 ** 20, heap_total_growth_mb: (heapPeak - m0.heapTotal) / 2 ** 20, external_growth_mb: (externalPeak - m0.external) / 2 ** 20 })}\n`,
   );
   process.exit(0);
 }

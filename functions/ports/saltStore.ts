@@ -58,6 +58,12 @@ export type RotateOutcome =
 
 export type EraseOutcome = { status: "erased"; erased: boolean; versionsDestroyed: number } | Replayed;
 
+/** A listing read as a stream: how many items in all, and at most how many per query. */
+export interface StreamRequest {
+  limit: number;
+  pageSize: number;
+}
+
 export interface PageRequest {
   limit: number;
   cursor?: string | null | undefined;
@@ -140,10 +146,10 @@ export interface DueListing {
   listDue(kind: SaltKind, page: PageRequest): Promise<Page<SaltRecord>>;
   /**
    * The same order with handles for rotateListed, as a stream of at most `limit` salts read as the
-   * consumer asks (one query, bounded memory: only what is buffered between the store and the consumer).
-   * Ending the iteration early closes the query.
+   * consumer asks, `pageSize` per query (memory stays bounded by what is buffered, not by the page).
+   * Ending the iteration early stops the listing; at most the rest of one page is still read.
    */
-  dueForRotation(kind: SaltKind, limit: number): AsyncGenerator<ListedSalt>;
+  dueForRotation(kind: SaltKind, request: StreamRequest): AsyncGenerator<ListedSalt>;
 }
 
 /** One salt as the integrity sweep sees it. */

@@ -1,4 +1,4 @@
-import type { Readable } from "node:stream";
+import { PassThrough, type Readable } from "node:stream";
 import { isSaltServiceError, outcomeUnknown, SaltServiceError, unavailable } from "../../domain/errors";
 
 // gRPC status codes that mean "the store did not answer or could not commit now".
@@ -93,22 +93,46 @@ export async function commitGuarded<T>(guard: Guard, commit: () => Promise<T>): 
 }
 
 /**
- * Reads a stream one item at a time, each wait under the deadline and its faults reported as `guarded`
- * reports them (a stalled store is `unavailable`, not a hang). Ending early, or a fault, closes the stream.
+ * Reads a query's stream one item at a time, each wait under the deadline and its faults reported as
+ * `guarded` reports them (a stalled store is `unavailable`, not a hang). Backpressure reaches the store:
+ * only what the stream buffers is read ahead. A reader that stops early leaves the query to run to its
+ * end in the background, its items discarded (the client cannot cancel a query; a query left paused
+ * would hold its buffers until its deadline): give the query a limit that bounds that waste.
  */
 export async function* guardedStream<T>(
   operation: string,
   timeoutMs: number,
-  stream: Readable,
+  source: Readable,
 ): AsyncGenerator<T> {
-  const items = stream[Symbol.asyncIterator]();
+  const buffer = new PassThrough({ objectMode: true, highWaterMark: 16 });
+  // A failure reaches the reader after the items that came before it; once the reader is gone it is dropped.
+  let failure: { error: unknown } | null = null;
+  source.on("error", (error) => {
+    failure ??= { error };
+    source.unpipe(buffer);
+    buffer.end();
+  });
+  source.pipe(buffer);
+  const items: AsyncIterator<unknown> = buffer[Symbol.asyncIterator]();
+  let ended = false;
   try {
     for (;;) {
-      const next = await guarded(operation, timeoutMs, () => items.next());
-      if (next.done) return;
+      const next = await guarded(operation, timeoutMs, async () => {
+        const item = await items.next();
+        if (item.done && failure) throw failure.error;
+        return item;
+      });
+      if (next.done) {
+        ended = true;
+        return;
+      }
       yield next.value as T;
     }
   } finally {
-    stream.destroy();
+    if (!ended) {
+      source.unpipe(buffer);
+      buffer.destroy();
+      source.resume();
+    }
   }
 }

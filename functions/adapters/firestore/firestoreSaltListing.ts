@@ -2,10 +2,11 @@ import type { Readable } from "node:stream";
 import { FieldPath, Timestamp, type Query, type QueryDocumentSnapshot } from "firebase-admin/firestore";
 import { openWith, saltAad, shredAad, type EncryptedSalt } from "../../domain/encryption";
 import { ALL_SHARDS, type SaltKind } from "../../domain/ids";
-import { decodeCursor, mapStream, toPage, type Page } from "../../domain/paging";
+import { decodeCursor, toPage, type Page } from "../../domain/paging";
+import { isSaltServiceError } from "../../domain/errors";
 import { saltLocation } from "../../domain/rotation";
 import type { SaltRecord } from "../../domain/salt";
-import type { ListedSalt, PageRequest, ScannedSalt } from "../../ports/saltStore";
+import type { ListedSalt, PageRequest, ScannedSalt, StreamRequest } from "../../ports/saltStore";
 import { guardedStream } from "./errors";
 import { FirestoreSaltBase } from "./firestoreSaltBase";
 import {
@@ -88,18 +89,39 @@ export abstract class FirestoreSaltListing extends FirestoreSaltBase {
     );
   }
 
-  dueForRotation(kind: SaltKind, limit: number): AsyncGenerator<ListedSalt> {
-    const query = this.dueBefore(kind, this.deps.clock())
-      .orderBy("next_rotation")
-      .orderBy(FieldPath.documentId())
-      .limit(limit);
-    return mapStream(
-      guardedStream<QueryDocumentSnapshot>("dueForRotation", this.timeoutMs, query.stream() as Readable),
-      (d) => {
-        const handle: FirestoreHandle = { data: d.data(), updateTime: d.updateTime };
-        return { record: parseSaltRecord(handle.data), handle };
-      },
-    );
+  /**
+   * Due salts as streamed queries of at most `pageSize` each, the next one starting after the last salt
+   * read; a page that fails after it made progress is asked again from there (as the client itself
+   * does, but without its 10-minute bound on one query), one that fails without progress is the fault.
+   */
+  async *dueForRotation(kind: SaltKind, request: StreamRequest): AsyncGenerator<ListedSalt> {
+    const until = this.deps.clock();
+    let remaining = request.limit;
+    let after: QueryDocumentSnapshot | null = null;
+    while (remaining > 0) {
+      let query = this.dueBefore(kind, until).orderBy("next_rotation").orderBy(FieldPath.documentId());
+      if (after) query = query.startAfter(after);
+      const limit = Math.min(request.pageSize, remaining);
+      const page = query.limit(limit).stream() as Readable;
+      let read = 0;
+      try {
+        for await (const doc of guardedStream<QueryDocumentSnapshot>(
+          "dueForRotation",
+          this.timeoutMs,
+          page,
+        )) {
+          read++;
+          remaining--;
+          after = doc;
+          const handle: FirestoreHandle = { data: doc.data(), updateTime: doc.updateTime };
+          yield { record: parseSaltRecord(handle.data), handle };
+        }
+      } catch (e) {
+        if (read === 0 || !isSaltServiceError(e) || e.code !== "unavailable") throw e;
+        continue;
+      }
+      if (read < limit) return;
+    }
   }
 
   /** Documents of a kind in id order after the cursor, optionally filtered. */

@@ -54,7 +54,8 @@ export async function runChunks<L>(
   // One worker at a time asks the source (a source that lists must not list twice).
   let queue: Promise<unknown> = Promise.resolve();
   const next = (): Promise<JobUnit<L>[] | null> => {
-    const asked = queue.then(source);
+    // Once the run stops, nobody asks again (a listing must not go on against a failing store).
+    const asked = queue.then(() => (stop === null ? source() : null));
     queue = asked.catch(() => undefined);
     return asked;
   };
