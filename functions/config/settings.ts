@@ -101,7 +101,7 @@ export const SETTINGS = {
     5000,
     1,
     10_000,
-    "Items per listing query (a planner's page; an inline job streams its queries, so it holds what the stream buffers, not a page) and between an inline job's progress checkpoints.",
+    "Items a fan-out planner lists per query, and between two progress checkpoints of an inline job (which streams its items: it holds what the stream buffers, not a page).",
   ),
   shardSize: int("ROTATION_SHARD_SIZE", 500, 1, 5000, "Items per task-queue shard of a fan-out batch job."),
   concurrency: int("ROTATION_CONCURRENCY", 16, 1, 256, "Chunk commits one worker runs in parallel."),

@@ -58,12 +58,6 @@ export type RotateOutcome =
 
 export type EraseOutcome = { status: "erased"; erased: boolean; versionsDestroyed: number } | Replayed;
 
-/** A listing read as a stream: how many items in all, and at most how many per query. */
-export interface StreamRequest {
-  limit: number;
-  pageSize: number;
-}
-
 export interface PageRequest {
   limit: number;
   cursor?: string | null | undefined;
@@ -146,10 +140,11 @@ export interface DueListing {
   listDue(kind: SaltKind, page: PageRequest): Promise<Page<SaltRecord>>;
   /**
    * The same order with handles for rotateListed, as a stream of at most `limit` salts read as the
-   * consumer asks, `pageSize` per query (memory stays bounded by what is buffered, not by the page).
-   * Ending the iteration early stops the listing; at most the rest of one page is still read.
+   * consumer asks (memory stays bounded by what is buffered). Ending the iteration early stops the
+   * listing, but a store that cannot cancel a query reads it to its end in the background, its items
+   * discarded: `limit` bounds that too (inline jobs: at most ROTATE_INLINE_LIMIT).
    */
-  dueForRotation(kind: SaltKind, request: StreamRequest): AsyncGenerator<ListedSalt>;
+  dueForRotation(kind: SaltKind, limit: number): AsyncGenerator<ListedSalt>;
 }
 
 /** One salt as the integrity sweep sees it. */

@@ -6,7 +6,7 @@ import { decodeCursor, toPage, type Page } from "../../domain/paging";
 import { isSaltServiceError } from "../../domain/errors";
 import { saltLocation } from "../../domain/rotation";
 import type { SaltRecord } from "../../domain/salt";
-import type { ListedSalt, PageRequest, ScannedSalt, StreamRequest } from "../../ports/saltStore";
+import type { ListedSalt, PageRequest, ScannedSalt } from "../../ports/saltStore";
 import { guardedStream } from "./errors";
 import { FirestoreSaltBase } from "./firestoreSaltBase";
 import {
@@ -90,25 +90,24 @@ export abstract class FirestoreSaltListing extends FirestoreSaltBase {
   }
 
   /**
-   * Due salts as streamed queries of at most `pageSize` each, the next one starting after the last salt
-   * read; a page that fails after it made progress is asked again from there (as the client itself
-   * does, but without its 10-minute bound on one query), one that fails without progress is the fault.
+   * Due salts as one streamed query; if it fails after it made progress it is asked again from the last
+   * salt read (as the client itself does, but without its 10-minute bound on one query), and a failure
+   * without progress is the fault.
    */
-  async *dueForRotation(kind: SaltKind, request: StreamRequest): AsyncGenerator<ListedSalt> {
+  async *dueForRotation(kind: SaltKind, limit: number): AsyncGenerator<ListedSalt> {
     const until = this.deps.clock();
-    let remaining = request.limit;
+    let remaining = limit;
     let after: QueryDocumentSnapshot | null = null;
     while (remaining > 0) {
       let query = this.dueBefore(kind, until).orderBy("next_rotation").orderBy(FieldPath.documentId());
       if (after) query = query.startAfter(after);
-      const limit = Math.min(request.pageSize, remaining);
-      const page = query.limit(limit).stream() as Readable;
+      const stream = query.limit(remaining).stream() as Readable;
       let read = 0;
       try {
         for await (const doc of guardedStream<QueryDocumentSnapshot>(
           "dueForRotation",
           this.timeoutMs,
-          page,
+          stream,
         )) {
           read++;
           remaining--;
@@ -116,11 +115,10 @@ export abstract class FirestoreSaltListing extends FirestoreSaltBase {
           const handle: FirestoreHandle = { data: doc.data(), updateTime: doc.updateTime };
           yield { record: parseSaltRecord(handle.data), handle };
         }
+        return;
       } catch (e) {
         if (read === 0 || !isSaltServiceError(e) || e.code !== "unavailable") throw e;
-        continue;
       }
-      if (read < limit) return;
     }
   }
 

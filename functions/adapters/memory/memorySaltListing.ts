@@ -4,7 +4,7 @@ import { decodeCursor, pagedStream, toPage, type Page } from "../../domain/pagin
 import { saltLocation } from "../../domain/rotation";
 import type { LoadedSalt, SaltRecord, SaltVersionInfo } from "../../domain/salt";
 import type { BackendDeps } from "../../ports/backendDeps";
-import type { ListedSalt, PageRequest, ScannedSalt, StreamRequest } from "../../ports/saltStore";
+import type { ListedSalt, PageRequest, ScannedSalt } from "../../ports/saltStore";
 import { byDocId, MemoryState, type StoredCurrent } from "./memoryState";
 
 type Row = { docId: string; key: string; stored: StoredCurrent };
@@ -131,8 +131,8 @@ export abstract class MemorySaltListing {
     );
   }
 
-  async *dueForRotation(kind: SaltKind, request: StreamRequest): AsyncGenerator<ListedSalt> {
-    const pages = pagedStream((page) => this.listDue(kind, page), request.limit, request.pageSize);
+  async *dueForRotation(kind: SaltKind, limit: number): AsyncGenerator<ListedSalt> {
+    const pages = pagedStream((page) => this.listDue(kind, page), limit, 500);
     for await (const record of pages) {
       yield { record, handle: null };
     }

@@ -27,7 +27,7 @@ export const rotationJob: JobSpec<ListedSalt> = {
     };
   },
   units: (deps, kind, limit) =>
-    mapStream(deps.salts.dueForRotation(kind, { limit, pageSize: deps.config.pageSize }), (listed) => ({
+    mapStream(deps.salts.dueForRotation(kind, limit), (listed) => ({
       item: { kind, id: listed.record.id, version: listed.record.version },
       listed,
     })),
