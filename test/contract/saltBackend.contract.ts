@@ -423,6 +423,17 @@ export function backendContract(name: string, makeHarness: () => Promise<Backend
         expect(await b.keyVersionsInUse("user", [1, v2])).toEqual([1, 2]);
       });
 
+      it("when a salt's key version is more than 30 versions old, then it is still counted and listed for rewrap", async () => {
+        await b.getOrCreate("user", "old-key");
+        for (let i = 0; i < 40; i++) h.state.keys.add();
+        await b.getOrCreate("user", "new-key");
+        const current = h.state.keys.currentVersion!;
+        expect(current).toBe(41);
+        expect(await b.countNeedingRewrap("user", current)).toBe(1);
+        const page = await b.listNeedingRewrap("user", current, { limit: 10 });
+        expect(page.items.map((r) => r.id)).toEqual(["old-key"]);
+      });
+
       it("when the key version a salt names is disabled, then reading it is failed-precondition naming that version", async () => {
         const before = (await b.getOrCreate("user", "ivy")).loaded.salt;
         h.state.keys.add();

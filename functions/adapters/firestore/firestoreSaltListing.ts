@@ -30,6 +30,9 @@ export interface FirestoreHandle {
  * the monotonically increasing `next_rotation` is indexed only together with a
  * shard and its writes spread over INDEX_SHARDS ranges.
  */
+/** Values one array-contains-any filter may take (Firestore's limit). */
+const ARRAY_ANY_MAX = 30;
+
 export abstract class FirestoreSaltListing extends FirestoreSaltBase {
   private collection(kind: SaltKind) {
     return this.db.collection(COLLECTIONS[kind]);
@@ -159,14 +162,20 @@ export abstract class FirestoreSaltListing extends FirestoreSaltBase {
     });
   }
 
-  private older(current: number): number[] {
-    // array-contains-any takes at most 30 values: the newest 30 below the current version.
-    return Array.from({ length: Math.min(30, current - 1) }, (_, i) => current - 1 - i);
+  /**
+   * The key versions below `current` to look for: array-contains-any takes at most 30 values, so when
+   * more than 30 lie below, the oldest 30 of those still in use (one rewrap run drains them; if more
+   * than 30 old versions are in use at once, a second run takes the rest, and status lists them).
+   */
+  private async older(kind: SaltKind, current: number): Promise<number[]> {
+    const below = Array.from({ length: current - 1 }, (_, i) => i + 1);
+    if (below.length <= ARRAY_ANY_MAX) return below;
+    return (await this.keyVersionsInUse(kind, below)).slice(0, ARRAY_ANY_MAX);
   }
 
   countNeedingRewrap(kind: SaltKind, current: number): Promise<number> {
     return this.run("countNeedingRewrap", async () => {
-      const older = this.older(current);
+      const older = await this.older(kind, current);
       if (older.length === 0) return 0;
       const q = this.collection(kind).where("key_versions", "array-contains-any", older);
       return (await q.count().get()).data().count;
@@ -175,7 +184,7 @@ export abstract class FirestoreSaltListing extends FirestoreSaltBase {
 
   listNeedingRewrap(kind: SaltKind, current: number, page: PageRequest): Promise<Page<SaltRecord>> {
     return this.run("listNeedingRewrap", async () => {
-      const older = this.older(current);
+      const older = await this.older(kind, current);
       if (older.length === 0) return { items: [], nextCursor: null };
       const docs = await this.docPage(kind, page, RECORD_FIELDS, (q) =>
         q.where("key_versions", "array-contains-any", older),
