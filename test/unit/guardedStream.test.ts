@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { guardedStream } from "../../functions/adapters/firestore/errors";
+import { guardedStream, resumingStream } from "../../functions/adapters/firestore/errors";
 
 /** A source of 0..n-1 made as it is asked for, like a query's stream; `fail` errors it at that item. */
 function source(n: number, fail?: { at: number; code: number }) {
@@ -66,5 +66,67 @@ describe("a query's stream read under the storage deadline", () => {
       })(),
     ).rejects.toMatchObject({ code: "unavailable" });
     expect(seen).toEqual([0, 1, 2, 3, 4]);
+  });
+});
+
+describe("a query's stream resumed after a failure part-way", () => {
+  /** Opens a query over 0..n-1 after `after`; the opens listed in `breaks` fail after that many items. */
+  function query(n: number, breaks: Map<number, { after: number; code: number }>) {
+    const opens: { after: number | null; limit: number }[] = [];
+    const open = (after: number | null, limit: number) => {
+      const from = after === null ? 0 : after + 1;
+      const fail = breaks.get(opens.length);
+      opens.push({ after, limit });
+      let next = from;
+      return new Readable({
+        objectMode: true,
+        read() {
+          if (fail && next - from === fail.after) {
+            this.destroy(Object.assign(new Error("query broke"), { code: fail.code }));
+          } else if (next === n || next - from === limit) {
+            this.push(null);
+          } else {
+            this.push(next++);
+          }
+        },
+      });
+    };
+    return { open, opens };
+  }
+
+  async function all(items: AsyncGenerator<number>): Promise<number[]> {
+    const out: number[] = [];
+    for await (const n of items) out.push(n);
+    return out;
+  }
+
+  it("when the stream breaks after some items, then it is opened again after the last one read, and every item comes once", async () => {
+    const q = query(
+      100,
+      new Map([
+        [0, { after: 30, code: 14 }],
+        [1, { after: 20, code: 4 }],
+      ]),
+    );
+    expect(await all(resumingStream("test", 1000, 80, q.open))).toEqual(
+      Array.from({ length: 80 }, (_, i) => i),
+    );
+    expect(q.opens).toEqual([
+      { after: null, limit: 80 },
+      { after: 29, limit: 50 },
+      { after: 49, limit: 30 },
+    ]);
+  });
+
+  it("when it breaks before any item, or with an error that is not an outage, then the reader gets that error", async () => {
+    const none = query(100, new Map([[0, { after: 0, code: 14 }]]));
+    await expect(all(resumingStream("test", 1000, 10, none.open))).rejects.toMatchObject({
+      code: "unavailable",
+    });
+    expect(none.opens).toHaveLength(1);
+
+    const refused = query(100, new Map([[0, { after: 5, code: 3 }]]));
+    await expect(all(resumingStream("test", 1000, 10, refused.open))).rejects.toMatchObject({ code: 3 });
+    expect(refused.opens).toHaveLength(1);
   });
 });

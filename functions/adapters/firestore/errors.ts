@@ -136,3 +136,33 @@ export async function* guardedStream<T>(
     }
   }
 }
+
+/**
+ * Up to `limit` items of a query read as a stream (see guardedStream) from `open(after, limit)`; a stream
+ * that fails as `unavailable` after it made progress is opened again after the last item read, with what
+ * is left of the limit (as the client itself does, but without its 10-minute bound on one query). A
+ * failure without progress, or of another kind, is the reader's.
+ */
+export async function* resumingStream<T>(
+  operation: string,
+  timeoutMs: number,
+  limit: number,
+  open: (after: T | null, limit: number) => Readable,
+): AsyncGenerator<T> {
+  let remaining = limit;
+  let after: T | null = null;
+  while (remaining > 0) {
+    let read = 0;
+    try {
+      for await (const item of guardedStream<T>(operation, timeoutMs, open(after, remaining))) {
+        read++;
+        remaining--;
+        after = item;
+        yield item;
+      }
+      return;
+    } catch (e) {
+      if (read === 0 || !isSaltServiceError(e) || e.code !== "unavailable") throw e;
+    }
+  }
+}

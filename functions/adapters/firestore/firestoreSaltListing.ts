@@ -3,11 +3,10 @@ import { FieldPath, Timestamp, type Query, type QueryDocumentSnapshot } from "fi
 import { openWith, saltAad, shredAad, type EncryptedSalt } from "../../domain/encryption";
 import { ALL_SHARDS, type SaltKind } from "../../domain/ids";
 import { decodeCursor, toPage, type Page } from "../../domain/paging";
-import { isSaltServiceError } from "../../domain/errors";
 import { saltLocation } from "../../domain/rotation";
 import type { SaltRecord } from "../../domain/salt";
 import type { ListedSalt, PageRequest, ScannedSalt } from "../../ports/saltStore";
-import { guardedStream } from "./errors";
+import { resumingStream } from "./errors";
 import { FirestoreSaltBase } from "./firestoreSaltBase";
 import {
   COLLECTIONS,
@@ -92,36 +91,20 @@ export abstract class FirestoreSaltListing extends FirestoreSaltBase {
     );
   }
 
-  /**
-   * Due salts as one streamed query; if it fails after it made progress it is asked again from the last
-   * salt read (as the client itself does, but without its 10-minute bound on one query), and a failure
-   * without progress is the fault.
-   */
+  /** Due salts as one streamed query, resumed after the last salt read if it fails part-way. */
   async *dueForRotation(kind: SaltKind, limit: number): AsyncGenerator<ListedSalt> {
-    const until = this.deps.clock();
-    let remaining = limit;
-    let after: QueryDocumentSnapshot | null = null;
-    while (remaining > 0) {
-      let query = this.dueBefore(kind, until).orderBy("next_rotation").orderBy(FieldPath.documentId());
-      if (after) query = query.startAfter(after);
-      const stream = query.limit(remaining).stream() as Readable;
-      let read = 0;
-      try {
-        for await (const doc of guardedStream<QueryDocumentSnapshot>(
-          "dueForRotation",
-          this.timeoutMs,
-          stream,
-        )) {
-          read++;
-          remaining--;
-          after = doc;
-          const handle: FirestoreHandle = { data: doc.data(), updateTime: doc.updateTime };
-          yield { record: parseSaltRecord(handle.data), handle };
-        }
-        return;
-      } catch (e) {
-        if (read === 0 || !isSaltServiceError(e) || e.code !== "unavailable") throw e;
-      }
+    const due = this.dueBefore(kind, this.deps.clock())
+      .orderBy("next_rotation")
+      .orderBy(FieldPath.documentId());
+    const docs = resumingStream<QueryDocumentSnapshot>(
+      "dueForRotation",
+      this.timeoutMs,
+      limit,
+      (after, left) => (after ? due.startAfter(after) : due).limit(left).stream() as Readable,
+    );
+    for await (const doc of docs) {
+      const handle: FirestoreHandle = { data: doc.data(), updateTime: doc.updateTime };
+      yield { record: parseSaltRecord(handle.data), handle };
     }
   }
 
