@@ -79,13 +79,9 @@ export async function* eachPage<T>(
   } while (cursor);
 }
 
-/** Each item of `items` through `map`, as it is read; ending early ends `items` too. */
+/** Each item of `items` through `map`, as it is read; ending early ends `items` too (for-await does). */
 export async function* mapStream<T, U>(items: AsyncGenerator<T>, map: (item: T) => U): AsyncGenerator<U> {
-  try {
-    for await (const item of items) yield map(item);
-  } finally {
-    await items.return(undefined);
-  }
+  for await (const item of items) yield map(item);
 }
 
 /**

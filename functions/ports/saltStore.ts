@@ -135,7 +135,7 @@ export interface RewrapListing {
   listNeedingRewrap(kind: SaltKind, current: number, page: PageRequest): Promise<Page<SaltRecord>>;
 }
 
-/** Due salts for batch jobs, earliest due first, one bounded page at a time. */
+/** Due salts for batch jobs, earliest due first: a bounded page at a time, or as a stream. */
 export interface DueListing {
   listDue(kind: SaltKind, page: PageRequest): Promise<Page<SaltRecord>>;
   /**

@@ -2,7 +2,7 @@ import type { Readable } from "node:stream";
 import { FieldPath, Timestamp, type Query, type QueryDocumentSnapshot } from "firebase-admin/firestore";
 import { openWith, saltAad, shredAad, type EncryptedSalt } from "../../domain/encryption";
 import { ALL_SHARDS, type SaltKind } from "../../domain/ids";
-import { decodeCursor, toPage, type Page } from "../../domain/paging";
+import { decodeCursor, mapStream, toPage, type Page } from "../../domain/paging";
 import { saltLocation } from "../../domain/rotation";
 import type { SaltRecord } from "../../domain/salt";
 import type { ListedSalt, PageRequest, ScannedSalt } from "../../ports/saltStore";
@@ -23,15 +23,15 @@ export interface FirestoreHandle {
   updateTime: Timestamp;
 }
 
+/** Values one array-contains-any filter may take (Firestore's limit). */
+const ARRAY_ANY_MAX = 30;
+
 /**
  * Counting, listing, scanning and repairing salts: the reads of jobs, status and
  * the sweep. Time-ordered queries ask every index shard at once (`shard in`), so
  * the monotonically increasing `next_rotation` is indexed only together with a
  * shard and its writes spread over INDEX_SHARDS ranges.
  */
-/** Values one array-contains-any filter may take (Firestore's limit). */
-const ARRAY_ANY_MAX = 30;
-
 export abstract class FirestoreSaltListing extends FirestoreSaltBase {
   private collection(kind: SaltKind) {
     return this.db.collection(COLLECTIONS[kind]);
@@ -64,48 +64,41 @@ export abstract class FirestoreSaltListing extends FirestoreSaltBase {
     });
   }
 
-  /** One page of due salts, earliest due first; `fields` limits what is read. */
-  private async duePage<T>(
-    kind: SaltKind,
-    page: PageRequest,
-    fields: readonly string[] | null,
-    toItem: (doc: QueryDocumentSnapshot) => T,
-  ): Promise<Page<T>> {
-    let query = this.dueBefore(kind, this.deps.clock());
-    if (fields) query = query.select(...fields);
-    query = query.orderBy("next_rotation").orderBy(FieldPath.documentId());
-    if (page.cursor) {
-      const c = decodeCursor(page.cursor);
-      query = query.startAfter(Timestamp.fromMillis(c.t), c.d);
-    }
-    const snap = await query.limit(page.limit + 1).get();
-    return toPage(snap.docs, page.limit, toItem, (d) => ({
-      t: (d.get("next_rotation") as Timestamp).toMillis(),
-      d: d.id,
-    }));
+  /** Salts due now, earliest due first (the document id breaks ties). */
+  private dueInOrder(kind: SaltKind): Query {
+    return this.dueBefore(kind, this.deps.clock()).orderBy("next_rotation").orderBy(FieldPath.documentId());
   }
 
   listDue(kind: SaltKind, page: PageRequest): Promise<Page<SaltRecord>> {
-    return this.run("listDue", () =>
-      this.duePage(kind, page, RECORD_FIELDS, (d) => parseSaltRecord(d.data())),
-    );
+    return this.run("listDue", async () => {
+      let query = this.dueInOrder(kind).select(...RECORD_FIELDS);
+      if (page.cursor) {
+        const c = decodeCursor(page.cursor);
+        query = query.startAfter(Timestamp.fromMillis(c.t), c.d);
+      }
+      const snap = await query.limit(page.limit + 1).get();
+      return toPage(
+        snap.docs,
+        page.limit,
+        (d) => parseSaltRecord(d.data()),
+        (d) => ({ t: (d.get("next_rotation") as Timestamp).toMillis(), d: d.id }),
+      );
+    });
   }
 
   /** Due salts as one streamed query, resumed after the last salt read if it fails part-way. */
-  async *dueForRotation(kind: SaltKind, limit: number): AsyncGenerator<ListedSalt> {
-    const due = this.dueBefore(kind, this.deps.clock())
-      .orderBy("next_rotation")
-      .orderBy(FieldPath.documentId());
+  dueForRotation(kind: SaltKind, limit: number): AsyncGenerator<ListedSalt> {
+    const due = this.dueInOrder(kind);
     const docs = resumingStream<QueryDocumentSnapshot>(
       "dueForRotation",
       this.timeoutMs,
       limit,
       (after, left) => (after ? due.startAfter(after) : due).limit(left).stream() as Readable,
     );
-    for await (const doc of docs) {
+    return mapStream(docs, (doc) => {
       const handle: FirestoreHandle = { data: doc.data(), updateTime: doc.updateTime };
-      yield { record: parseSaltRecord(handle.data), handle };
-    }
+      return { record: parseSaltRecord(handle.data), handle };
+    });
   }
 
   /** Documents of a kind in id order after the cursor, optionally filtered. */

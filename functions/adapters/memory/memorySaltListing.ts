@@ -1,6 +1,6 @@
 import { openWith, saltAad, shredAad } from "../../domain/encryption";
 import { encodeDocId, type SaltKind } from "../../domain/ids";
-import { decodeCursor, pagedStream, toPage, type Page } from "../../domain/paging";
+import { decodeCursor, mapStream, pagedStream, toPage, type Page } from "../../domain/paging";
 import { saltLocation } from "../../domain/rotation";
 import type { LoadedSalt, SaltRecord, SaltVersionInfo } from "../../domain/salt";
 import type { BackendDeps } from "../../ports/backendDeps";
@@ -131,11 +131,9 @@ export abstract class MemorySaltListing {
     );
   }
 
-  async *dueForRotation(kind: SaltKind, limit: number): AsyncGenerator<ListedSalt> {
-    const pages = pagedStream((page) => this.listDue(kind, page), limit, 500);
-    for await (const record of pages) {
-      yield { record, handle: null };
-    }
+  dueForRotation(kind: SaltKind, limit: number): AsyncGenerator<ListedSalt> {
+    const records = pagedStream((page) => this.listDue(kind, page), limit, 500);
+    return mapStream(records, (record) => ({ record, handle: null }));
   }
 
   async scan(kind: SaltKind, page: PageRequest): Promise<Page<ScannedSalt>> {

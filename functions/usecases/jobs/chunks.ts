@@ -54,9 +54,12 @@ export async function runChunks<L>(
   // One worker at a time asks the source (a source that lists must not list twice).
   let queue: Promise<unknown> = Promise.resolve();
   const next = (): Promise<JobUnit<L>[] | null> => {
-    // Once the run stops, nobody asks again (a listing must not go on against a failing store).
+    // A source that fails stops the run before the next worker's turn, so nobody asks again (a
+    // listing must not go on against a failing store).
     const asked = queue.then(() => (stop === null ? source() : null));
-    queue = asked.catch(() => undefined);
+    queue = asked.catch((error: unknown) => {
+      stop ??= { error };
+    });
     return asked;
   };
   const worker = async (): Promise<void> => {
@@ -64,9 +67,8 @@ export async function runChunks<L>(
       let chunk: JobUnit<L>[] | null;
       try {
         chunk = await next();
-      } catch (e) {
-        stop ??= { error: e };
-        return;
+      } catch {
+        return; // the queue recorded it
       }
       if (chunk === null || stop !== null) return;
       await pacer.take(chunk.length * spec.writesPerItem);

@@ -191,7 +191,6 @@ function listedChunks<L>(
   let k = 0;
   let units: AsyncGenerator<JobUnit<L>> | null = null;
   let sinceCheckpoint = 0;
-  let failed: { error: unknown } | null = null;
   const close = async () => {
     const open = units;
     units = null;
@@ -200,17 +199,9 @@ function listedChunks<L>(
   const next = async (): Promise<JobUnit<L>[] | null> => {
     const chunk: JobUnit<L>[] = [];
     while (chunk.length < spec.chunkSize && remaining > 0 && k < kinds.length) {
-      if (failed) throw failed.error;
       units ??= spec.units(deps, kinds[k]!, remaining, job.params);
-      let read: IteratorResult<JobUnit<L>>;
-      try {
-        read = await units.next();
-      } catch (e) {
-        // The listing failed: the next kind is not listed, the run stops on this error.
-        failed = { error: e };
-        units = null;
-        throw e;
-      }
+      // A listing that fails throws here, and runChunks asks no more (no further kind is listed).
+      const read = await units.next();
       if (read.done) {
         units = null;
         k++;
