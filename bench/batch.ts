@@ -1,3 +1,4 @@
+import { chains } from "../functions/domain/auditChain";
 import { spawnSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import path from "node:path";
@@ -13,7 +14,7 @@ import { defaultConfig } from "../functions/config/config";
 import { saltAad, sealSalt } from "../functions/domain/encryption";
 import { ALL_SHARDS, encodeDocId } from "../functions/domain/ids";
 import { DEFAULT_POLICY } from "../functions/domain/policy";
-import { planCreate, planRotate, saltLocation } from "../functions/domain/rotation";
+import { planCreate, planRotate, saltPlace } from "../functions/domain/rotation";
 import { startRotateDue } from "../functions/usecases/jobs/rotation";
 import { clearFirestore } from "../test/support/firestore";
 import { firestoreRuntime } from "../test/support/runtimes";
@@ -50,7 +51,7 @@ function rawWrites(db: Firestore, key: Buffer, prefix: string, n: number) {
         ref: saltRef.collection(COLLECTIONS.versions).doc("2"),
         data: versionDocData(
           plan.retired,
-          sealSalt(encKey, v2.salt, saltAad(saltLocation("user", id), 2)),
+          sealSalt(encKey, v2.salt, saltAad(saltPlace("user", id, chains.salt("user", id, "seed")), 2)),
           plan.retiredExpiresAt,
         ),
       },

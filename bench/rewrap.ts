@@ -1,3 +1,4 @@
+import { chains } from "../functions/domain/auditChain";
 import { randomBytes } from "node:crypto";
 import { FieldPath, type Firestore, type QueryDocumentSnapshot } from "firebase-admin/firestore";
 import { COLLECTIONS, versionDocData } from "../functions/adapters/firestore/schema";
@@ -5,7 +6,7 @@ import { composeServices } from "../functions/app/compose";
 import { saltAad, sealSalt, type EncryptionKey } from "../functions/domain/encryption";
 import { encodeDocId } from "../functions/domain/ids";
 import { DEFAULT_POLICY } from "../functions/domain/policy";
-import { planCreate, planRotate, saltLocation } from "../functions/domain/rotation";
+import { planCreate, planRotate, saltPlace } from "../functions/domain/rotation";
 import type { VersionedSecret } from "../functions/ports/secrets";
 import { startRewrap } from "../functions/usecases/jobs/rewrap";
 import { clearFirestore } from "../test/support/firestore";
@@ -39,7 +40,11 @@ async function seed(db: Firestore, key: EncryptionKey): Promise<void> {
       const id = `rw-${i}`;
       const created = planCreate("user", id, now, DEFAULT_POLICY);
       const retired = planRotate(created.record, now, DEFAULT_POLICY, 30, `seed-${i}`).retired;
-      const enc = sealSalt(key, created.salt, saltAad(saltLocation("user", id), 1));
+      const enc = sealSalt(
+        key,
+        created.salt,
+        saltAad(saltPlace("user", id, chains.salt("user", id, "seed")), 1),
+      );
       const ref = db
         .collection(COLLECTIONS.user)
         .doc(encodeDocId(id))

@@ -4,7 +4,7 @@ import { chains } from "../functions/domain/auditChain";
 import { saltAad, sealSalt, shredAad, type EncryptionKey } from "../functions/domain/encryption";
 import { encodeDocId, indexShard } from "../functions/domain/ids";
 import { DEFAULT_POLICY } from "../functions/domain/policy";
-import { planCreate, saltLocation } from "../functions/domain/rotation";
+import { planCreate, saltPlace } from "../functions/domain/rotation";
 import type { SaltRecord } from "../functions/domain/salt";
 
 /** A salt document as the service writes it, for seeding storage directly. */
@@ -15,14 +15,15 @@ export function rawSaltDoc(
   key: EncryptionKey,
   now: Date,
 ): Record<string, unknown> {
-  const location = saltLocation(record.kind, record.id);
+  const chain = chains.salt(record.kind, record.id, "seed");
+  const place = saltPlace(record.kind, record.id, chain);
   return saltDocData(
     record,
     {
-      salt: sealSalt(key, salt, saltAad(location, record.version)),
-      shred: shred ? sealSalt(key, shred, shredAad(location)) : null,
+      salt: sealSalt(key, salt, saltAad(place, record.version)),
+      shred: shred ? sealSalt(key, shred, shredAad(place)) : null,
       keyVersions: [key.version],
-      chain: { id: chains.salt(record.kind, record.id, "seed"), head: null },
+      chain: { id: chain, head: null },
       shard: indexShard(encodeDocId(record.id)),
     },
     now,

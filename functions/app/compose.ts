@@ -4,6 +4,7 @@ import { FirestoreJobStore, FirestoreLeaseStore } from "../adapters/firestore/fi
 import { FirestoreRequestStore } from "../adapters/firestore/firestoreRequests";
 import { FirestoreSaltStore } from "../adapters/firestore/firestoreSaltStore";
 import { FirestoreMetricsStore, FirestoreRateLimiter } from "../adapters/firestore/firestoreStores";
+import { BucketAnchorStore } from "../adapters/cloudStorage/anchorBucket";
 import { MemoryAuditStore, MemorySettingsStore } from "../adapters/memory/memoryAudit";
 import { MemoryJobStore, MemoryLeaseStore } from "../adapters/memory/memoryJobStore";
 import { MemoryRequestStore } from "../adapters/memory/memoryRequests";
@@ -18,13 +19,14 @@ import { Pseudonymizer } from "../engine/pseudonymizer";
 import { StoredPolicySource } from "../engine/policySource";
 import { SaltCache } from "../engine/saltCache";
 import { MetricsRecorder } from "../observability/metrics";
+import { NO_ANCHOR, type AnchorStore } from "../ports/anchorStore";
 import type { BackendDeps } from "../ports/backendDeps";
 import type { IdentityProvider } from "../ports/identity";
 import type { TaskQueue } from "../ports/taskQueue";
 import type { Services } from "../usecases/deps";
 import { runTask } from "../usecases/jobs/fanout";
 import { JOB_SPECS } from "../usecases/jobs/kinds";
-import { adminFirestore } from "./firebase";
+import { adminFirestore, cloudStorage } from "./firebase";
 import { secretsFor, type ServiceSecrets } from "./secrets";
 
 /** What an entry point (or a test) may choose instead of what the configuration says. */
@@ -39,6 +41,8 @@ export interface CompositionOptions {
   memoryState?: MemoryState;
   /** Who callers are (tests without an Auth emulator). */
   identity?: IdentityProvider;
+  /** Where audit checkpoints are anchored (tests); otherwise AUDIT_ANCHOR_BUCKET decides. */
+  anchor?: AnchorStore;
   /** Run queued job tasks in this process instead of Cloud Tasks. */
   inProcessTasks?: boolean;
 }
@@ -104,6 +108,11 @@ export function composeServices(o: CompositionOptions = {}): Services {
     audit: firestore
       ? new FirestoreAuditStore(firestore, clock, secrets.auditKey, timeoutMs)
       : new MemoryAuditStore(memory, clock, secrets.auditKey),
+    anchor:
+      o.anchor ??
+      (config.anchorBucket
+        ? new BucketAnchorStore(cloudStorage(), config.anchorBucket, timeoutMs)
+        : NO_ANCHOR),
     settings,
     cache,
     pepper,

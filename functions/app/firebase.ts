@@ -1,4 +1,5 @@
 import { SecretManagerServiceClient } from "@google-cloud/secret-manager";
+import type { Storage } from "@google-cloud/storage";
 import { getApps, initializeApp } from "firebase-admin/app";
 import { getFirestore, type Firestore } from "firebase-admin/firestore";
 
@@ -21,4 +22,15 @@ export function secretManagerClient(localHost: string | null): SecretManagerServ
     port: Number(port),
     sslCreds: grpc.credentials.createInsecure(),
   });
+}
+
+/**
+ * A Cloud Storage client (a local server speaking its JSON API when STORAGE_EMULATOR_HOST is set, which the
+ * client reads itself); retried calls stay within the anchor's own deadline.
+ */
+export function cloudStorage(): Storage {
+  // Loaded only where a bucket is configured: functions that never anchor do not pay for the module at start.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Storage: Client } = require("@google-cloud/storage") as typeof import("@google-cloud/storage");
+  return new Client({ retryOptions: { maxRetries: 2, totalTimeout: 30 } });
 }

@@ -236,6 +236,14 @@ export const SETTINGS = {
     scope: "env",
     description: "host:port of a local server speaking the Secret Manager API (tests, local stack).",
   },
+  anchorBucket: {
+    env: "AUDIT_ANCHOR_BUCKET",
+    type: "string",
+    default: null,
+    pattern: /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](\/[A-Za-z0-9._-]+)*$/,
+    scope: "env",
+    description: "Bucket (or `bucket/prefix`) anchoring audit checkpoints, write-once (see Operations).",
+  },
   serviceAccount: {
     env: "SALTS_SERVICE_ACCOUNT",
     type: "string",

@@ -2,11 +2,40 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import type { AuditDraft, AuditEntry, ChainLink } from "./audit";
 import { encodeDocId } from "./ids";
 
-/** The newest link of a chain, kept where the chain's writes already go. */
+/** The newest link of a chain: its sequence number and mac. */
 export interface ChainHead {
   seq: number;
   mac: string;
 }
+
+/**
+ * A head as stored: authenticated under the audit key (`auth`, with the key
+ * version that made it) over the chain, the link and what the head is bound to,
+ * so a head rewound or moved by someone without the key does not verify.
+ * Heads written before heads were authenticated have neither field.
+ */
+export interface SealedHead extends ChainHead {
+  key_version?: number;
+  auth?: string;
+}
+
+/**
+ * What a head is bound to besides its chain. A live salt's head is bound to the
+ * salt's version and rotation count (rewinding the head means rewinding the salt
+ * with it); a salt chain closed by an erasure is `erased`; other chains `log`.
+ */
+export type HeadBinding =
+  { state: "live"; version: number; rotation_count: number } | { state: "erased" } | { state: "log" };
+
+export const bindings = {
+  live: (r: { version: number; rotation_count: number }): HeadBinding => ({
+    state: "live",
+    version: r.version,
+    rotation_count: r.rotation_count,
+  }),
+  erased: { state: "erased" } as HeadBinding,
+  log: { state: "log" } as HeadBinding,
+};
 
 export interface AuditKey {
   readonly version: number;
@@ -44,6 +73,13 @@ export function canonical(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
 }
 
+/** Constant-time comparison of two macs written as text. */
+export function sameMac(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
 function macOf(entry: AuditEntry, key: Buffer): string {
   const { integrity, ...body } = entry;
   const link = { ...integrity!, mac: undefined };
@@ -53,14 +89,50 @@ function macOf(entry: AuditEntry, key: Buffer): string {
     .digest("base64url");
 }
 
-/** The entry as the next link of `chain` after `head`, and the chain's new head. */
+function headAuth(chain: string, head: ChainHead, bound: HeadBinding, key: Buffer): string {
+  return createHmac("sha256", key)
+    .update("salt-service/audit-head/v1\0")
+    .update(canonical({ chain, seq: head.seq, mac: head.mac, bound }))
+    .digest("base64url");
+}
+
+/** The head of `chain` at `head`, authenticated under `key` and bound to `bound`. */
+export function sealHead(chain: string, head: ChainHead, bound: HeadBinding, key: AuditKey): SealedHead {
+  return {
+    seq: head.seq,
+    mac: head.mac,
+    key_version: key.version,
+    auth: headAuth(chain, head, bound, key.bytes),
+  };
+}
+
+/**
+ * Why a stored head does not authenticate as the head of `chain` bound to
+ * `bound` (`key`: the bytes of the version it names, null when unavailable), or null.
+ */
+export function headProblem(
+  chain: string,
+  head: SealedHead,
+  bound: HeadBinding,
+  key: Buffer | null,
+): string | null {
+  if (head.auth === undefined || head.key_version === undefined)
+    return "the chain's head is not authenticated";
+  if (!key) return `audit key version ${head.key_version} of the chain's head is not available`;
+  return sameMac(head.auth, headAuth(chain, head, bound, key))
+    ? null
+    : "the chain's head was changed, rewound or moved (its authentication does not match)";
+}
+
+/** The entry as the next link of `chain` after `head`, and the chain's new head, sealed and bound to `bound`. */
 export function linkEntry(
   draft: AuditDraft,
   stamp: { id: string; at: Date },
   chain: string,
   head: ChainHead | null,
   key: AuditKey,
-): { entry: AuditEntry; head: ChainHead } {
+  bound: HeadBinding,
+): { entry: AuditEntry; head: SealedHead } {
   const integrity: ChainLink = {
     chain,
     seq: (head?.seq ?? 0) + 1,
@@ -70,13 +142,29 @@ export function linkEntry(
   };
   const entry: AuditEntry = { ...draft, id: stamp.id, at: stamp.at.toISOString(), integrity };
   integrity.mac = macOf(entry, key.bytes);
-  return { entry, head: { seq: integrity.seq, mac: integrity.mac } };
+  return { entry, head: sealHead(chain, { seq: integrity.seq, mac: integrity.mac }, bound, key) };
+}
+
+/**
+ * Why `entry` is not genuine on its own (no link, or a mac that does not check
+ * under the key version it names: changed, or forged without the key), or null.
+ * `key` is that version's bytes, null when it is not available.
+ */
+export function entryProblem(entry: AuditEntry, key: Buffer | null): string | null {
+  const link = entry.integrity;
+  if (!link) return "entry carries no chain link (not written by the service, or stripped)";
+  if (!key) return `audit key version ${link.key_version} is not available`;
+  return sameMac(link.mac, macOf(entry, key)) ? null : "entry was changed (or its link forged)";
 }
 
 /** Why `entry` is not the valid successor of `previous` in its chain, or null when it is. */
-export function linkProblem(entry: AuditEntry, previous: ChainHead | null, key: Buffer): string | null {
+export function linkProblem(
+  entry: AuditEntry,
+  previous: ChainHead | null,
+  key: Buffer | null,
+): string | null {
   const link = entry.integrity;
-  if (!link) return "entry carries no chain link";
+  if (!link) return "entry carries no chain link (not written by the service, or stripped)";
   const expectedSeq = (previous?.seq ?? 0) + 1;
   if (link.seq !== expectedSeq) {
     return link.seq > expectedSeq
@@ -84,8 +172,6 @@ export function linkProblem(entry: AuditEntry, previous: ChainHead | null, key: 
       : `entry ${link.seq} is out of order or repeated`;
   }
   if (link.prev !== (previous?.mac ?? null)) return "does not follow the previous entry";
-  const expected = Buffer.from(macOf(entry, key));
-  const actual = Buffer.from(link.mac);
-  if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return "entry was changed";
-  return null;
+  const problem = entryProblem(entry, key);
+  return problem === "entry was changed (or its link forged)" ? "entry was changed" : problem;
 }

@@ -19,6 +19,8 @@ export interface EncryptedSalt {
   iv: Buffer;
   ct: Buffer;
   tag: Buffer;
+  /** 2: the associated data binds the salt's incarnation; absent: written before it did (v1). */
+  aad_version?: 2;
 }
 
 /** One version of the encryption key. */
@@ -66,21 +68,39 @@ export class SaltDecryptionError extends SaltServiceError {
 }
 
 /**
- * AES-256-GCM with associated data that binds a ciphertext to what it belongs to
- * (storage location, version, purpose): copied to another document or version,
- * it fails authentication.
+ * A salt document whose incarnation was erased: a copy brought back after the
+ * erasure. It is never used (nor are its retained versions).
  */
-export function sealSalt(key: EncryptionKey, salt: Buffer, aad: string): EncryptedSalt {
+export const erasedIncarnation = (): SaltDecryptionError =>
+  new SaltDecryptionError("it belongs to an erased incarnation: a copy restored after the erasure, refused");
+
+/**
+ * AES-256-GCM with associated data that binds a ciphertext to what it belongs to
+ * (storage location, incarnation, version, purpose): copied to another document,
+ * another incarnation of the same salt (one created after an erasure) or another
+ * version, it fails authentication.
+ */
+export function sealSalt(key: EncryptionKey, salt: Buffer, aad: Aad): EncryptedSalt {
   if (key.bytes.length !== KEY_BYTES) throw failedPrecondition(`encryption keys must be ${KEY_BYTES} bytes`);
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv("aes-256-gcm", key.bytes, iv, { authTagLength: TAG_BYTES });
-  cipher.setAAD(Buffer.from(aad, "utf8"));
+  cipher.setAAD(Buffer.from(aad.bound ?? aad.legacy, "utf8"));
   const ct = Buffer.concat([cipher.update(salt), cipher.final()]);
   const tag = cipher.getAuthTag();
-  return { alg: SALT_CIPHER_ALG, key_id: keyIdOf(key.bytes), key_version: key.version, iv, ct, tag };
+  const enc: EncryptedSalt = {
+    alg: SALT_CIPHER_ALG,
+    key_id: keyIdOf(key.bytes),
+    key_version: key.version,
+    iv,
+    ct,
+    tag,
+  };
+  if (aad.bound !== null) enc.aad_version = 2;
+  return enc;
 }
 
-export function openSalt(key: EncryptionKey, enc: EncryptedSalt, aad: string): Buffer {
+/** Opens with the associated data the envelope says it was sealed with (a wrong claim fails authentication). */
+export function openSalt(key: EncryptionKey, enc: EncryptedSalt, aad: Aad): Buffer {
   if (enc.alg !== SALT_CIPHER_ALG) throw new SaltDecryptionError("unknown algorithm");
   if (keyIdOf(key.bytes) !== enc.key_id) {
     throw new SaltDecryptionError(`key version ${enc.key_version} is not the key that encrypted it`);
@@ -90,7 +110,8 @@ export function openSalt(key: EncryptionKey, enc: EncryptedSalt, aad: string): B
   }
   try {
     const decipher = createDecipheriv("aes-256-gcm", key.bytes, enc.iv, { authTagLength: TAG_BYTES });
-    decipher.setAAD(Buffer.from(aad, "utf8"));
+    if (enc.aad_version === 2 && aad.bound === null) throw new Error("no incarnation to bind");
+    decipher.setAAD(Buffer.from(enc.aad_version === 2 ? aad.bound! : aad.legacy, "utf8"));
     decipher.setAuthTag(enc.tag);
     return Buffer.concat([decipher.update(enc.ct), decipher.final()]);
   } catch {
@@ -99,7 +120,7 @@ export function openSalt(key: EncryptionKey, enc: EncryptedSalt, aad: string): B
 }
 
 /** Opens with the key version the ciphertext names, loading it if needed (failed-precondition when unusable). */
-export async function openWith(keys: KeyRing, enc: EncryptedSalt, aad: string): Promise<Buffer> {
+export async function openWith(keys: KeyRing, enc: EncryptedSalt, aad: Aad): Promise<Buffer> {
   return openSalt(await keys.version(enc.key_version || (await legacyKeyVersion(keys, enc))), enc, aad);
 }
 
@@ -118,12 +139,45 @@ export async function legacyKeyVersion(keys: KeyRing, enc: Pick<EncryptedSalt, "
   );
 }
 
+/**
+ * Where a salt's ciphertexts belong: its storage location and its incarnation
+ * (the random part of its audit chain id, new at each creation, so a salt
+ * created again after an erasure is a different incarnation). `incarnation` is
+ * null only for a salt written before incarnations existed.
+ */
+export interface SaltPlace {
+  location: string;
+  incarnation: string | null;
+}
+
+/**
+ * The associated data of one ciphertext, in both forms: `bound` (v2, with the
+ * incarnation) seals everything written now; `legacy` (v1) opens what earlier
+ * releases wrote, which the sweep and rewrap re-seal as v2.
+ */
+export interface Aad {
+  legacy: string;
+  bound: string | null;
+}
+
+function aadOf(place: SaltPlace, part: string): Aad {
+  return {
+    legacy: `salt-service/v1|${place.location}|${part}`,
+    bound:
+      place.incarnation === null ? null : `salt-service/v2|${place.location}|${place.incarnation}|${part}`,
+  };
+}
+
 /** The associated data of one salt version: one place decides the binding. */
-export function saltAad(location: string, version: number): string {
-  return `salt-service/v1|${location}|v${version}`;
+export function saltAad(place: SaltPlace, version: number): Aad {
+  return aadOf(place, `v${version}`);
 }
 
 /** The associated data of a user's shred secret (it outlives salt versions, so no version in it). */
-export function shredAad(location: string): string {
-  return `salt-service/v1|${location}|shred`;
+export function shredAad(place: SaltPlace): Aad {
+  return aadOf(place, "shred");
 }
+
+/** Whether a ciphertext must be sealed again to bind its incarnation (written before they were bound). */
+export const needsBinding = (enc: EncryptedSalt, place: SaltPlace): boolean =>
+  enc.aad_version !== 2 && place.incarnation !== null;

@@ -1,4 +1,6 @@
+import { saltOfChain } from "./auditChain";
 import { generateSalt, saltHashPrefix } from "./crypto";
+import type { SaltPlace } from "./encryption";
 import { notFound } from "./errors";
 import { encodeDocId, type SaltKind } from "./ids";
 import { nextRotation, retentionEnd, type RotationPolicy } from "./policy";
@@ -7,6 +9,14 @@ import type { SaltRecord, SaltVersionInfo } from "./salt";
 /** Storage-neutral location of a salt; bound into its ciphertext as associated data. */
 export function saltLocation(kind: SaltKind, id: string): string {
   return `salts_${kind}/${encodeDocId(id)}`;
+}
+
+/** Where a salt's ciphertexts belong: its location and the incarnation its chain id names (null: none yet). */
+export function saltPlace(kind: SaltKind, id: string, chainId: string | null | undefined): SaltPlace {
+  return {
+    location: saltLocation(kind, id),
+    incarnation: chainId ? (saltOfChain(chainId)?.incarnation ?? null) : null,
+  };
 }
 
 export interface CreatePlan {

@@ -79,8 +79,19 @@ export const logs = {
     logger.info("rotation job", fields);
   },
   /** The checkpoint of every audit chain head: its digest, in logs kept apart from the database. */
-  auditCheckpoint(fields: { id: string; chains: number; digest: string }): void {
+  /** A finished checkpoint: its digest and mac in Cloud Logging, beside the object anchoring it (if any). */
+  auditCheckpoint(fields: {
+    id: string;
+    seq: number;
+    chains: number;
+    digest: string;
+    mac: string;
+    anchor: string | null;
+  }): void {
     logger.info("audit checkpoint", { ...fields });
+  },
+  auditAnchorFailed(id: string, e: unknown): void {
+    logger.error("audit checkpoint not anchored (the next sweep retries)", { id, error: safeError(e) });
   },
   sweep(fields: Record<string, string | number | boolean | null>): void {
     logger.info("integrity sweep", fields);

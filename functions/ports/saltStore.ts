@@ -1,5 +1,6 @@
 import type { AuditDraft, AuditEntry, AuditResult } from "../domain/audit";
-import type { ChainHead } from "../domain/auditChain";
+import type { HeadBinding, SealedHead } from "../domain/auditChain";
+import type { CheckpointPage, CheckpointSummary } from "../domain/auditLedger";
 import type { SaltKind } from "../domain/ids";
 import type { Page } from "../domain/paging";
 import type { RotationRequest, SkipReason } from "../domain/rotation";
@@ -159,7 +160,7 @@ export interface ScannedSalt {
   /** `salt_hash_prefix` of version - 1 when that version is still retained, else null. */
   retainedPreviousHash: string | null;
   /** The salt's audit chain and its head. */
-  chain: { id: string; head: ChainHead | null } | null;
+  chain: { id: string; head: SealedHead | null } | null;
   /** Written by an earlier release (no shard, key versions, chain or shred): the sweep upgrades it. */
   legacy: boolean;
 }
@@ -230,39 +231,58 @@ export interface ChainScanItem {
   docId: string;
 }
 
-/** The append-only, hash-chained audit trail. */
+/** One stored document of the trail in document order: its entry, or null when it is not a well-formed one. */
+export interface StoredEntry {
+  docId: string;
+  entry: AuditEntry | null;
+}
+
+/** A chain's head where it is kept, with what it is bound to there. */
+export interface HeadRecord {
+  chain: string;
+  head: SealedHead;
+  bound: HeadBinding;
+}
+
+/**
+ * The append-only, hash-chained audit trail. Entries are read back with `id` =
+ * their document id, so a copy stored under another id does not verify.
+ */
 export interface AuditStore extends CheckpointStore {
   /** Appends to `chain` (default: the log chain of the entry's target). */
   appendAudit(draft: AuditDraft, chain?: string): Promise<AuditEntry>;
+  /** Entries newest first; documents that are not well-formed entries are left out (auditVerify reports them). */
   listAudit(query: AuditQuery): Promise<Page<AuditEntry>>;
-  /** Entries ordered by (chain, seq), optionally only of some chains. */
+  /** Entries ordered by (chain, seq), optionally only of some chains: only linked entries appear. */
   scanChains(page: PageRequest & { chains?: string[] }): Promise<Page<ChainScanItem>>;
+  /**
+   * Every stored document of the trail (optionally only those about one target) in document
+   * order, whatever fields it has: what finds entries without a link, which no ordered query sees.
+   */
+  scanEntries(page: PageRequest & { targetId?: string }): Promise<Page<StoredEntry>>;
   /** Where the chain's newest link is recorded (salt document or chain document), or null. */
-  headOf(chain: string): Promise<ChainHead | null>;
+  headOf(chain: string): Promise<HeadRecord | null>;
   /** The heads kept in chain documents (every chain but live salts'), in document order. */
-  listChainHeads(page: PageRequest): Promise<Page<{ chain: string; head: ChainHead }>>;
+  listChainHeads(page: PageRequest): Promise<Page<HeadRecord>>;
+  /** Chains whose head is kept for `targetId` (its salts, live or erased, and its log chains). */
+  chainsHeldFor(targetId: string): Promise<string[]>;
 }
 
-/** A checkpoint of every chain head, written by the integrity sweep. */
-export interface Checkpoint {
-  id: string;
-  at: Date;
-  chains: number;
-  /** SHA-256 over the heads in checkpoint order: what the sweep's log line carries. */
-  digest: string;
-  pages: number;
-  /** HMAC of the summary under the audit key: a checkpoint written by anyone else is not trusted. */
-  mac: string;
-}
+/** A checkpoint or page document that is not one this service could have written. */
+export const MALFORMED = "malformed" as const;
 
 export interface CheckpointStore {
-  /** Page `n` (from 0) of checkpoint `id`: heads in the order they were written. */
-  putCheckpointPage(id: string, n: number, heads: { chain: string; head: ChainHead }[]): Promise<void>;
-  /** Records the finished checkpoint (only then does it count). */
-  finishCheckpoint(checkpoint: Checkpoint): Promise<void>;
-  /** The newest finished checkpoints, newest first. */
-  latestCheckpoints(limit: number): Promise<Checkpoint[]>;
-  checkpointPage(id: string, n: number): Promise<{ chain: string; head: ChainHead }[]>;
+  /** Writes page `page.n` of checkpoint `id` (heads in the order they were collected). */
+  putCheckpointPage(id: string, page: CheckpointPage): Promise<void>;
+  /** Records the finished checkpoint (only then does it count); false when that id exists already. */
+  finishCheckpoint(summary: CheckpointSummary): Promise<boolean>;
+  /** Finished checkpoints, newest first, older than `before` (an id) when given. */
+  listCheckpoints(page: {
+    limit: number;
+    before?: string | undefined;
+  }): Promise<(CheckpointSummary | { id: string; malformed: true })[]>;
+  getCheckpoint(id: string): Promise<CheckpointSummary | typeof MALFORMED | null>;
+  checkpointPage(id: string, n: number): Promise<CheckpointPage | typeof MALFORMED | null>;
 }
 
 /** Everything stored per salt, as one adapter implements it; use cases ask for the parts they use. */

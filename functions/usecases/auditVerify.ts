@@ -1,13 +1,9 @@
-import type { AuditEntry } from "../domain/audit";
-import { linkProblem, type ChainHead } from "../domain/auditChain";
+import { invalidArgument } from "../domain/errors";
 import { decodeCursor, encodeCursor } from "../domain/paging";
-import type { Services } from "./deps";
+import { targetOfChain, verifyLedger, type LedgerDeps, type LedgerPos } from "./auditLedger";
+import { Breaks, ChainWalk, type ChainBreak } from "./chainWalk";
 
-export interface ChainBreak {
-  entry_id?: string;
-  target: AuditEntry["target"];
-  problem: string;
-}
+export type { ChainBreak } from "./chainWalk";
 
 export interface AuditVerifyResponse {
   intact: boolean;
@@ -17,40 +13,162 @@ export interface AuditVerifyResponse {
   next_cursor: string | null;
 }
 
-type VerifyDeps = Pick<Services, "audit" | "auditKey">;
+type VerifyDeps = LedgerDeps;
 
-const MAX_BREAKS = 100;
 // `in` takes at most 30 values: a target's chains are verified 30 at a time.
 const CHAINS_PER_QUERY = 30;
+const DOCS_PER_READ = 500;
 
 /**
- * Walks the audit trail in chain order and checks every link: each entry's mac
- * under the audit key (a changed entry), its sequence number (a removed or
- * reordered one), its link to the entry before it, and at the end of each
- * chain that the head kept with the salt (or in its chain document) is the last
- * entry found (entries removed from the end). With `target_id`, only the chains
- * holding that target's entries; otherwise the whole trail, `limit` entries per
- * call, continued with `next_cursor`.
+ * Where a verification stands, as the cursor carries it: the ledger of
+ * checkpoints (S, P), the chains in (chain, seq) order (L: after entry `t` of
+ * chain `x`), or the documents in id order (D: after document `x`).
+ */
+type Pos = LedgerPos | { stage: "L"; chain: string; seq: number } | { stage: "D"; after: string };
+
+function encodePos(p: Pos): string {
+  if (p.stage === "L") return encodeCursor({ t: p.seq, d: `L|${p.chain}` });
+  if (p.stage === "D") return encodeCursor({ t: 0, d: `D|${p.after}` });
+  return encodeCursor({ t: p.t, d: `${p.stage}|${p.id}` });
+}
+
+function decodePos(raw: string): Pos {
+  const c = decodeCursor(raw);
+  const m = /^([SPLD])\|(.*)$/s.exec(c.d);
+  if (!m || c.t < 0)
+    throw invalidArgument([{ path: "cursor", message: "is not a cursor this service issued" }]);
+  const [, stage, rest] = m;
+  if (stage === "L") return { stage, chain: rest!, seq: c.t };
+  if (stage === "D") return { stage, after: rest! };
+  return { stage: stage as "S" | "P", id: rest!, t: c.t };
+}
+
+/** Whether `raw` is a cursor of this verification (one from an earlier release is not). */
+export function isVerifyCursor(raw: string): boolean {
+  try {
+    decodePos(raw);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks the audit trail. Over everything: the ledger of checkpoints against
+ * its anchor, the chains link by link (each entry's mac, sequence number and
+ * link; at each chain's end its authenticated head), then every stored document
+ * in id order, so an entry without a link (which no chain-ordered query sees) or
+ * a document that is not an entry is found; `limit` items per call, continued
+ * with `next_cursor`. With `target_id`: that target's documents and every chain
+ * holding its entries or its heads.
  */
 export async function auditVerify(
   deps: VerifyDeps,
   input: { target_id?: string | undefined; limit: number; cursor?: string | undefined },
 ): Promise<AuditVerifyResponse> {
-  const chains = input.target_id === undefined ? undefined : await chainsOfTarget(deps, input.target_id);
-  if (chains && chains.length === 0) {
-    return { intact: true, checked_entries: 0, checked_targets: 0, breaks: [], next_cursor: null };
+  const breaks = new Breaks();
+  const pos = input.cursor ? decodePos(input.cursor) : null;
+  const out =
+    input.target_id === undefined
+      ? await verifyAll(deps, pos, input.limit, breaks)
+      : await verifyTarget(deps, input.target_id, pos, input.limit, breaks);
+  return {
+    intact: breaks.list.length === 0,
+    checked_entries: out.entries,
+    checked_targets: out.chains,
+    breaks: breaks.list,
+    next_cursor: out.next ? encodePos(out.next) : null,
+  };
+}
+
+interface Progress {
+  entries: number;
+  chains: number;
+  next: Pos | null;
+}
+
+async function verifyAll(
+  deps: VerifyDeps,
+  from: Pos | null,
+  limit: number,
+  breaks: Breaks,
+): Promise<Progress> {
+  let pos: Pos | null = from;
+  let budget = limit;
+  if (!pos || pos.stage === "S" || pos.stage === "P") {
+    const ledger = await verifyLedger(deps, pos, budget, breaks);
+    budget -= ledger.visited;
+    if (ledger.next) return { entries: 0, chains: 0, next: ledger.next };
+    pos = { stage: "L", chain: "", seq: 0 };
   }
-  const after = input.cursor ? decodeCursor(input.cursor) : null;
-  const walk = new ChainWalk(deps, after && after.t > 0 ? await previousLink(deps, after.d, after.t) : null);
-  let cursor = input.cursor ?? null;
-  let remaining = input.limit;
-  let next: string | null = null;
-  const groups = chains ? groupsOf(chains, after?.d) : [undefined];
+  if (pos.stage === "L") {
+    const walked = await walkChains(deps, pos.chain ? pos : null, undefined, budget, breaks);
+    budget -= walked.entries;
+    if (walked.next) return walked;
+    const docs = await scanDocuments(deps, null, budget, breaks);
+    return { entries: walked.entries + docs.entries, chains: walked.chains, next: docs.next };
+  }
+  return { ...(await scanDocuments(deps, pos.stage === "D" ? pos.after : null, budget, breaks)), chains: 0 };
+}
+
+/**
+ * Every stored document in id order: one that is not a well-formed entry, or an
+ * entry without a chain link, is a break. (Linked entries are checked by the walk.)
+ */
+async function scanDocuments(
+  deps: VerifyDeps,
+  after: string | null,
+  budget: number,
+  breaks: Breaks,
+  targetId?: string,
+): Promise<Omit<Progress, "chains"> & { chainsOfTarget: Set<string> }> {
+  let cursor = after ? encodeCursor({ t: 0, d: after }) : null;
+  let entries = 0;
+  const chainsOfTarget = new Set<string>();
+  do {
+    const limit = Math.max(1, Math.min(DOCS_PER_READ, budget - entries));
+    const page = await deps.audit.scanEntries({
+      limit,
+      cursor,
+      ...(targetId !== undefined ? { targetId } : {}),
+    });
+    for (const { docId, entry } of page.items) {
+      entries++;
+      if (!entry) {
+        breaks.add(null, { kind: "system", id: docId }, `document ${docId} is not a well-formed audit entry`);
+      } else if (!entry.integrity) {
+        breaks.add(
+          entry,
+          entry.target,
+          "entry carries no chain link (not written by the service, or stripped)",
+        );
+      } else chainsOfTarget.add(entry.integrity.chain);
+    }
+    cursor = page.nextCursor;
+    if (cursor && entries >= budget) {
+      return { entries, chainsOfTarget, next: { stage: "D", after: decodeCursor(cursor).d } };
+    }
+  } while (cursor);
+  return { entries, chainsOfTarget, next: null };
+}
+
+/** Walks chains in (chain, seq) order from `from` (all chains, or only `only`, 30 per query). */
+async function walkChains(
+  deps: VerifyDeps,
+  from: { chain: string; seq: number } | null,
+  only: string[] | undefined,
+  budget: number,
+  breaks: Breaks,
+): Promise<Progress> {
+  const resume = from && from.seq > 0 ? await previousLink(deps, from.chain, from.seq) : null;
+  const walk = new ChainWalk(deps, breaks, resume);
+  let cursor = from && from.seq > 0 ? encodeCursor({ t: from.seq, d: from.chain }) : null;
+  let remaining = budget;
+  const groups = only ? groupsOf(only, from?.chain) : [undefined];
   for (const group of groups) {
     if (remaining <= 0) {
       // Out of budget at a group boundary: resume at the start of this group's first chain.
-      next = encodeCursor({ t: 0, d: group![0]! });
-      break;
+      return { entries: walk.entries, chains: walk.chains, next: { stage: "L", chain: group![0]!, seq: 0 } };
     }
     do {
       const page = await deps.audit.scanChains({
@@ -63,34 +181,42 @@ export async function auditVerify(
       cursor = page.nextCursor;
     } while (cursor && remaining > 0);
     if (cursor) {
-      next = cursor;
-      break;
+      const c = decodeCursor(cursor);
+      return { entries: walk.entries, chains: walk.chains, next: { stage: "L", chain: c.d, seq: c.t } };
     }
     await walk.finish();
+    // Chains of the target holding a head but none of whose entries were found.
+    for (const chain of group ?? [])
+      if (!walk.seen.has(chain)) await walk.headOnly(chain, targetOfChain(chain));
   }
-  return {
-    intact: walk.breaks.length === 0,
-    checked_entries: walk.entries,
-    checked_targets: walk.chains,
-    breaks: walk.breaks,
-    next_cursor: next,
-  };
+  return { entries: walk.entries, chains: walk.chains, next: null };
 }
 
-/** Every chain holding an entry about `targetId` (its salts' incarnations, its log, callers refused on it). */
-async function chainsOfTarget(deps: VerifyDeps, targetId: string): Promise<string[]> {
-  const found = new Set<string>();
-  let cursor: string | undefined;
-  do {
-    const page = await deps.audit.listAudit({ limit: 500, targetId, cursor });
-    for (const e of page.items) if (e.integrity) found.add(e.integrity.chain);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  return [...found].sort();
+/** A target's documents (reported on the first call only), then every chain with its entries or heads. */
+async function verifyTarget(
+  deps: VerifyDeps,
+  targetId: string,
+  pos: Pos | null,
+  limit: number,
+  breaks: Breaks,
+): Promise<Progress> {
+  if (pos && pos.stage !== "L")
+    throw invalidArgument([{ path: "cursor", message: "is not a cursor of this target" }]);
+  const documents = await scanDocuments(
+    deps,
+    null,
+    Number.MAX_SAFE_INTEGER,
+    pos ? new Breaks() : breaks,
+    targetId,
+  );
+  const held = await deps.audit.chainsHeldFor(targetId);
+  const chains = [...new Set([...documents.chainsOfTarget, ...held])].sort();
+  if (chains.length === 0) return { entries: 0, chains: 0, next: null };
+  return walkChains(deps, pos, chains, limit, breaks);
 }
 
 function groupsOf(chains: string[], from?: string): string[][] {
-  const rest = from === undefined ? chains : chains.filter((c) => c >= from);
+  const rest = from === undefined || from === "" ? chains : chains.filter((c) => c >= from);
   const groups: string[][] = [];
   for (let i = 0; i < rest.length; i += CHAINS_PER_QUERY) groups.push(rest.slice(i, i + CHAINS_PER_QUERY));
   return groups;
@@ -105,56 +231,4 @@ async function previousLink(deps: VerifyDeps, chain: string, seq: number) {
   });
   const entry = page.items[0]?.entry;
   return entry?.integrity?.seq === seq ? { chain, head: { seq, mac: entry.integrity.mac }, entry } : null;
-}
-
-/** The state of a walk through chains in (chain, seq) order. */
-class ChainWalk {
-  entries = 0;
-  chains = 0;
-  readonly breaks: ChainBreak[] = [];
-  private current: { chain: string; head: ChainHead | null; entry: AuditEntry } | null;
-
-  constructor(
-    private readonly deps: VerifyDeps,
-    resumeFrom: { chain: string; head: ChainHead; entry: AuditEntry } | null,
-  ) {
-    this.current = resumeFrom;
-  }
-
-  private flag(entry: AuditEntry | null, target: AuditEntry["target"], problem: string): void {
-    if (this.breaks.length < MAX_BREAKS)
-      this.breaks.push({ ...(entry ? { entry_id: entry.id } : {}), target, problem });
-  }
-
-  async visit(entry: AuditEntry): Promise<void> {
-    const link = entry.integrity!;
-    if (this.current?.chain !== link.chain) {
-      await this.finish();
-      this.chains++;
-      this.current = { chain: link.chain, head: null, entry };
-    }
-    this.entries++;
-    const key = await this.deps.auditKey.version(link.key_version).catch(() => null);
-    const problem = key
-      ? linkProblem(entry, this.current.head, key.bytes)
-      : `audit key version ${link.key_version} is not available`;
-    if (problem) this.flag(entry, entry.target, problem);
-    this.current = { chain: link.chain, head: { seq: link.seq, mac: link.mac }, entry };
-  }
-
-  /** At a chain's end: its recorded head must be the last entry found. */
-  async finish(): Promise<void> {
-    const last = this.current;
-    this.current = null;
-    if (!last?.head) return;
-    const head = await this.deps.audit.headOf(last.chain);
-    if (!head) this.flag(null, last.entry.target, `chain ${last.chain} has entries but no recorded head`);
-    else if (head.seq !== last.head.seq || head.mac !== last.head.mac) {
-      const problem =
-        head.seq > last.head.seq
-          ? `entries ${last.head.seq + 1}..${head.seq} of the chain are missing (removed from the end)`
-          : `the chain's recorded head (entry ${head.seq}) is not its last entry (${last.head.seq})`;
-      this.flag(null, last.entry.target, problem);
-    }
-  }
 }

@@ -5,6 +5,7 @@ import type { Pseudonymizer } from "../engine/pseudonymizer";
 import type { MetricsRecorder } from "../observability/metrics";
 import type { IdentityProvider } from "../ports/identity";
 import type { JobStore, LeaseStore } from "../ports/jobStore";
+import type { AnchorStore } from "../ports/anchorStore";
 import type { MetricsStore } from "../ports/metricsStore";
 import type { PepperSource, VersionedSecret } from "../ports/secrets";
 import type { PolicySource } from "../ports/policySource";
@@ -23,6 +24,8 @@ export interface Services {
   readonly policy: PolicySource;
   readonly salts: SaltStore;
   readonly audit: AuditStore;
+  /** Where the newest audit checkpoint is anchored outside the database (write-once), if anywhere. */
+  readonly anchor: AnchorStore;
   readonly settings: SettingsStore;
   readonly cache: SaltCache;
   readonly pepper: PepperSource;

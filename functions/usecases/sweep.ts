@@ -3,7 +3,7 @@ import { logs } from "../observability/logs";
 import { auditContext, type CallContext, type Services } from "./deps";
 import { startRotateDue, type RotateDueResponse } from "./jobs/rotation";
 import type { JobDeps } from "./jobs/spec";
-import { CheckpointWriter, verifyCheckpoint, verifyTrailSlice } from "./sweepAudit";
+import { catchUpAnchor, CheckpointWriter, verifyCheckpoint, verifyTrailSlice } from "./sweepAudit";
 import { checkSalts, noSaltChecks, type SaltChecks } from "./sweepSalts";
 
 export interface SweepReport extends SaltChecks {
@@ -16,10 +16,10 @@ export interface SweepReport extends SaltChecks {
   audit_entries_verified: number;
   checkpoint_heads_verified: number;
   audit_breaks: number;
-  checkpoint?: { id: string; chains: number; digest: string };
+  checkpoint?: { id: string; seq: number; chains: number; digest: string };
 }
 
-type SweepDeps = JobDeps & Pick<Services, "leases" | "metrics" | "settings" | "auditKey">;
+type SweepDeps = JobDeps & Pick<Services, "leases" | "metrics" | "settings" | "auditKey" | "anchor">;
 
 const LEASE_MS = 30 * 60 * 1000;
 
@@ -78,7 +78,7 @@ export async function runSweep(
     const breaks: string[] = [];
     // The previous checkpoint is checked before a new one is written.
     report.checkpoint_heads_verified = await verifyCheckpoint(deps, state, breaks);
-    const checkpoint = CheckpointWriter.resume(deps, state);
+    const checkpoint = await CheckpointWriter.resume(deps, state, breaks);
     Object.assign(
       report,
       await checkSalts(deps, checkpoint, state, options.scanLimit ?? deps.config.sweepScanPerRun),
@@ -94,6 +94,8 @@ export async function runSweep(
       await checkpoint.save(state);
       state.pass_key_versions = JSON.stringify(pass);
     }
+    // A checkpoint whose anchor failed to be written (Storage unreachable) is anchored now.
+    await catchUpAnchor(deps).catch((e: unknown) => logs.auditAnchorFailed("newest", e));
     await backfillAuditShards(deps, state);
     report.audit_entries_verified = await verifyTrailSlice(deps, state, breaks);
     report.audit_breaks = breaks.length;

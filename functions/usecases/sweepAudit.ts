@@ -1,71 +1,95 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import type { ChainHead } from "../domain/auditChain";
-import { encodeCursor } from "../domain/paging";
+import { headProblem, type HeadBinding, type SealedHead } from "../domain/auditChain";
+import {
+  checkpointId,
+  sealPage,
+  sealSummary,
+  type CheckpointHead,
+  type CheckpointSummary,
+} from "../domain/auditLedger";
+import { decodeCursor, encodeCursor } from "../domain/paging";
 import { logs } from "../observability/logs";
-import type { Checkpoint, SweepState } from "../ports/saltStore";
-import { auditVerify } from "./auditVerify";
+import type { SweepState } from "../ports/saltStore";
+import { anchoredCheckpoint, newestValidCheckpoint, verifyLedger, type LedgerPos } from "./auditLedger";
+import { auditVerify, isVerifyCursor } from "./auditVerify";
+import { Breaks, keyring } from "./chainWalk";
 import type { Services } from "./deps";
 
-type AuditDeps = Pick<Services, "audit" | "auditKey" | "clock" | "config">;
+type AuditDeps = Pick<Services, "audit" | "auditKey" | "anchor" | "clock" | "config">;
 
 const PAGE = 500;
 
-/** A checkpoint's summary, MACed under the audit key: a forged or future-dated one is not trusted. */
-export async function checkpointMac(
-  deps: Pick<AuditDeps, "auditKey">,
-  c: Omit<Checkpoint, "mac">,
-): Promise<string> {
-  const key = await deps.auditKey.current();
-  return createHmac("sha256", key.bytes)
-    .update(
-      `salt-service/checkpoint/v1\0${c.id}\0${c.at.toISOString()}\0${c.chains}\0${c.digest}\0${c.pages}`,
-    )
-    .digest("base64url");
+/** The checkpoint the next one follows: the newest one in the database or anchored, whichever is newer. */
+async function ledgerTip(deps: AuditDeps): Promise<{ seq: number; mac: string | null }> {
+  const [stored, anchored] = await Promise.all([
+    newestValidCheckpoint(deps),
+    anchoredCheckpoint(deps).catch(() => null),
+  ]);
+  const tip = [stored, anchored]
+    .filter((c): c is CheckpointSummary => c !== null)
+    .sort((a, b) => b.seq - a.seq)[0];
+  return tip ? { seq: tip.seq, mac: tip.mac } : { seq: 0, mac: null };
 }
 
 /**
- * Collects every chain head and writes them as a checkpoint, a page at a time;
- * it can span several sweeps (its state rides in the sweep state), since a
- * sweep scans a bounded number of salts. The digest is chained page by page.
+ * Collects every chain head and writes them as the next checkpoint of the
+ * ledger, a MACed page at a time, each page chained on the one before; it can
+ * span several sweeps (its state rides in the sweep state), since a sweep scans
+ * a bounded number of salts. A head that does not authenticate is reported.
  */
 export class CheckpointWriter {
-  private page: { chain: string; head: ChainHead }[] = [];
+  private page: CheckpointHead[] = [];
+  private readonly key: (v: number) => Promise<Buffer | null>;
 
   private constructor(
     private readonly deps: AuditDeps,
-    readonly id: string,
+    private readonly breaks: string[],
+    private readonly seq: number,
+    private readonly prev: string | null,
     private pages: number,
     private chains: number,
     private digest: string,
-  ) {}
-
-  /** The checkpoint the last sweep left open, or a new one. */
-  static resume(deps: AuditDeps, state: SweepState): CheckpointWriter {
-    if (typeof state.cp_id === "string") {
-      return new CheckpointWriter(
-        deps,
-        state.cp_id,
-        Number(state.cp_pages),
-        Number(state.cp_chains),
-        String(state.cp_digest),
-      );
-    }
-    const id = `cp_${deps.clock().getTime().toString(36)}_${randomBytes(4).toString("hex")}`;
-    return new CheckpointWriter(deps, id, 0, 0, "");
+  ) {
+    this.key = keyring(deps.auditKey);
   }
 
-  async add(chain: string, head: ChainHead | null): Promise<void> {
+  get id(): string {
+    return checkpointId(this.seq);
+  }
+
+  /** The checkpoint the last sweep left open, or a new one following the ledger's newest. */
+  static async resume(deps: AuditDeps, state: SweepState, breaks: string[]): Promise<CheckpointWriter> {
+    if (typeof state.cp_seq === "number" && state.cp_seq >= 1) {
+      const prev = typeof state.cp_prev === "string" ? state.cp_prev : null;
+      return new CheckpointWriter(
+        deps,
+        breaks,
+        state.cp_seq,
+        prev,
+        Number(state.cp_pages),
+        Number(state.cp_chains),
+        String(state.cp_digest ?? ""),
+      );
+    }
+    const tip = await ledgerTip(deps);
+    return new CheckpointWriter(deps, breaks, tip.seq + 1, tip.mac, 0, 0, "");
+  }
+
+  async add(chain: string, head: SealedHead | null, bound: HeadBinding): Promise<void> {
     if (!head) return;
+    const problem = headProblem(chain, head, bound, await this.key(head.key_version ?? 0));
+    if (problem) this.breaks.push(`${chain}: ${problem}`);
     this.chains++;
-    this.page.push({ chain, head });
+    this.page.push({ chain, seq: head.seq, mac: head.mac });
     if (this.page.length >= PAGE) await this.flush();
   }
 
   private async flush(): Promise<void> {
     if (this.page.length === 0) return;
-    const lines = this.page.map((h) => `${h.chain}\t${h.head.seq}\t${h.head.mac}\n`).join("");
-    this.digest = createHash("sha256").update(this.digest).update(lines).digest("hex");
-    await this.deps.audit.putCheckpointPage(this.id, this.pages++, this.page);
+    const key = await this.deps.auditKey.current();
+    const page = sealPage(this.id, this.pages, this.page, this.digest, key);
+    await this.deps.audit.putCheckpointPage(this.id, page);
+    this.digest = page.digest;
+    this.pages++;
     this.page = [];
   }
 
@@ -73,99 +97,99 @@ export class CheckpointWriter {
   async save(state: SweepState): Promise<void> {
     await this.flush();
     Object.assign(state, {
-      cp_id: this.id,
+      cp_seq: this.seq,
+      cp_prev: this.prev,
       cp_pages: this.pages,
       cp_chains: this.chains,
       cp_digest: this.digest,
     });
   }
 
-  /** Adds the heads kept in chain documents, records the checkpoint (MACed) and logs its digest. */
-  async finish(state: SweepState): Promise<{ id: string; chains: number; digest: string }> {
+  /**
+   * Adds the heads kept in chain documents, records the checkpoint (MACed and
+   * chained on the one before), anchors it outside the database and logs it.
+   */
+  async finish(
+    state: SweepState,
+  ): Promise<{ id: string; seq: number; chains: number; digest: string } | undefined> {
     let cursor: string | null = null;
     do {
       const page = await this.deps.audit.listChainHeads({ limit: PAGE, cursor });
-      for (const { chain, head } of page.items) await this.add(chain, head);
+      for (const { chain, head, bound } of page.items) await this.add(chain, head, bound);
       cursor = page.nextCursor;
     } while (cursor);
     await this.flush();
-    const summary = { id: this.id, chains: this.chains, digest: this.digest };
-    const c = { ...summary, at: this.deps.clock(), pages: this.pages };
-    await this.deps.audit.finishCheckpoint({ ...c, mac: await checkpointMac(this.deps, c) });
-    logs.auditCheckpoint(summary);
-    for (const k of ["cp_id", "cp_pages", "cp_chains", "cp_digest"]) delete state[k];
-    return summary;
+    for (const k of ["cp_seq", "cp_prev", "cp_pages", "cp_chains", "cp_digest"]) delete state[k];
+    const key = await this.deps.auditKey.current();
+    const fields = { id: this.id, seq: this.seq, prev: this.prev, at: this.deps.clock() };
+    const summary = sealSummary(
+      { ...fields, chains: this.chains, pages: this.pages, digest: this.digest },
+      key,
+    );
+    if (!(await this.deps.audit.finishCheckpoint(summary))) {
+      this.breaks.push(`checkpoint ${this.id} exists already: this pass's checkpoint was not recorded`);
+      return undefined;
+    }
+    const anchor = await anchorCheckpoint(this.deps, summary);
+    logs.auditCheckpoint({ ...summaryFields(summary), mac: summary.mac, anchor });
+    return summaryFields(summary);
   }
 }
 
-/** The checkpoint to check now: the one being checked if unfinished, else the newest; forged ones are breaks. */
-async function checkpointToVerify(
-  deps: AuditDeps,
-  state: SweepState,
-  breaks: string[],
-): Promise<Checkpoint | null> {
-  const now = deps.clock().getTime();
-  for (const c of await deps.audit.latestCheckpoints(20)) {
-    const expected = await checkpointMac(deps, c);
-    const ok = c.mac.length === expected.length && timingSafeEqual(Buffer.from(c.mac), Buffer.from(expected));
-    if (!ok || c.at.getTime() > now) {
-      breaks.push(
-        `checkpoint ${c.id} is not one the sweep wrote (${ok ? "dated in the future" : "bad mac"})`,
-      );
-      continue;
-    }
-    if (typeof state.checkpoint_id !== "string" || state.checkpoint_id === c.id) return c;
+const summaryFields = (s: CheckpointSummary) => ({
+  id: s.id,
+  seq: s.seq,
+  chains: s.chains,
+  digest: s.digest,
+});
+
+/** Anchors a checkpoint (a write-once object); a failure is logged and the next sweep catches up. */
+async function anchorCheckpoint(deps: AuditDeps, summary: CheckpointSummary): Promise<string | null> {
+  if (!deps.anchor.location) return null;
+  try {
+    return (await deps.anchor.put(summary)).object;
+  } catch (e) {
+    logs.auditAnchorFailed(summary.id, e);
+    return null;
   }
-  // The one being checked is gone (or none was): start on the newest trustworthy one.
-  delete state.checkpoint_id;
-  const [newest] = await deps.audit.latestCheckpoints(1);
-  return newest && newest.at.getTime() <= now && newest.mac === (await checkpointMac(deps, newest))
-    ? newest
-    : null;
+}
+
+/** The newest checkpoint in the database is anchored, if it is newer than the newest anchor. */
+export async function catchUpAnchor(deps: AuditDeps): Promise<void> {
+  if (!deps.anchor.location) return;
+  const newest = await newestValidCheckpoint(deps);
+  const anchored = await anchoredCheckpoint(deps).catch(() => null);
+  if (newest && (!anchored || anchored.seq < newest.seq)) await anchorCheckpoint(deps, newest);
+}
+
+function ledgerPos(state: SweepState): LedgerPos | null {
+  if (typeof state.ledger_pos !== "string") return null;
+  try {
+    const c = decodeCursor(state.ledger_pos);
+    const m = /^([SP])\|(.*)$/.exec(c.d);
+    return m ? { stage: m[1] as "S" | "P", id: m[2]!, t: c.t } : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
- * Checks the heads of a checkpoint against the trail now, a bounded number
- * per sweep, carrying on with the same checkpoint until all its pages are
- * done: a chain gone, a head moved backwards or rewritten, or the checkpointed
- * entry missing or changed since, is a break (truncation, deletion, or a
- * rewrite an attacker made consistent inside the chain).
+ * Checks the ledger of checkpoints (against its anchor, then the newest
+ * checkpoint's pages and heads against the trail now), CHECKPOINT_VERIFY_PER_SWEEP
+ * items per sweep, going on from where the last stopped; a full round starts
+ * again with the anchor.
  */
 export async function verifyCheckpoint(
   deps: AuditDeps,
   state: SweepState,
   breaks: string[],
 ): Promise<number> {
-  const checkpoint = await checkpointToVerify(deps, state, breaks);
-  if (!checkpoint) return 0;
-  let page = state.checkpoint_id === checkpoint.id ? Number(state.checkpoint_page ?? 0) : 0;
-  let checked = 0;
-  while (checked < deps.config.checkpointVerifyPerSweep && page < checkpoint.pages) {
-    for (const { chain, head } of await deps.audit.checkpointPage(checkpoint.id, page)) {
-      checked++;
-      const now = await deps.audit.headOf(chain);
-      if (!now) breaks.push(`${chain}: chain is gone since checkpoint ${checkpoint.id}`);
-      else if (now.seq < head.seq)
-        breaks.push(`${chain}: entries after ${now.seq} removed since ${checkpoint.id}`);
-      else if ((now.seq === head.seq && now.mac !== head.mac) || !(await entryIs(deps, chain, head))) {
-        breaks.push(`${chain}: entry ${head.seq} is missing or differs from checkpoint ${checkpoint.id}`);
-      }
-    }
-    page++;
-  }
-  if (page >= checkpoint.pages) {
-    // Done with it: the next sweep takes the newest one.
-    delete state.checkpoint_id;
-    delete state.checkpoint_page;
-  } else Object.assign(state, { checkpoint_id: checkpoint.id, checkpoint_page: page });
-  return checked;
-}
-
-async function entryIs(deps: AuditDeps, chain: string, head: ChainHead): Promise<boolean> {
-  const cursor = head.seq > 1 ? encodeCursor({ t: head.seq - 1, d: chain }) : null;
-  const page = await deps.audit.scanChains({ limit: 1, chains: [chain], cursor });
-  const link = page.items[0]?.entry.integrity;
-  return link?.seq === head.seq && link.mac === head.mac;
+  if (deps.config.checkpointVerifyPerSweep === 0) return 0;
+  const found = new Breaks();
+  const out = await verifyLedger(deps, ledgerPos(state), deps.config.checkpointVerifyPerSweep, found);
+  for (const b of found.list) breaks.push(b.problem);
+  state.ledger_pos = out.next ? encodeCursor({ t: out.next.t, d: `${out.next.stage}|${out.next.id}` }) : null;
+  return out.visited;
 }
 
 /** Verifies the next AUDIT_VERIFY_PER_SWEEP entries of the trail, from where the last sweep stopped. */
@@ -175,8 +199,13 @@ export async function verifyTrailSlice(
   breaks: string[],
 ): Promise<number> {
   if (deps.config.auditVerifyPerSweep === 0) return 0;
-  const cursor = typeof state.audit_cursor === "string" ? state.audit_cursor : undefined;
-  const out = await auditVerify(deps, { limit: deps.config.auditVerifyPerSweep, cursor });
+  const stored = state.audit_cursor;
+  const cursor = typeof stored === "string" && isVerifyCursor(stored) ? stored : undefined;
+  // The ledger is the sweep's own check above: the trail slice goes on with the chains and documents.
+  const out = await auditVerify(deps, {
+    limit: deps.config.auditVerifyPerSweep,
+    cursor: cursor ?? encodeCursor({ t: 0, d: "L|" }),
+  });
   for (const b of out.breaks) {
     breaks.push(`${b.target.kind}:${b.target.id}${b.entry_id ? ` (${b.entry_id})` : ""}: ${b.problem}`);
   }

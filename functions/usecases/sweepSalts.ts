@@ -1,3 +1,4 @@
+import { bindings } from "../domain/auditChain";
 import { idHash } from "../domain/crypto";
 import { SALT_KINDS } from "../domain/ids";
 import { eachPage } from "../domain/paging";
@@ -93,7 +94,7 @@ export async function checkSalts(
           flag(`does not decrypt: ${salt.decryptProblem ?? "unknown"}`);
         }
         for (const v of salt.keyVersions) out.key_versions[v] = (out.key_versions[v] ?? 0) + 1;
-        if (salt.chain) await checkpoint.add(salt.chain.id, salt.chain.head);
+        if (salt.chain) await checkpoint.add(salt.chain.id, salt.chain.head, bindings.live(record));
       }
     }
     state.scan_cursor = null;

@@ -15,8 +15,15 @@ import { PROJECT_ID } from "../support/firestore";
 import { DAY } from "../support/testDeps";
 import { LEDGER, recordResponse } from "../support/leakLedger";
 import { readFileSync, rmSync } from "node:fs";
-import { keyIdOf, openSalt, parseEncryptionKey, saltAad, shredAad } from "../../functions/domain/encryption";
-import { saltLocation } from "../../functions/domain/rotation";
+import {
+  keyIdOf,
+  openSalt,
+  parseEncryptionKey,
+  saltAad,
+  shredAad,
+  type SaltPlace,
+} from "../../functions/domain/encryption";
+import { saltPlace } from "../../functions/domain/rotation";
 import { emulatorLog, localSecrets, secretForms } from "../support/stack";
 import type { SaltKind } from "../../functions/domain/ids";
 
@@ -527,11 +534,11 @@ describe("callable API over HTTP (functions + auth + firestore emulators)", () =
       // Decrypt every salt the functions stored (current and retained) with the emulator's key, and hunt
       // for those too. Salts written by in-process tests under their own keys never passed through the functions.
       const key = { version: 1, bytes: parseEncryptionKey(secrets.SALT_ENCRYPTION_KEY) };
-      const open = (kind: SaltKind, id: string, version: number, enc: any) =>
+      const open = (place: SaltPlace, version: number, enc: any) =>
         openSalt(
           key,
           { ...enc, iv: Buffer.from(enc.iv), ct: Buffer.from(enc.ct), tag: Buffer.from(enc.tag) },
-          saltAad(saltLocation(kind, id), version),
+          saltAad(place, version),
         );
       const found: Buffer[] = [];
       for (const kind of ["user", "global"] as SaltKind[]) {
@@ -539,7 +546,8 @@ describe("callable API over HTTP (functions + auth + firestore emulators)", () =
         for (const doc of snap.docs) {
           if (doc.get("salt.key_id") !== keyIdOf(key.bytes)) continue;
           const id = doc.get("id") as string;
-          found.push(open(kind, id, doc.get("version"), doc.get("salt")));
+          const place = saltPlace(kind, id, doc.get("chain.id"));
+          found.push(open(place, doc.get("version"), doc.get("salt")));
           const shred = doc.get("shred");
           if (shred)
             found.push(
@@ -551,11 +559,11 @@ describe("callable API over HTTP (functions + auth + firestore emulators)", () =
                   ct: Buffer.from(shred.ct),
                   tag: Buffer.from(shred.tag),
                 },
-                shredAad(saltLocation(kind, id)),
+                shredAad(place),
               ),
             );
           for (const v of (await doc.ref.collection("salt_versions").get()).docs) {
-            found.push(open(kind, id, v.get("version"), v.get("salt")));
+            found.push(open(place, v.get("version"), v.get("salt")));
           }
         }
       }

@@ -3,7 +3,7 @@ import { Timestamp } from "firebase-admin/firestore";
 import { beforeAll, describe, expect, it } from "vitest";
 import { keyIdOf, openSalt, parseEncryptionKey, saltAad, sealSalt } from "../../functions/domain/encryption";
 import { encodeDocId } from "../../functions/domain/ids";
-import { saltLocation } from "../../functions/domain/rotation";
+import { saltLocation, saltPlace } from "../../functions/domain/rotation";
 import { runSweep } from "../../functions/usecases/sweep";
 import { adminFirestore, clearFirestore } from "../support/firestore";
 import { firestoreRuntime } from "../support/runtimes";
@@ -15,7 +15,11 @@ const db = () => adminFirestore();
 /** A salt document exactly as the first release wrote it: no shard, key versions, chain or shred. */
 async function writeFirstReleaseSalt(id: string, salt: Buffer, daysAgo: number) {
   const key = { version: 1, bytes: parseEncryptionKey(KEY) };
-  const { key_version: _v, ...enc } = sealSalt(key, salt, saltAad(saltLocation("user", id), 1));
+  // Sealed with the associated data of that release (no incarnation: the v1 form).
+  const { key_version: _v, ...enc } = sealSalt(key, salt, {
+    legacy: `salt-service/v1|${saltLocation("user", id)}|v1`,
+    bound: null,
+  });
   const at = Timestamp.fromMillis(Date.now() - daysAgo * DAY);
   await db()
     .collection("salts_user")
@@ -72,7 +76,7 @@ describe("salts written by the first release (Firestore emulator)", () => {
           ct: Buffer.from(doc.salt.ct),
           tag: Buffer.from(doc.salt.tag),
         },
-        saltAad(saltLocation("user", "legacy-fresh"), 1),
+        saltAad(saltPlace("user", "legacy-fresh", doc.chain.id), 1),
       ).equals(fresh!.salt),
     ).toBe(true);
     const again = await runSweep(rt, {

@@ -30,7 +30,7 @@ describe("indexes and the sequential-write limit", () => {
   const key = { version: 1, bytes: Buffer.alloc(32, 1) };
   const created = planCreate("user", "u", now, DEFAULT_POLICY);
   const rotated = planRotate(created.record, now, DEFAULT_POLICY, 30, "r");
-  const enc = sealSalt(key, created.salt, "aad");
+  const enc = sealSalt(key, created.salt, { legacy: "aad", bound: "aad" });
 
   it("when the service writes a timestamp field, then the index plan lists it", () => {
     const written: Record<string, string[]> = {

@@ -8,7 +8,7 @@ import {
   type Transaction,
 } from "firebase-admin/firestore";
 import { intervalsAudit, type AuditDraft, type AuditEntry } from "../../domain/audit";
-import { chains, linkEntry, saltOfChain, type AuditKey, type ChainHead } from "../../domain/auditChain";
+import { bindings, chains, linkEntry, type AuditKey, type SealedHead } from "../../domain/auditChain";
 import { ALL_SHARDS, indexShard } from "../../domain/ids";
 import { decodeCursor, toPage, type Page } from "../../domain/paging";
 import type { VersionedSecret } from "../../ports/secrets";
@@ -18,14 +18,14 @@ import type {
   AuditQuery,
   AuditStore,
   ChainScanItem,
-  PageRequest,
   PendingSettings,
   SettingsStore,
+  StoredEntry,
   StoredSettings,
   SweepState,
 } from "../../ports/saltStore";
 import { guarded } from "./errors";
-import { FirestoreCheckpoints } from "./firestoreCheckpoints";
+import { FirestoreChainHeads } from "./firestoreChainHeads";
 import { auditDocData, chainDocSchema, COLLECTIONS, parseAuditDoc, settingsSchema } from "./schema";
 
 /** Whatever an entry is staged on: a transaction or a batch of the change it records. */
@@ -33,12 +33,14 @@ export interface CreateWriter {
   create(ref: DocumentReference, data: Record<string, unknown>): unknown;
 }
 
+/** An entry linked into its chain, and the chain's new (sealed) head. */
+export interface SealedLink {
+  entry: AuditEntry;
+  head: SealedHead;
+}
+
 /** Stages a linked entry on the writer of the change it records, so both commit together. */
-export function stageEntry(
-  db: Firestore,
-  writer: CreateWriter,
-  linked: { entry: AuditEntry; head: ChainHead },
-): { entry: AuditEntry; head: ChainHead } {
+export function stageEntry(db: Firestore, writer: CreateWriter, linked: SealedLink): SealedLink {
   // The entry's shard (from its random id) spreads the time index over INDEX_SHARDS ranges.
   const data = auditDocData(linked.entry, indexShard(linked.entry.id));
   writer.create(db.collection(COLLECTIONS.audit).doc(linked.entry.id), data);
@@ -59,14 +61,20 @@ export async function appendLinked(
 ): Promise<AuditEntry> {
   const ref = db.collection(COLLECTIONS.chains).doc(chain);
   const snap = await tx.get(ref);
-  const head = snap.exists ? chainDocSchema.parse(snap.data()).head : null;
-  const linked = stageEntry(db, tx, linkEntry(draft, { id: randomUUID(), at }, chain, head, key));
+  // A chain document that is not well-formed (tampered with) is not followed: the chain goes on from nothing, a break.
+  const parsed = snap.exists ? chainDocSchema.safeParse(snap.data()) : null;
+  const head = parsed?.success ? parsed.data.head : null;
+  const linked = stageEntry(
+    db,
+    tx,
+    linkEntry(draft, { id: randomUUID(), at }, chain, head, key, bindings.log),
+  );
   tx.set(ref, { chain, head: linked.head });
   return linked.entry;
 }
 
 /** Append-only audit entries in `salts_audit`, hash-chained; nothing here updates or deletes one. */
-export class FirestoreAuditStore extends FirestoreCheckpoints implements AuditStore {
+export class FirestoreAuditStore extends FirestoreChainHeads implements AuditStore {
   constructor(
     db: Firestore,
     private readonly clock: () => Date,
@@ -74,10 +82,6 @@ export class FirestoreAuditStore extends FirestoreCheckpoints implements AuditSt
     timeoutMs = 20_000,
   ) {
     super(db, timeoutMs);
-  }
-
-  private chainRef(chain: string): DocumentReference {
-    return this.db.collection(COLLECTIONS.chains).doc(chain);
   }
 
   appendAudit(draft: AuditDraft, chain: string = chains.of(draft.target)): Promise<AuditEntry> {
@@ -103,12 +107,14 @@ export class FirestoreAuditStore extends FirestoreCheckpoints implements AuditSt
         q = q.startAfter(Timestamp.fromMillis(c.t), c.d);
       }
       const snap = await q.limit(query.limit + 1).get();
-      return toPage(
-        snap.docs.map((d) => parseAuditDoc(d.data())),
+      // A document that is not a well-formed entry is left out here (auditVerify reports it).
+      const page = toPage(
+        snap.docs,
         query.limit,
-        (e) => e,
-        (e) => ({ t: Date.parse(e.at), d: e.id }),
+        (d) => parseAuditDoc(d.id, d.data()),
+        (d) => ({ t: (d.get("at") as Timestamp).toMillis(), d: d.id }),
       );
+      return { items: page.items.filter((e): e is AuditEntry => e !== null), nextCursor: page.nextCursor };
     });
   }
 
@@ -126,40 +132,34 @@ export class FirestoreAuditStore extends FirestoreCheckpoints implements AuditSt
         q = q.startAfter(c.d, c.t);
       }
       const snap = await q.limit(page.limit + 1).get();
-      return toPage(
-        snap.docs.map((d) => ({ entry: parseAuditDoc(d.data()), docId: d.id })),
+      const rows = toPage(
+        snap.docs,
         page.limit,
-        (x) => x,
-        (x) => ({ t: x.entry.integrity!.seq, d: x.entry.integrity!.chain }),
+        (d) => ({ entry: parseAuditDoc(d.id, d.data()), docId: d.id }),
+        (d) => ({ t: d.get("integrity.seq") as number, d: d.get("integrity.chain") as string }),
       );
+      // One that is not well-formed leaves a gap in its chain (a break); the document scan names it.
+      const items = rows.items.filter((x): x is ChainScanItem => x.entry !== null);
+      return { items, nextCursor: rows.nextCursor };
     });
   }
 
-  headOf(chain: string): Promise<ChainHead | null> {
-    return guarded("headOf", this.timeoutMs, async () => {
-      const salt = saltOfChain(chain);
-      if (salt) {
-        // A live salt keeps its chain's head; an erased one left it in a chain document.
-        const doc = await this.db.collection(COLLECTIONS[salt.kind]).doc(salt.docId).get();
-        const live = doc.exists
-          ? (doc.get("chain") as { id?: string; head?: ChainHead | null } | undefined)
-          : undefined;
-        if (live?.id === chain) return live.head ?? null;
-      }
-      const snap = await this.chainRef(chain).get();
-      return snap.exists ? chainDocSchema.parse(snap.data()).head : null;
-    });
-  }
-
-  listChainHeads(page: PageRequest): Promise<Page<{ chain: string; head: ChainHead }>> {
-    return guarded("listChainHeads", this.timeoutMs, async () => {
-      let q: Query = this.db.collection(COLLECTIONS.chains).orderBy(FieldPath.documentId());
+  scanEntries(page: {
+    limit: number;
+    cursor?: string | null;
+    targetId?: string;
+  }): Promise<Page<StoredEntry>> {
+    return guarded("scanEntries", this.timeoutMs, async () => {
+      // Ordered by document id only: every document appears, whichever fields it lacks.
+      let q: Query = this.db.collection(COLLECTIONS.audit);
+      if (page.targetId !== undefined) q = q.where("target.id", "==", page.targetId);
+      q = q.orderBy(FieldPath.documentId());
       if (page.cursor) q = q.startAfter(decodeCursor(page.cursor).d);
       const snap = await q.limit(page.limit + 1).get();
       return toPage(
         snap.docs,
         page.limit,
-        (d) => chainDocSchema.parse(d.data()),
+        (d) => ({ docId: d.id, entry: parseAuditDoc(d.id, d.data()) }),
         (d) => ({ t: 0, d: d.id }),
       );
     });

@@ -1,25 +1,42 @@
-import { Timestamp, type Firestore } from "firebase-admin/firestore";
+import { FieldPath, Timestamp, type Firestore } from "firebase-admin/firestore";
 import { z } from "zod";
-import type { ChainHead } from "../../domain/auditChain";
-import type { Checkpoint, CheckpointStore } from "../../ports/saltStore";
+import type { CheckpointPage, CheckpointSummary } from "../../domain/auditLedger";
+import { MALFORMED, type CheckpointStore } from "../../ports/saltStore";
 import { guarded } from "./errors";
 import { COLLECTIONS } from "./schema";
 
-const checkpointSchema = z.object({
+const summarySchema = z.object({
   id: z.string(),
+  seq: z.number().int().min(1),
+  prev: z.string().nullable(),
   at: z.instanceof(Timestamp).transform((t) => t.toDate()),
-  chains: z.number(),
+  chains: z.number().int().min(0),
+  pages: z.number().int().min(0),
   digest: z.string(),
-  pages: z.number(),
-  mac: z.string().default(""),
+  key_version: z.number().int().min(1),
+  mac: z.string(),
 });
 const pageSchema = z.object({
+  n: z.number().int().min(0),
   heads: z.array(z.object({ chain: z.string(), seq: z.number(), mac: z.string() })),
+  prev_digest: z.string(),
+  digest: z.string(),
+  key_version: z.number().int().min(1),
+  mac: z.string(),
 });
 
+// Checkpoints of this ledger have ids `ckpt_<seq>`; earlier releases' (`cp_...`) are outside it.
+const FIRST = "ckpt_";
+const AFTER_LAST = "ckpt`";
+
+function summaryOf(id: string, data: unknown): CheckpointSummary | typeof MALFORMED {
+  const parsed = summarySchema.safeParse(data);
+  return parsed.success && parsed.data.id === id ? parsed.data : MALFORMED;
+}
+
 /**
- * Checkpoints in `salts_audit_checkpoints/{id}` (summary, written last) with
- * their heads in `pages/{n}`, a few hundred per page.
+ * Checkpoints in `salts_audit_checkpoints/{ckpt_<seq>}` (summary, written last,
+ * never overwritten) with their heads in `pages/{n}`, a few hundred per page.
  */
 export abstract class FirestoreCheckpoints implements CheckpointStore {
   constructor(
@@ -31,33 +48,57 @@ export abstract class FirestoreCheckpoints implements CheckpointStore {
     return this.db.collection(COLLECTIONS.checkpoints).doc(id);
   }
 
-  putCheckpointPage(id: string, n: number, heads: { chain: string; head: ChainHead }[]): Promise<void> {
+  putCheckpointPage(id: string, page: CheckpointPage): Promise<void> {
     return guarded("checkpoint.page", this.timeoutMs, async () => {
-      const data = { heads: heads.map((h) => ({ chain: h.chain, seq: h.head.seq, mac: h.head.mac })) };
-      await this.doc(id).collection("pages").doc(String(n)).set(data);
+      await this.doc(id).collection("pages").doc(String(page.n)).set(page);
     });
   }
 
-  finishCheckpoint(c: Checkpoint): Promise<void> {
+  finishCheckpoint(c: CheckpointSummary): Promise<boolean> {
     return guarded("checkpoint.finish", this.timeoutMs, async () => {
-      await this.doc(c.id).set({ ...c, at: Timestamp.fromDate(c.at) });
+      try {
+        await this.doc(c.id).create({ ...c, at: Timestamp.fromDate(c.at) });
+        return true;
+      } catch (e) {
+        if ((e as { code?: number }).code === 6) return false; // ALREADY_EXISTS
+        throw e;
+      }
     });
   }
 
-  latestCheckpoints(limit: number): Promise<Checkpoint[]> {
-    return guarded("checkpoint.latest", this.timeoutMs, async () => {
-      const snap = await this.db.collection(COLLECTIONS.checkpoints).orderBy("at", "desc").limit(limit).get();
-      return snap.docs.map((d) => checkpointSchema.parse(d.data()));
+  listCheckpoints(page: {
+    limit: number;
+    before?: string | undefined;
+  }): Promise<(CheckpointSummary | { id: string; malformed: true })[]> {
+    return guarded("checkpoint.list", this.timeoutMs, async () => {
+      // By document id, so a document missing any field (forged or damaged) is still seen.
+      const q = this.db
+        .collection(COLLECTIONS.checkpoints)
+        .where(FieldPath.documentId(), ">=", FIRST)
+        .where(FieldPath.documentId(), "<", page.before ?? AFTER_LAST)
+        .orderBy(FieldPath.documentId(), "desc")
+        .limit(page.limit);
+      const snap = await q.get();
+      return snap.docs.map((d) => {
+        const s = summaryOf(d.id, d.data());
+        return s === MALFORMED ? { id: d.id, malformed: true as const } : s;
+      });
     });
   }
 
-  checkpointPage(id: string, n: number): Promise<{ chain: string; head: ChainHead }[]> {
+  getCheckpoint(id: string): Promise<CheckpointSummary | typeof MALFORMED | null> {
+    return guarded("checkpoint.get", this.timeoutMs, async () => {
+      const snap = await this.doc(id).get();
+      return snap.exists ? summaryOf(id, snap.data()) : null;
+    });
+  }
+
+  checkpointPage(id: string, n: number): Promise<CheckpointPage | typeof MALFORMED | null> {
     return guarded("checkpoint.read", this.timeoutMs, async () => {
       const snap = await this.doc(id).collection("pages").doc(String(n)).get();
-      if (!snap.exists) return [];
-      return pageSchema
-        .parse(snap.data())
-        .heads.map((h) => ({ chain: h.chain, head: { seq: h.seq, mac: h.mac } }));
+      if (!snap.exists) return null;
+      const parsed = pageSchema.safeParse(snap.data());
+      return parsed.success ? parsed.data : MALFORMED;
     });
   }
 }

@@ -1,14 +1,17 @@
 import type { AuditDraft } from "../../domain/audit";
-import { chains } from "../../domain/auditChain";
+import { bindings, chains } from "../../domain/auditChain";
 import {
+  needsBinding,
   openWith,
   saltAad,
   sealSalt,
   shredAad,
+  type Aad,
   type EncryptedSalt,
   type EncryptionKey,
+  type SaltPlace,
 } from "../../domain/encryption";
-import { saltLocation } from "../../domain/rotation";
+import { saltPlace } from "../../domain/rotation";
 import { MAX_REWRAP_BATCH, type RewrapItem, type RewrapOutcome } from "../../ports/saltStore";
 import { commitGuarded } from "./errors";
 import { FirestoreRotations } from "./firestoreRotations";
@@ -18,7 +21,8 @@ import { COLLECTIONS, parseSaltDoc, versionDocSchema } from "./schema";
 /**
  * Rewrap: every ciphertext of a salt (current, retained versions, shred secret)
  * decrypted with the key version it names and encrypted again under the current
- * version, in one transaction per chunk with one chained audit entry per salt.
+ * version (and bound to the salt's incarnation, if an earlier release wrote it
+ * without), in one transaction per chunk with one chained audit entry per salt.
  * The bytes, versions and metadata do not change, so neither do pseudonyms.
  */
 export abstract class FirestoreRewrap extends FirestoreRotations {
@@ -53,19 +57,20 @@ export abstract class FirestoreRewrap extends FirestoreRotations {
               v: versionDocSchema.parse(d.data()),
             }));
             const all = [doc.salt, ...(doc.shred ? [doc.shred] : []), ...versions.map((x) => x.v.salt)];
+            const chain = doc.chain ?? { id: chains.salt(item.kind, item.id, newIncarnation()), head: null };
+            const place = saltPlace(item.kind, item.id, chain.id);
             if (
-              all.every((e) => e.key_version === key.version) &&
+              all.every((e) => e.key_version === key.version && !needsBinding(e, place)) &&
               doc.key_versions.every((v) => v === key.version)
             ) {
               outcomes.push({ status: "current" });
               continue;
             }
-            const location = saltLocation(item.kind, item.id);
-            const again = (enc: EncryptedSalt, aad: string) => this.reseal(enc, aad, key);
-            const salt = await again(doc.salt, saltAad(location, doc.record.version));
-            const shred = doc.shred ? await again(doc.shred, shredAad(location)) : null;
+            const again = (enc: EncryptedSalt, aad: Aad) => this.reseal(enc, aad, key, place);
+            const salt = await again(doc.salt, saltAad(place, doc.record.version));
+            const shred = doc.shred ? await again(doc.shred, shredAad(place)) : null;
             for (const { ref, v } of versions) {
-              tx.update(ref, { salt: await again(v.salt, saltAad(location, v.version)) });
+              tx.update(ref, { salt: await again(v.salt, saltAad(place, v.version)) });
             }
             const from = [...new Set(all.map((e) => e.key_version))].sort((a, b) => a - b);
             const draft: AuditDraft = {
@@ -74,8 +79,15 @@ export abstract class FirestoreRewrap extends FirestoreRotations {
               result: "success",
               details: { from_key_versions: from.join(","), to_key_version: key.version },
             };
-            const chain = doc.chain ?? { id: chains.salt(item.kind, item.id, newIncarnation()), head: null };
-            const linked = this.link(tx, draft, now, chain.id, chain.head, auditKey);
+            const linked = this.link(
+              tx,
+              draft,
+              now,
+              chain.id,
+              chain.head,
+              auditKey,
+              bindings.live(doc.record),
+            );
             tx.update(snaps[n]!.ref, {
               salt,
               shred,
@@ -91,8 +103,13 @@ export abstract class FirestoreRewrap extends FirestoreRotations {
     });
   }
 
-  private async reseal(enc: EncryptedSalt, aad: string, key: EncryptionKey): Promise<EncryptedSalt> {
-    if (enc.key_version === key.version) return enc;
+  private async reseal(
+    enc: EncryptedSalt,
+    aad: Aad,
+    key: EncryptionKey,
+    place: SaltPlace,
+  ): Promise<EncryptedSalt> {
+    if (enc.key_version === key.version && !needsBinding(enc, place)) return enc;
     return sealSalt(key, await openWith(this.deps.keys, enc, aad), aad);
   }
 }

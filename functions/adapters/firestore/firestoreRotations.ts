@@ -1,12 +1,11 @@
 import { REQUEST_TTL_MS } from "../../ports/requestStore";
 import { Timestamp, type DocumentReference, type WriteBatch } from "firebase-admin/firestore";
 import type { AuditDraft } from "../../domain/audit";
-import { chains } from "../../domain/auditChain";
-import type { AuditKey } from "../../domain/auditChain";
+import { bindings, chains, type AuditKey } from "../../domain/auditChain";
 import { saltAad, sealSalt, shredAad, type EncryptionKey } from "../../domain/encryption";
 import { unavailable } from "../../domain/errors";
 import { encodeDocId, indexShard, type SaltKind } from "../../domain/ids";
-import { decideRotation, saltLocation } from "../../domain/rotation";
+import { decideRotation, saltPlace } from "../../domain/rotation";
 import type { BatchRotateItem, ListedSalt, RotateOutcome, RotateRequest } from "../../ports/saltStore";
 import { MAX_BATCH_ROTATIONS } from "../../ports/saltStore";
 import { commitGuarded } from "./errors";
@@ -141,17 +140,18 @@ export abstract class FirestoreRotations extends FirestoreSaltListing {
       return { status: "skipped", reason: decision.reason, record: doc?.record ?? null };
 
     const ref = this.saltRef(kind, id);
-    const location = saltLocation(kind, id);
     const { record, salt } = decision.plan;
-    const enc = sealSalt(key, salt, saltAad(location, record.version));
     const shard = indexShard(encodeDocId(id));
     let shred = doc?.shred ?? null;
-    let chain = doc?.chain ?? { id: chains.salt(kind, id, newIncarnation()), head: null };
+    const fresh = { id: chains.salt(kind, id, newIncarnation()), head: null };
+    const chain = decision.type === "create" ? fresh : (doc?.chain ?? fresh);
+    // Bound to the salt's incarnation: a ciphertext of an erased one never opens in this one.
+    const place = saltPlace(kind, id, chain.id);
+    const enc = sealSalt(key, salt, saltAad(place, record.version));
     let keyVersions = new Set([key.version]);
     if (decision.type === "create") {
       const plannedShred = decision.plan.shred;
-      shred = plannedShred ? sealSalt(key, plannedShred, shredAad(location)) : null;
-      chain = { id: chains.salt(kind, id, newIncarnation()), head: null };
+      shred = plannedShred ? sealSalt(key, plannedShred, shredAad(place)) : null;
     } else {
       const { retired, retiredExpiresAt } = decision.plan;
       // The retired ciphertext moves unchanged: its associated data names the salt and version, not the document.
@@ -166,7 +166,7 @@ export abstract class FirestoreRotations extends FirestoreSaltListing {
       result: "success",
       rotation_id: request.rotationId,
     };
-    const linked = this.link(batch, draft, now, chain.id, chain.head, auditKey);
+    const linked = this.link(batch, draft, now, chain.id, chain.head, auditKey, bindings.live(record));
     const data = saltDocData(
       record,
       {

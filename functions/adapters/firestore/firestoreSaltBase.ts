@@ -1,15 +1,21 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import type { DocumentReference, Firestore } from "firebase-admin/firestore";
-import type { AuditDraft, AuditEntry } from "../../domain/audit";
-import { linkEntry, type AuditKey, type ChainHead } from "../../domain/auditChain";
-import { openWith, saltAad, shredAad } from "../../domain/encryption";
+import type { DocumentReference, DocumentSnapshot, Firestore, Transaction } from "firebase-admin/firestore";
+import type { AuditDraft } from "../../domain/audit";
+import {
+  linkEntry,
+  saltOfChain,
+  type AuditKey,
+  type ChainHead,
+  type HeadBinding,
+} from "../../domain/auditChain";
+import { erasedIncarnation, openWith, saltAad, shredAad } from "../../domain/encryption";
 import { encodeDocId, type SaltKind } from "../../domain/ids";
-import { saltLocation } from "../../domain/rotation";
+import { saltPlace } from "../../domain/rotation";
 import type { LoadedSalt } from "../../domain/salt";
 import type { BackendDeps } from "../../ports/backendDeps";
 import { guarded, type Guard } from "./errors";
 import { COLLECTIONS, parseSaltDoc } from "./schema";
-import { stageEntry, type CreateWriter } from "./firestoreAudit";
+import { stageEntry, type CreateWriter, type SealedLink } from "./firestoreAudit";
 
 export interface FirestoreStoreOptions {
   /** Deadline for one storage operation before it is reported `unavailable`. */
@@ -18,6 +24,22 @@ export interface FirestoreStoreOptions {
 
 /** A new, unguessable incarnation id: each salt created starts a chain of its own. */
 export const newIncarnation = (): string => randomBytes(9).toString("base64url");
+
+/** A salt document as read with the erasure record of its place. */
+export interface SaltRead {
+  snap: DocumentSnapshot;
+  /** Incarnations erased at this place (`chainless`: a salt without a chain was erased there). */
+  erased: { incarnations: string[]; chainless: boolean } | null;
+}
+
+/** Whether the salt document read is a copy of an incarnation that was erased (restored after the erasure). */
+export function isErasedCopy(read: SaltRead): boolean {
+  if (!read.snap.exists || !read.erased) return false;
+  const chainId = (read.snap.get("chain") as { id?: unknown } | null | undefined)?.id;
+  const incarnation = typeof chainId === "string" ? saltOfChain(chainId)?.incarnation : undefined;
+  // This release never writes a salt without a chain: one found where a salt was erased is a restored copy.
+  return incarnation === undefined ? true : read.erased.incarnations.includes(incarnation);
+}
 
 /** What the Firestore salt adapters share: the client, the injected deps, refs and the deadline. */
 export abstract class FirestoreSaltBase {
@@ -36,8 +58,29 @@ export abstract class FirestoreSaltBase {
     return this.db.collection(COLLECTIONS[kind]).doc(encodeDocId(id));
   }
 
+  /** The record of erased incarnations at a salt's place (`salts_erased/{kind}:{doc id}`). */
+  protected erasedRef(kind: SaltKind, id: string): DocumentReference {
+    return this.db.collection(COLLECTIONS.erased).doc(`${kind}:${encodeDocId(id)}`);
+  }
+
   protected chainRef(chain: string): DocumentReference {
     return this.db.collection(COLLECTIONS.chains).doc(chain);
+  }
+
+  /** Reads a salt document and its place's erasure record in one round trip (in `tx` when given). */
+  protected async readSalt(kind: SaltKind, id: string, tx?: Transaction): Promise<SaltRead> {
+    const refs = [this.saltRef(kind, id), this.erasedRef(kind, id)] as const;
+    const [snap, erased] = tx ? await tx.getAll(...refs) : await this.db.getAll(...refs);
+    const data = erased!.exists ? erased!.data() : null;
+    return {
+      snap: snap!,
+      erased: data
+        ? {
+            incarnations: Array.isArray(data.incarnations) ? (data.incarnations as string[]) : [],
+            chainless: data.chainless === true,
+          }
+        : null,
+    };
   }
 
   protected run<T>(operation: string, fn: (guard: Guard) => Promise<T>): Promise<T> {
@@ -48,13 +91,25 @@ export abstract class FirestoreSaltBase {
     return this.deps.auditKey.current();
   }
 
-  /** Decrypts a salt document's current salt (and a user's shred secret) with the key versions they name. */
-  protected async open(kind: SaltKind, id: string, data: unknown): Promise<LoadedSalt> {
-    const doc = parseSaltDoc(data);
-    const location = saltLocation(kind, id);
+  /**
+   * Decrypts a salt document's current salt (and a user's shred secret) with the key versions they
+   * name; a copy of an erased incarnation is refused before anything is decrypted.
+   */
+  protected async open(kind: SaltKind, id: string, read: SaltRead): Promise<LoadedSalt> {
+    if (isErasedCopy(read)) throw erasedIncarnation();
+    const doc = parseSaltDoc(read.snap.data());
+    return this.openDoc(kind, id, doc);
+  }
+
+  protected async openDoc(
+    kind: SaltKind,
+    id: string,
+    doc: ReturnType<typeof parseSaltDoc>,
+  ): Promise<LoadedSalt> {
+    const place = saltPlace(kind, id, doc.chain?.id);
     const [salt, shred] = await Promise.all([
-      openWith(this.deps.keys, doc.salt, saltAad(location, doc.record.version)),
-      doc.shred ? openWith(this.deps.keys, doc.shred, shredAad(location)) : null,
+      openWith(this.deps.keys, doc.salt, saltAad(place, doc.record.version)),
+      doc.shred ? openWith(this.deps.keys, doc.shred, shredAad(place)) : null,
     ]);
     return { record: doc.record, salt, shred };
   }
@@ -67,7 +122,8 @@ export abstract class FirestoreSaltBase {
     chain: string,
     head: ChainHead | null,
     key: AuditKey,
-  ): { entry: AuditEntry; head: ChainHead } {
-    return stageEntry(this.db, writer, linkEntry(draft, { id: randomUUID(), at }, chain, head, key));
+    bound: HeadBinding,
+  ): SealedLink {
+    return stageEntry(this.db, writer, linkEntry(draft, { id: randomUUID(), at }, chain, head, key, bound));
   }
 }

@@ -1,13 +1,13 @@
 import type { Readable } from "node:stream";
 import { FieldPath, Timestamp, type Query, type QueryDocumentSnapshot } from "firebase-admin/firestore";
-import { openWith, saltAad, shredAad, type EncryptedSalt } from "../../domain/encryption";
+import { erasedIncarnation, openWith, saltAad, shredAad, type EncryptedSalt } from "../../domain/encryption";
 import { ALL_SHARDS, type SaltKind } from "../../domain/ids";
 import { decodeCursor, mapStream, toPage, type Page } from "../../domain/paging";
-import { saltLocation } from "../../domain/rotation";
+import { saltPlace } from "../../domain/rotation";
 import type { SaltRecord } from "../../domain/salt";
 import type { ListedSalt, PageRequest, ScannedSalt } from "../../ports/saltStore";
 import { resumingStream } from "./errors";
-import { FirestoreSaltBase } from "./firestoreSaltBase";
+import { FirestoreSaltBase, isErasedCopy, type SaltRead } from "./firestoreSaltBase";
 import {
   COLLECTIONS,
   isLegacySalt,
@@ -191,10 +191,14 @@ export abstract class FirestoreSaltListing extends FirestoreSaltBase {
           .map((s) => [s.ref.parent.parent?.path ?? "", versionDocSchema.parse(s.data())]),
       );
       const now = this.deps.clock();
+      const erased = await this.erasureRecords(kind, kept);
       const items = await Promise.all(
-        parsed.map(async (p): Promise<ScannedSalt> => {
+        parsed.map(async (p, n): Promise<ScannedSalt> => {
           const prev = previous.get(p.ref.path);
-          const problem = await this.decryptProblem(kind, p.record, p.salt, p.shred);
+          const copy = isErasedCopy({ snap: kept[n]!, erased: erased.get(kept[n]!.id) ?? null });
+          const problem = copy
+            ? erasedIncarnation().message
+            : await this.decryptProblem(kind, p.record, p.salt, p.shred, p.chain?.id);
           return {
             record: p.record,
             decrypts: problem === null,
@@ -202,7 +206,7 @@ export abstract class FirestoreSaltListing extends FirestoreSaltBase {
             keyVersions: p.key_versions,
             retainedPreviousHash: prev && prev.expire_at > now ? prev.salt_hash_prefix : null,
             chain: p.chain,
-            legacy: isLegacySalt(kind, p.raw),
+            legacy: !copy && isLegacySalt(kind, p.raw),
           };
         }),
       );
@@ -216,16 +220,40 @@ export abstract class FirestoreSaltListing extends FirestoreSaltBase {
     });
   }
 
+  /** The erasure records of a page of salts, by salt document id (few exist: queried, not read one by one). */
+  private async erasureRecords(
+    kind: SaltKind,
+    docs: { id: string }[],
+  ): Promise<Map<string, SaltRead["erased"]>> {
+    const found = new Map<string, SaltRead["erased"]>();
+    for (let i = 0; i < docs.length; i += ARRAY_ANY_MAX) {
+      const ids = docs.slice(i, i + ARRAY_ANY_MAX).map((d) => `${kind}:${d.id}`);
+      const snap = await this.db
+        .collection(COLLECTIONS.erased)
+        .where(FieldPath.documentId(), "in", ids)
+        .get();
+      for (const d of snap.docs) {
+        const incarnations = d.get("incarnations") as unknown;
+        found.set(d.id.slice(kind.length + 1), {
+          incarnations: Array.isArray(incarnations) ? (incarnations as string[]) : [],
+          chainless: d.get("chainless") === true,
+        });
+      }
+    }
+    return found;
+  }
+
   private async decryptProblem(
     kind: SaltKind,
     record: SaltRecord,
     salt: EncryptedSalt,
     shred: EncryptedSalt | null,
+    chainId: string | undefined,
   ): Promise<string | null> {
-    const location = saltLocation(kind, record.id);
+    const place = saltPlace(kind, record.id, chainId);
     try {
-      await openWith(this.deps.keys, salt, saltAad(location, record.version));
-      if (shred) await openWith(this.deps.keys, shred, shredAad(location));
+      await openWith(this.deps.keys, salt, saltAad(place, record.version));
+      if (shred) await openWith(this.deps.keys, shred, shredAad(place));
       return null;
     } catch (e) {
       return (e as Error).message;

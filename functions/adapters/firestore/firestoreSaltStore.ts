@@ -1,16 +1,16 @@
 import { REQUEST_TTL_MS } from "../../ports/requestStore";
-import { Timestamp } from "firebase-admin/firestore";
+import { FieldValue, Timestamp } from "firebase-admin/firestore";
 import type { AuditDraft } from "../../domain/audit";
-import { chains } from "../../domain/auditChain";
-import { openWith, saltAad, sealSalt, shredAad } from "../../domain/encryption";
+import { bindings, chains, saltOfChain, type SealedHead } from "../../domain/auditChain";
+import { erasedIncarnation, openWith, saltAad, sealSalt, shredAad } from "../../domain/encryption";
 import { encodeDocId, indexShard, type SaltKind } from "../../domain/ids";
-import { planCreate, saltLocation } from "../../domain/rotation";
+import { planCreate, saltPlace } from "../../domain/rotation";
 import type { LoadedSalt, SaltRecord, SaltVersionInfo } from "../../domain/salt";
 import type { AuditContext, EraseOutcome, IdempotencyRecord, SaltStore } from "../../ports/saltStore";
 import { appendLinked } from "./firestoreAudit";
 import { commitGuarded } from "./errors";
 import { FirestoreUpgrade } from "./firestoreUpgrade";
-import { newIncarnation } from "./firestoreSaltBase";
+import { isErasedCopy, newIncarnation } from "./firestoreSaltBase";
 import { COLLECTIONS, parseSaltDoc, parseSaltRecord, saltDocData, versionDocSchema } from "./schema";
 
 /**
@@ -22,8 +22,8 @@ import { COLLECTIONS, parseSaltDoc, parseSaltRecord, saltDocData, versionDocSche
 export class FirestoreSaltStore extends FirestoreUpgrade implements SaltStore {
   get(kind: SaltKind, id: string): Promise<LoadedSalt | null> {
     return this.run("get", async () => {
-      const snap = await this.saltRef(kind, id).get();
-      return snap.exists ? this.open(kind, id, snap.data()) : null;
+      const read = await this.readSalt(kind, id);
+      return read.snap.exists ? this.open(kind, id, read) : null;
     });
   }
 
@@ -42,28 +42,28 @@ export class FirestoreSaltStore extends FirestoreUpgrade implements SaltStore {
     return this.run("getOrCreate", async (guard) => {
       const ref = this.saltRef(kind, id);
       // A plain read first: the common case needs no transaction.
-      const snap = await ref.get();
-      if (snap.exists) return { loaded: await this.open(kind, id, snap.data()), created: false };
+      const read = await this.readSalt(kind, id);
+      if (read.snap.exists) return { loaded: await this.open(kind, id, read), created: false };
       // The audit key only when an entry is written: the library creates salts without one, and so need not hold it.
       const [key, auditKey] = await Promise.all([this.deps.keys.current(), audit ? this.auditKey() : null]);
       return commitGuarded(guard, () =>
         this.db.runTransaction(async (tx) => {
-          const again = await tx.get(ref);
-          if (again.exists) return { loaded: await this.open(kind, id, again.data()), created: false };
+          const again = await this.readSalt(kind, id, tx);
+          if (again.snap.exists) return { loaded: await this.open(kind, id, again), created: false };
           const now = this.deps.clock();
           const plan = planCreate(kind, id, now, this.deps.policy());
-          const location = saltLocation(kind, id);
           const chain = {
             id: chains.salt(kind, id, newIncarnation()),
-            head: null as null | { seq: number; mac: string },
+            head: null as null | SealedHead,
           };
           if (audit && auditKey) {
             const draft: AuditDraft = { ...audit, target: { kind, id }, result: "success" };
-            chain.head = this.link(tx, draft, now, chain.id, null, auditKey).head;
+            chain.head = this.link(tx, draft, now, chain.id, null, auditKey, bindings.live(plan.record)).head;
           }
+          const place = saltPlace(kind, id, chain.id);
           const parts = {
-            salt: sealSalt(key, plan.salt, saltAad(location, 1)),
-            shred: plan.shred ? sealSalt(key, plan.shred, shredAad(location)) : null,
+            salt: sealSalt(key, plan.salt, saltAad(place, 1)),
+            shred: plan.shred ? sealSalt(key, plan.shred, shredAad(place)) : null,
             keyVersions: [key.version],
             chain,
             shard: indexShard(encodeDocId(id)),
@@ -78,17 +78,18 @@ export class FirestoreSaltStore extends FirestoreUpgrade implements SaltStore {
   getVersion(kind: SaltKind, id: string, version: number): Promise<Buffer | null> {
     return this.run("getVersion", async () => {
       const ref = this.saltRef(kind, id);
-      const snap = await ref.get();
-      if (!snap.exists) return null;
-      const doc = parseSaltDoc(snap.data());
-      const location = saltLocation(kind, id);
-      if (doc.record.version === version)
-        return openWith(this.deps.keys, doc.salt, saltAad(location, version));
+      const read = await this.readSalt(kind, id);
+      if (!read.snap.exists) return null;
+      // Retained versions of an erased incarnation brought back are refused with it.
+      if (isErasedCopy(read)) throw erasedIncarnation();
+      const doc = parseSaltDoc(read.snap.data());
+      const place = saltPlace(kind, id, doc.chain?.id);
+      if (doc.record.version === version) return openWith(this.deps.keys, doc.salt, saltAad(place, version));
       const old = await ref.collection(COLLECTIONS.versions).doc(String(version)).get();
       if (!old.exists) return null;
       const parsed = versionDocSchema.parse(old.data());
       if (parsed.expire_at <= this.deps.clock()) return null;
-      return openWith(this.deps.keys, parsed.salt, saltAad(location, version));
+      return openWith(this.deps.keys, parsed.salt, saltAad(place, version));
     });
   }
 
@@ -113,7 +114,8 @@ export class FirestoreSaltStore extends FirestoreUpgrade implements SaltStore {
   /**
    * One transaction: every version and the shred secret are deleted, the erase
    * is chained as the last entry of the salt's chain, whose head moves to a chain
-   * document (the salt document is gone), with the request record if any.
+   * document (the salt document is gone), the incarnation is recorded as erased
+   * (a copy of the document restored later is refused), with the request record if any.
    */
   erase(
     kind: SaltKind,
@@ -154,10 +156,17 @@ export class FirestoreSaltStore extends FirestoreUpgrade implements SaltStore {
           };
           const chain = snap.exists ? parseSaltDoc(snap.data()).chain : null;
           if (chain) {
-            const linked = this.link(tx, draft, now, chain.id, chain.head, auditKey);
+            const linked = this.link(tx, draft, now, chain.id, chain.head, auditKey, bindings.erased);
             tx.create(this.chainRef(chain.id), { chain: chain.id, head: linked.head });
           } else {
             await appendLinked(this.db, tx, chains.of(draft.target), draft, now, auditKey);
+          }
+          if (snap.exists) {
+            const incarnation = chain ? saltOfChain(chain.id)?.incarnation : undefined;
+            const erased = incarnation
+              ? { incarnations: FieldValue.arrayUnion(incarnation) }
+              : { chainless: true };
+            tx.set(this.erasedRef(kind, id), { kind, ...erased }, { merge: true });
           }
           for (const doc of retired.docs) tx.delete(doc.ref);
           if (snap.exists) tx.delete(ref);

@@ -1,7 +1,7 @@
 import { Timestamp, type DocumentData } from "firebase-admin/firestore";
 import { z } from "zod";
 import type { AuditEntry } from "../../domain/audit";
-import type { ChainHead } from "../../domain/auditChain";
+import type { SealedHead } from "../../domain/auditChain";
 import { SALT_CIPHER_ALG, type EncryptedSalt } from "../../domain/encryption";
 import type { SaltKind } from "../../domain/ids";
 import type { SaltRecord, SaltVersionInfo } from "../../domain/salt";
@@ -13,6 +13,8 @@ export const COLLECTIONS = {
   audit: "salts_audit",
   chains: "salts_audit_chains",
   checkpoints: "salts_audit_checkpoints",
+  /** Incarnations of salts that were erased, by salt document: a restored copy of one is refused. */
+  erased: "salts_erased",
   meta: "salts_meta",
   jobs: "salts_jobs",
   shards: "shards",
@@ -25,7 +27,12 @@ export const COLLECTIONS = {
 const timestamp = z.instanceof(Timestamp).transform((t) => t.toDate());
 const bytes = z.instanceof(Uint8Array).transform((b): Buffer => Buffer.from(b));
 const kind = z.enum(["user", "global"]);
-const head = z.object({ seq: z.number().int().min(1), mac: z.string().min(1) });
+const head = z.object({
+  seq: z.number().int().min(1),
+  mac: z.string().min(1),
+  key_version: z.number().int().min(1).optional(),
+  auth: z.string().optional(),
+});
 
 export const encryptedSaltSchema = z.object({
   alg: z.literal(SALT_CIPHER_ALG),
@@ -35,6 +42,7 @@ export const encryptedSaltSchema = z.object({
   iv: bytes,
   ct: bytes,
   tag: bytes,
+  aad_version: z.literal(2).optional(),
 });
 
 const recordShape = {
@@ -118,7 +126,7 @@ export function saltDocData(
     salt: EncryptedSalt;
     shred: EncryptedSalt | null;
     keyVersions: number[];
-    chain: { id: string; head: ChainHead | null };
+    chain: { id: string; head: SealedHead | null };
     shard: number;
     lastRewrapId?: string | null;
   },
@@ -161,9 +169,15 @@ export function auditDocData(entry: AuditEntry, shard: number): Record<string, u
   return data;
 }
 
-export function parseAuditDoc(data: unknown): AuditEntry {
-  const parsed = auditDocSchema.parse(data);
-  const entry: AuditEntry = { ...parsed, at: parsed.at.toISOString() };
+/**
+ * An entry as stored under document `docId`, or null when the document is not a
+ * well-formed entry. Its `id` is the document's: a copy stored under another id
+ * keeps the mac of the original, which then does not check.
+ */
+export function parseAuditDoc(docId: string, data: unknown): AuditEntry | null {
+  const parsed = auditDocSchema.safeParse(data);
+  if (!parsed.success) return null;
+  const entry: AuditEntry = { ...parsed.data, id: docId, at: parsed.data.at.toISOString() };
   for (const k of ["rotation_id", "reason", "details", "integrity"] as const) {
     if (entry[k] === undefined) delete entry[k];
   }
@@ -178,13 +192,18 @@ export const settingsSchema = z
   })
   .transform((s) => ({ pending: s.pending ?? null, active: s.active ?? null }));
 
-/** A salt document written before shards, key versions, audit chains and shred secrets existed. */
+/**
+ * A salt document written before shards, key versions, audit chains, shred
+ * secrets or incarnation-bound ciphertexts existed.
+ */
 export function isLegacySalt(kind: SaltKind, data: DocumentData): boolean {
   return (
     typeof data.shard !== "number" ||
     !Array.isArray(data.key_versions) ||
     !data.chain ||
     !data.salt?.key_version ||
-    (kind === "user" && !data.shred)
+    data.salt?.aad_version !== 2 ||
+    (kind === "user" && !data.shred) ||
+    (data.shred && data.shred.aad_version !== 2)
   );
 }

@@ -1,22 +1,34 @@
 import { randomUUID } from "node:crypto";
 import { intervalsAudit, type AuditDraft, type AuditEntry } from "../../domain/audit";
-import { chains, linkEntry, saltOfChain, type AuditKey, type ChainHead } from "../../domain/auditChain";
+import {
+  bindings,
+  chains,
+  linkEntry,
+  saltOfChain,
+  type AuditKey,
+  type ChainHead,
+  type HeadBinding,
+  type SealedHead,
+} from "../../domain/auditChain";
+import { encodeDocId, SALT_KINDS } from "../../domain/ids";
 import { decodeCursor, toPage, type Page } from "../../domain/paging";
+import { saltLocation } from "../../domain/rotation";
 import type {
   ActiveSettings,
   AuditContext,
   AuditQuery,
   AuditStore,
   ChainScanItem,
-  Checkpoint,
-  CheckpointStore,
+  HeadRecord,
   PageRequest,
   PendingSettings,
   SettingsStore,
+  StoredEntry,
   StoredSettings,
   SweepState,
 } from "../../ports/saltStore";
 import type { VersionedSecret } from "../../ports/secrets";
+import { MemoryCheckpoints } from "./memoryCheckpoints";
 import type { MemoryState } from "./memoryState";
 
 /** Appends `draft` to `chain` after `head` (within whatever atomic step the caller is in); returns the new head. */
@@ -27,8 +39,9 @@ export function appendLinked(
   chain: string,
   head: ChainHead | null,
   key: AuditKey,
-): { entry: AuditEntry; head: ChainHead } {
-  const linked = linkEntry(draft, { id: randomUUID(), at: now }, chain, head, key);
+  bound: HeadBinding,
+): { entry: AuditEntry; head: SealedHead } {
+  const linked = linkEntry(draft, { id: randomUUID(), at: now }, chain, head, key, bound);
   state.audit.push(structuredClone(linked.entry));
   return linked;
 }
@@ -41,47 +54,28 @@ export function appendToChain(
   chain: string,
   key: AuditKey,
 ) {
-  const linked = appendLinked(state, draft, now, chain, state.chainHeads.get(chain) ?? null, key);
+  const linked = appendLinked(
+    state,
+    draft,
+    now,
+    chain,
+    state.chainHeads.get(chain) ?? null,
+    key,
+    bindings.log,
+  );
   state.chainHeads.set(chain, linked.head);
   return linked.entry;
 }
 
-/** Checkpoints kept in memory (per process, like everything else here). */
-export class MemoryCheckpoints implements CheckpointStore {
-  private readonly finished: Checkpoint[] = [];
-  private readonly pages = new Map<string, { chain: string; head: ChainHead }[]>();
-
-  async putCheckpointPage(id: string, n: number, heads: { chain: string; head: ChainHead }[]): Promise<void> {
-    await Promise.resolve();
-    this.pages.set(
-      `${id}/${n}`,
-      heads.map((h) => ({ chain: h.chain, head: { ...h.head } })),
-    );
-  }
-
-  async finishCheckpoint(checkpoint: Checkpoint): Promise<void> {
-    await Promise.resolve();
-    this.finished.push({ ...checkpoint });
-  }
-
-  async latestCheckpoints(limit: number): Promise<Checkpoint[]> {
-    await Promise.resolve();
-    return [...this.finished].sort((a, b) => b.at.getTime() - a.at.getTime()).slice(0, limit);
-  }
-
-  async checkpointPage(id: string, n: number): Promise<{ chain: string; head: ChainHead }[]> {
-    await Promise.resolve();
-    return this.pages.get(`${id}/${n}`) ?? [];
-  }
-}
+const byId = (a: AuditEntry, b: AuditEntry) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 export class MemoryAuditStore extends MemoryCheckpoints implements AuditStore {
   constructor(
-    private readonly state: MemoryState,
+    state: MemoryState,
     private readonly clock: () => Date,
     private readonly auditKey: VersionedSecret,
   ) {
-    super();
+    super(state);
   }
 
   async appendAudit(draft: AuditDraft, chain: string = chains.of(draft.target)): Promise<AuditEntry> {
@@ -117,7 +111,7 @@ export class MemoryAuditStore extends MemoryCheckpoints implements AuditStore {
     const after = page.cursor ? decodeCursor(page.cursor) : null;
     const key = (e: AuditEntry) => [e.integrity?.chain ?? "", e.integrity?.seq ?? 0] as const;
     const rows = this.state.audit
-      .filter((e) => e.integrity && (!page.chains || page.chains.includes(e.integrity.chain)))
+      .filter((e) => e.integrity?.seq && (!page.chains || page.chains.includes(e.integrity.chain)))
       .sort((a, b) => {
         const [ca, sa] = key(a);
         const [cb, sb] = key(b);
@@ -136,20 +130,56 @@ export class MemoryAuditStore extends MemoryCheckpoints implements AuditStore {
     );
   }
 
-  async headOf(chain: string): Promise<ChainHead | null> {
+  async scanEntries(page: PageRequest & { targetId?: string }): Promise<Page<StoredEntry>> {
+    await Promise.resolve();
+    const after = page.cursor ? decodeCursor(page.cursor).d : null;
+    const rows = this.state.audit
+      .filter((e) => page.targetId === undefined || e.target?.id === page.targetId)
+      .filter((e) => after === null || e.id > after)
+      .sort(byId);
+    return toPage(
+      rows.slice(0, page.limit + 1),
+      page.limit,
+      (e) => ({ docId: e.id, entry: structuredClone(e) }),
+      (e) => ({ t: 0, d: e.id }),
+    );
+  }
+
+  private chainDocHead(chain: string, head: SealedHead): HeadRecord {
+    return { chain, head: { ...head }, bound: saltOfChain(chain) ? bindings.erased : bindings.log };
+  }
+
+  async headOf(chain: string): Promise<HeadRecord | null> {
     await Promise.resolve();
     if (saltOfChain(chain)) {
       for (const stored of this.state.current.values())
-        if (stored.chain.id === chain) return stored.chain.head;
+        if (stored.chain.id === chain && stored.chain.head)
+          return { chain, head: { ...stored.chain.head }, bound: bindings.live(stored.record) };
     }
-    return this.state.chainHeads.get(chain) ?? null;
+    const head = this.state.chainHeads.get(chain);
+    return head ? this.chainDocHead(chain, head) : null;
   }
 
-  async listChainHeads(page: PageRequest): Promise<Page<{ chain: string; head: ChainHead }>> {
+  async chainsHeldFor(targetId: string): Promise<string[]> {
+    await Promise.resolve();
+    const enc = encodeDocId(targetId);
+    const found = new Set<string>();
+    for (const kind of SALT_KINDS) {
+      const live = this.state.current.get(saltLocation(kind, targetId));
+      if (live) found.add(live.chain.id);
+    }
+    for (const chain of this.state.chainHeads.keys()) {
+      const salt = saltOfChain(chain);
+      if ((salt && salt.docId === enc) || chain.endsWith(`:${enc}`)) found.add(chain);
+    }
+    return [...found].filter((c) => saltOfChain(c) || /^log:[a-z]+:/.test(c)).sort();
+  }
+
+  async listChainHeads(page: PageRequest): Promise<Page<HeadRecord>> {
     await Promise.resolve();
     const after = page.cursor ? decodeCursor(page.cursor).d : null;
     const rows = [...this.state.chainHeads.entries()]
-      .map(([chain, head]) => ({ chain, head }))
+      .map(([chain, head]) => this.chainDocHead(chain, head))
       .sort((a, b) => (a.chain < b.chain ? -1 : 1))
       .filter((r) => after === null || r.chain > after);
     return toPage(

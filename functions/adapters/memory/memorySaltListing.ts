@@ -1,4 +1,5 @@
-import { openWith, saltAad, shredAad } from "../../domain/encryption";
+import { saltOfChain } from "../../domain/auditChain";
+import { erasedIncarnation, openWith, saltAad, shredAad } from "../../domain/encryption";
 import { encodeDocId, type SaltKind } from "../../domain/ids";
 import { decodeCursor, mapStream, pagedStream, toPage, type Page } from "../../domain/paging";
 import { saltLocation } from "../../domain/rotation";
@@ -18,10 +19,25 @@ export abstract class MemorySaltListing {
     protected readonly state: MemoryState = new MemoryState(),
   ) {}
 
+  /** Where the salt stored at `key` belongs: its location and incarnation. */
+  protected place(key: string, stored: StoredCurrent) {
+    return { location: key, incarnation: saltOfChain(stored.chain.id)?.incarnation ?? null };
+  }
+
+  /** Refuses a copy of an erased incarnation (one put back after the erasure). */
+  protected refuseErased(key: string, stored: StoredCurrent): void {
+    const erased = this.state.erased.get(key);
+    const incarnation = saltOfChain(stored.chain.id)?.incarnation;
+    if (erased && (incarnation === undefined || erased.incarnations.has(incarnation)))
+      throw erasedIncarnation();
+  }
+
   protected async open(key: string, stored: StoredCurrent): Promise<LoadedSalt> {
+    this.refuseErased(key, stored);
+    const place = this.place(key, stored);
     const [salt, shred] = await Promise.all([
-      openWith(this.deps.keys, stored.enc, saltAad(key, stored.record.version)),
-      stored.shred ? openWith(this.deps.keys, stored.shred, shredAad(key)) : null,
+      openWith(this.deps.keys, stored.enc, saltAad(place, stored.record.version)),
+      stored.shred ? openWith(this.deps.keys, stored.shred, shredAad(place)) : null,
     ]);
     return { record: { ...stored.record }, salt, shred };
   }
@@ -43,9 +59,10 @@ export abstract class MemorySaltListing {
     const stored = this.state.current.get(key);
     if (!stored) return null;
     if (stored.record.version === version) return (await this.open(key, stored)).salt;
+    this.refuseErased(key, stored);
     const retired = this.state.versions.get(key)?.get(version);
     if (!retired || retired.expiresAt <= this.deps.clock()) return null;
-    return openWith(this.deps.keys, retired.enc, saltAad(key, version));
+    return openWith(this.deps.keys, retired.enc, saltAad(this.place(key, stored), version));
   }
 
   async history(kind: SaltKind, id: string): Promise<SaltVersionInfo[]> {

@@ -1,17 +1,18 @@
 import { REQUEST_TTL_MS } from "../../ports/requestStore";
 import { randomBytes } from "node:crypto";
 import type { AuditDraft } from "../../domain/audit";
-import { chains, type AuditKey } from "../../domain/auditChain";
+import { bindings, chains, saltOfChain, type AuditKey, type SealedHead } from "../../domain/auditChain";
 import {
   openWith,
   saltAad,
   sealSalt,
   shredAad,
+  type Aad,
   type EncryptedSalt,
   type EncryptionKey,
 } from "../../domain/encryption";
 import type { SaltKind } from "../../domain/ids";
-import { decideRotation, planCreate, saltLocation } from "../../domain/rotation";
+import { decideRotation, planCreate, saltLocation, saltPlace } from "../../domain/rotation";
 import type { LoadedSalt } from "../../domain/salt";
 import type {
   AuditContext,
@@ -55,15 +56,16 @@ export class MemorySaltStore extends MemorySaltListing implements SaltStore {
     if (again) return { loaded: await this.open(key, again), created: false };
     const now = this.deps.clock();
     const { record, salt, shred } = planCreate(kind, id, now, this.deps.policy());
-    const chain = { id: incarnation(kind, id), head: null as null | { seq: number; mac: string } };
+    const chain = { id: incarnation(kind, id), head: null as null | SealedHead };
     if (audit && auditKey) {
       const draft: AuditDraft = { ...audit, target: { kind, id }, result: "success" };
-      chain.head = appendLinked(this.state, draft, now, chain.id, null, auditKey).head;
+      chain.head = appendLinked(this.state, draft, now, chain.id, null, auditKey, bindings.live(record)).head;
     }
+    const place = saltPlace(kind, id, chain.id);
     this.state.current.set(key, {
       record,
-      enc: sealSalt(encKey, salt, saltAad(key, 1)),
-      shred: shred ? sealSalt(encKey, shred, shredAad(key)) : null,
+      enc: sealSalt(encKey, salt, saltAad(place, 1)),
+      shred: shred ? sealSalt(encKey, shred, shredAad(place)) : null,
       keyVersions: [encKey.version],
       chain,
       lastRewrapId: null,
@@ -87,11 +89,12 @@ export class MemorySaltStore extends MemorySaltListing implements SaltStore {
     }
     const { record, salt } = decision.plan;
     let shred: EncryptedSalt | null = stored?.shred ?? null;
-    let chain = stored?.chain ?? { id: incarnation(kind, id), head: null };
+    const fresh = { id: incarnation(kind, id), head: null };
+    const chain = decision.type === "create" ? fresh : (stored?.chain ?? fresh);
+    const place = saltPlace(kind, id, chain.id);
     const keyVersions = new Set([key.version]);
     if (decision.type === "create") {
-      shred = decision.plan.shred ? sealSalt(key, decision.plan.shred, shredAad(location)) : null;
-      chain = { id: incarnation(kind, id), head: null };
+      shred = decision.plan.shred ? sealSalt(key, decision.plan.shred, shredAad(place)) : null;
     } else {
       const history = this.state.versions.get(location) ?? new Map<number, StoredVersion>();
       const { retired, retiredExpiresAt } = decision.plan;
@@ -105,10 +108,18 @@ export class MemorySaltStore extends MemorySaltListing implements SaltStore {
       result: "success",
       rotation_id: request.rotationId,
     };
-    const linked = appendLinked(this.state, draft, now, chain.id, chain.head, auditKey);
+    const linked = appendLinked(
+      this.state,
+      draft,
+      now,
+      chain.id,
+      chain.head,
+      auditKey,
+      bindings.live(record),
+    );
     this.state.current.set(location, {
       record,
-      enc: sealSalt(key, salt, saltAad(location, record.version)),
+      enc: sealSalt(key, salt, saltAad(place, record.version)),
       shred,
       keyVersions: [...keyVersions].sort((a, b) => a - b),
       chain: { id: chain.id, head: linked.head },
@@ -181,8 +192,15 @@ export class MemorySaltStore extends MemorySaltListing implements SaltStore {
       details,
     };
     if (stored) {
-      const linked = appendLinked(this.state, draft, now, stored.chain.id, stored.chain.head, auditKey);
-      this.state.chainHeads.set(stored.chain.id, linked.head);
+      const { chain } = stored;
+      const linked = appendLinked(this.state, draft, now, chain.id, chain.head, auditKey, bindings.erased);
+      this.state.chainHeads.set(chain.id, linked.head);
+      // The incarnation is recorded as erased: a copy of it put back later is refused.
+      const erased = this.state.erased.get(location) ?? { incarnations: new Set<string>(), chainless: false };
+      const incarnationId = saltOfChain(chain.id)?.incarnation;
+      if (incarnationId) erased.incarnations.add(incarnationId);
+      else erased.chainless = true;
+      this.state.erased.set(location, erased);
     } else {
       appendToChain(this.state, draft, now, chains.of(draft.target), auditKey);
     }
@@ -214,7 +232,16 @@ export class MemorySaltStore extends MemorySaltListing implements SaltStore {
           result: "success",
           details: { from_key_versions: plan.from.join(","), to_key_version: key.version },
         };
-        const linked = appendLinked(this.state, draft, now, stored.chain.id, stored.chain.head, auditKey);
+        const bound = bindings.live(stored.record);
+        const linked = appendLinked(
+          this.state,
+          draft,
+          now,
+          stored.chain.id,
+          stored.chain.head,
+          auditKey,
+          bound,
+        );
         this.state.current.set(location, {
           ...stored,
           enc: plan.salt,
@@ -241,15 +268,16 @@ export class MemorySaltStore extends MemorySaltListing implements SaltStore {
     ) {
       return null;
     }
-    const again = async (enc: EncryptedSalt, aad: string) =>
+    const place = this.place(location, stored);
+    const again = async (enc: EncryptedSalt, aad: Aad) =>
       enc.key_version === key.version ? enc : sealSalt(key, await openWith(this.deps.keys, enc, aad), aad);
     return {
       source: stored.enc,
       from: [...new Set(all.map((e) => e.key_version))].sort((a, b) => a - b),
-      salt: await again(stored.enc, saltAad(location, stored.record.version)),
-      shred: stored.shred ? await again(stored.shred, shredAad(location)) : null,
+      salt: await again(stored.enc, saltAad(place, stored.record.version)),
+      shred: stored.shred ? await again(stored.shred, shredAad(place)) : null,
       versions: await Promise.all(
-        retired.map(async ([v, r]) => [v, await again(r.enc, saltAad(location, v))] as const),
+        retired.map(async ([v, r]) => [v, await again(r.enc, saltAad(place, v))] as const),
       ),
     };
   }

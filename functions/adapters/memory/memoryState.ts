@@ -1,5 +1,6 @@
 import type { AuditEntry } from "../../domain/audit";
-import type { ChainHead } from "../../domain/auditChain";
+import type { SealedHead } from "../../domain/auditChain";
+import type { CheckpointPage, CheckpointSummary } from "../../domain/auditLedger";
 import type { EncryptedSalt } from "../../domain/encryption";
 import type { SaltRecord, SaltVersionInfo } from "../../domain/salt";
 import type { StoredSettings } from "../../ports/saltStore";
@@ -9,7 +10,7 @@ export interface StoredCurrent {
   enc: EncryptedSalt;
   shred: EncryptedSalt | null;
   keyVersions: number[];
-  chain: { id: string; head: ChainHead | null };
+  chain: { id: string; head: SealedHead | null };
   lastRewrapId: string | null;
 }
 
@@ -29,7 +30,12 @@ export class MemoryState {
   readonly versions = new Map<string, Map<number, StoredVersion>>();
   readonly audit: AuditEntry[] = [];
   /** Chain heads kept outside salts (log, caller, job chains; erased salts' chains). */
-  readonly chainHeads = new Map<string, ChainHead>();
+  readonly chainHeads = new Map<string, SealedHead>();
+  /** Erased incarnations by salt location: a restored copy of one is refused. */
+  readonly erased = new Map<string, { incarnations: Set<string>; chainless: boolean }>();
+  /** Finished checkpoints by id, and their pages by `${id}/${n}`. */
+  readonly checkpoints = new Map<string, CheckpointSummary>();
+  readonly checkpointPages = new Map<string, CheckpointPage>();
   /** Idempotency records: the first answer to a request id. */
   readonly requests = new Map<string, { fingerprint: string; answer: string; expiresAt: Date }>();
   settings: StoredSettings = { pending: null, active: null };
@@ -41,6 +47,7 @@ export class MemoryState {
     const versions = new Map([...this.versions].map(([k, v]) => [k, new Map(v)]));
     const heads = new Map(this.chainHeads);
     const requests = new Map(this.requests);
+    const erased = new Map(this.erased);
     const auditLength = this.audit.length;
     try {
       return change();
@@ -53,6 +60,7 @@ export class MemoryState {
       restore(this.versions, versions);
       restore(this.chainHeads, heads);
       restore(this.requests, requests);
+      restore(this.erased, erased);
       this.audit.length = auditLength;
       throw e;
     }
