@@ -24,6 +24,8 @@ export interface AuditEntry {
   correlation_id: string;
   reason?: string;
   details?: Record<string, string | number | boolean | null>;
+  /** False: no valid chain link under the audit key (not written by the service, or changed). */
+  verified?: boolean;
 }
 
 export interface Correlated {

@@ -1,19 +1,42 @@
 import type { AuditEntry, AuditResult } from "../domain/audit";
+import { entryProblem } from "../domain/auditChain";
 import { notFound } from "../domain/errors";
 import { toMetadata, type SaltMetadata } from "../domain/salt";
+import { keyring } from "./chainWalk";
 import { auditContext, type CallContext, type Services } from "./deps";
+
+/**
+ * An entry as listed: `verified` says it carries a chain link whose mac checks
+ * under the audit key (the service wrote it, and it is unchanged). An entry that
+ * does not is shown as unverified, never as genuine; whether entries around it
+ * were removed is what `salts-auditVerify` checks.
+ */
+export type ListedEntry = AuditEntry & { verified: boolean };
+
+export async function markVerified(
+  deps: Pick<Services, "auditKey">,
+  entries: AuditEntry[],
+): Promise<ListedEntry[]> {
+  const key = keyring(deps.auditKey);
+  return Promise.all(
+    entries.map(async (e) => {
+      const bytes = e.integrity ? await key(e.integrity.key_version) : null;
+      return { ...e, verified: entryProblem(e, bytes) === null };
+    }),
+  );
+}
 
 export interface AuditResponse {
   salt: SaltMetadata;
   history: { version: number; created_at: string; retired_at: string; salt_hash_prefix: string }[];
-  audit: AuditEntry[];
+  audit: ListedEntry[];
 }
 
 const RECENT_ENTRIES = 50;
 
 /** One user's salt metadata, retained versions and recent audit entries. Reading it is itself audited. */
 export async function auditUser(
-  deps: Pick<Services, "salts" | "audit" | "clock">,
+  deps: Pick<Services, "salts" | "audit" | "clock" | "auditKey">,
   ctx: CallContext,
   userId: string,
 ): Promise<AuditResponse> {
@@ -36,12 +59,15 @@ export async function auditUser(
       retired_at: v.retired_at.toISOString(),
       salt_hash_prefix: v.salt_hash_prefix,
     })),
-    audit: entries.items.filter((e) => e.target.kind === "user"),
+    audit: await markVerified(
+      deps,
+      entries.items.filter((e) => e.target.kind === "user"),
+    ),
   };
 }
 
 export async function auditLog(
-  deps: Pick<Services, "audit">,
+  deps: Pick<Services, "audit" | "auditKey">,
   query: {
     limit: number;
     cursor?: string | undefined;
@@ -51,7 +77,7 @@ export async function auditLog(
     from?: Date | undefined;
     to?: Date | undefined;
   },
-): Promise<{ entries: AuditEntry[]; next_cursor: string | null }> {
+): Promise<{ entries: ListedEntry[]; next_cursor: string | null }> {
   const page = await deps.audit.listAudit({
     limit: query.limit,
     cursor: query.cursor,
@@ -61,5 +87,5 @@ export async function auditLog(
     from: query.from,
     to: query.to,
   });
-  return { entries: page.items, next_cursor: page.nextCursor };
+  return { entries: await markVerified(deps, page.items), next_cursor: page.nextCursor };
 }

@@ -41,12 +41,13 @@ describe("salts audit-log export: every page, streamed, as csv or jsonl", () => 
     expect(pagesFetched).toBeGreaterThanOrEqual(4);
     const lines = r.stdout.trimEnd().split("\n");
     expect(lines[0]).toBe(
-      "id,at,actor_uid,actor_via,operation,target_kind,target_id,result,rotation_id,correlation_id,reason,details",
+      "id,at,actor_uid,actor_via,operation,target_kind,target_id,result,rotation_id,correlation_id,reason,details,verified",
     );
     expect(lines.filter((l) => l.startsWith("id,"))).toHaveLength(1);
     const rows = parse(r.stdout, { columns: true }) as Record<string, string>[];
     expect(rows.map((row) => row.id).sort()).toEqual([...stored].sort());
     expect(rows.every((row) => row.target_id === TARGET && row.operation === "rotate_user")).toBe(true);
+    expect(rows.every((row) => row.verified === "true")).toBe(true);
     const times = rows.map((row) => Date.parse(row.at!));
     expect(times).toEqual([...times].sort((a, b) => b - a)); // newest first, across page boundaries
     expect(rows.at(-1)).toMatchObject({ reason: "first", result: "success", actor_via: "callable" });

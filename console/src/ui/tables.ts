@@ -30,7 +30,16 @@ export function auditTable(entries: AuditEntry[], label: string, testid = "audit
               <td class="mono">${e.operation}</td>
               <td class="mono id"><span class="muted">${e.target.kind}:</span>${e.target.id}</td>
               <td>
-                ${resultBadge(e.result)}${e.details?.code ? html` <span class="mono small nowrap">${e.details.code}</span>` : ""}
+                ${resultBadge(e.result)}${e.details?.code ? html` <span class="mono small nowrap">${e.details.code}</span>` : ""}${
+                  e.verified === false
+                    ? html` <span
+                        class="badge badge-bad"
+                        data-testid="unverified"
+                        title="No valid chain link under the audit key: not written by the service, or changed"
+                        >unverified</span
+                      >`
+                    : ""
+                }
               </td>
               <td class="mono id">${e.actor.uid} <span class="muted">(${e.actor.via})</span></td>
               <td class="reason">${e.reason ?? html`<span class="muted">—</span>`}</td>

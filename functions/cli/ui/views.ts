@@ -35,12 +35,19 @@ export const saltColumns: Column<SaltMetadata>[] = [
   { header: "DUE", value: (s) => s.due, show: (s, c) => (s.due ? c.yellow("yes") : "no") },
 ];
 
+/** Listed without a valid chain link under the audit key (the service's `verified: false`). */
+const unverified = (e: AuditEntry) => (e as { verified?: boolean }).verified === false;
+
 export const auditColumns: Column<AuditEntry>[] = [
   { header: "AT", value: (e) => e.at, show: (e) => relativeTime(e.at) },
   { header: "OPERATION", value: (e) => e.operation },
   { header: "TARGET", value: (e) => `${e.target.kind}:${e.target.id}` },
   { header: "ACTOR", value: (e) => `${e.actor.uid} (${e.actor.via})` },
-  { header: "RESULT", value: (e) => e.result, show: (e, c) => resultColor(e.result, c) },
+  {
+    header: "RESULT",
+    value: (e) => `${e.result}${unverified(e) ? " UNVERIFIED" : ""}`,
+    show: (e, c) => `${resultColor(e.result, c)}${unverified(e) ? ` ${c.red("UNVERIFIED")}` : ""}`,
+  },
   { header: "REASON", value: (e) => e.reason ?? "" },
   { header: "CORRELATION_ID", value: (e) => e.correlation_id, show: (e, c) => c.dim(e.correlation_id) },
 ];
@@ -59,6 +66,7 @@ export const auditCsvColumns: Column<AuditEntry>[] = [
   { header: "correlation_id", value: (e) => e.correlation_id },
   { header: "reason", value: (e) => e.reason },
   { header: "details", value: (e) => (e.details ? JSON.stringify(e.details) : "") },
+  { header: "verified", value: (e) => (e as { verified?: boolean }).verified },
 ];
 
 const n = (v: unknown): number => (typeof v === "number" ? v : 0);
