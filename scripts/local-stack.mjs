@@ -9,6 +9,7 @@ import {
   PROJECT_ID,
   ROOT,
   startFirebaseEmulators,
+  startLocalCloudStorage,
   startLocalSecretManager,
   stopAll,
 } from "./emulators.mjs";
@@ -21,9 +22,16 @@ try {
   // The functions read their secrets through Secret Manager's API, from a local server holding .secret.local.
   const secretManager = await startLocalSecretManager(PROJECT_ID, ensureLocalSecrets());
   process.on("exit", () => void secretManager.sm.stop());
+  // Audit checkpoints are anchored in a retention-locked bucket of a local Cloud Storage server.
+  const storage = await startLocalCloudStorage();
+  process.on("exit", () => void storage.storage.stop());
   const hosts = await startFirebaseEmulators({
     firestore,
-    env: { SECRET_MANAGER_EMULATOR_HOST: secretManager.host },
+    env: {
+      SECRET_MANAGER_EMULATOR_HOST: secretManager.host,
+      STORAGE_EMULATOR_HOST: storage.host,
+      AUDIT_ANCHOR_BUCKET: storage.bucket,
+    },
   });
   const state = { projectId: PROJECT_ID, ...hosts };
   mkdirSync(path.join(ROOT, ".tmp"), { recursive: true });
@@ -55,6 +63,7 @@ Local stack is up (project ${PROJECT_ID}); Ctrl-C stops everything.
   Functions emulator   ${hosts.functions}   (salts-status, salts-rotateUser, ...)
   Cloud Tasks emulator ${hosts.tasks}
   Secret Manager       ${secretManager.host}   (local server; version 1 of each secret is in .secret.local)
+  Cloud Storage        ${storage.host}   (local server; audit checkpoints anchored in gs://${storage.bucket}, retention-locked)
 ${consoleBanner(web.url, DEMO_USERS)}
 
 Demo users (Auth emulator):

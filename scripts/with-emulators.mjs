@@ -12,6 +12,7 @@ import {
   PROJECT_ID,
   ROOT,
   startFirebaseEmulators,
+  startLocalCloudStorage,
   startLocalSecretManager,
   stopAll,
 } from "./emulators.mjs";
@@ -28,17 +29,23 @@ const firestoreOnly = flags.has("--firestore-only");
 installCleanup();
 let code = 1;
 let secretManager = null;
+let cloudStorage = null;
 try {
   const firestore = await ensureFirestore();
   // The functions read their secrets through Secret Manager's API, from this local server (version 1 of each
   // is the value in .secret.local); tests add, disable and destroy versions through the real client.
   const local = await startLocalSecretManager(PROJECT_ID, ensureLocalSecrets());
   secretManager = local.sm;
+  // Audit checkpoints are anchored in a retention-locked bucket of a local Cloud Storage server.
+  const storage = await startLocalCloudStorage();
+  cloudStorage = storage.storage;
+  const anchor = { STORAGE_EMULATOR_HOST: storage.host, AUDIT_ANCHOR_BUCKET: storage.bucket };
   const env = {
     ...process.env,
     GCLOUD_PROJECT: PROJECT_ID,
     FIRESTORE_EMULATOR_HOST: firestore.host,
     SECRET_MANAGER_EMULATOR_HOST: local.host,
+    ...anchor,
   };
   if (!firestoreOnly || firestore.viaFirebaseTools) {
     const hosts = await startFirebaseEmulators({
@@ -46,6 +53,7 @@ try {
       only: firestoreOnly ? [] : ["auth", "functions", "tasks"],
       env: {
         SECRET_MANAGER_EMULATOR_HOST: local.host,
+        ...anchor,
         ...(flags.has("--test-hooks")
           ? { EMULATOR_TEST_HOOKS: path.join(ROOT, "test/support/emulatorHooks.cjs") }
           : {}),
@@ -66,6 +74,7 @@ try {
   code = e.name === "MissingEmulatorError" ? 3 : 1;
 } finally {
   await secretManager?.stop();
+  await cloudStorage?.stop();
   await stopAll();
 }
 process.exit(code);
