@@ -38,11 +38,7 @@ function runtime() {
   return { rt, state, anchor, auditKey, clock };
 }
 
-const problems = (out: { breaks: { problem: string }[] }) => {
-  const p = out.breaks.map((b) => b.problem).join("\n");
-  if (process.env.SHOW) console.log(p);
-  return p;
-};
+const problems = (out: { breaks: { problem: string }[] }) => out.breaks.map((b) => b.problem).join("\n");
 
 describe("the audit trail against a database writer (memory backend)", () => {
   let env: ReturnType<typeof runtime>;
