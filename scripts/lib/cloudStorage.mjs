@@ -111,6 +111,13 @@ export class LocalCloudStorage {
     this.calls.push(`${req.method} ${path}${url.search}`);
     const q = url.searchParams;
     // The client sends `/b/...` (STORAGE_EMULATOR_HOST as its base) or `/storage/v1/b/...`; uploads `/upload/storage/v1/b/...`.
+    // Outside the JSON API, like the Firestore emulator's own reset: tests that wipe the database wipe its anchors.
+    const reset = /^\/emulator\/v1\/b\/([^/]+)\/o$/.exec(path);
+    if (reset && req.method === "DELETE") {
+      this.buckets.get(reset[1])?.objects.clear();
+      res.writeHead(200);
+      return res.end();
+    }
     const upload = /^\/upload\/storage\/v1\/b\/([^/]+)\/o$/.exec(path);
     const rest = path.replace(/^\/storage\/v1/, "");
     if (req.method === "POST" && rest === "/b") {

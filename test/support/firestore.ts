@@ -21,10 +21,17 @@ export function adminFirestore(): Firestore {
 }
 
 /**
- * Deletes every document in the emulator's default database. The emulator answers
- * 409 while a transaction abandoned by a cut-off client still holds locks; wait those out.
+ * Deletes every document in the emulator's default database, and the audit checkpoints anchored
+ * for it in the local Cloud Storage server (through its test-only reset, as retention forbids deletes).
+ * The emulator answers 409 while a transaction abandoned by a cut-off client still holds locks; wait those out.
  */
 export async function clearFirestore(): Promise<void> {
+  const storage = process.env.STORAGE_EMULATOR_HOST;
+  const bucket = process.env.AUDIT_ANCHOR_BUCKET?.split("/")[0];
+  if (storage && bucket) {
+    const res = await fetch(`${storage}/emulator/v1/b/${bucket}/o`, { method: "DELETE" });
+    if (!res.ok) throw new Error(`clearing the local anchor bucket failed: HTTP ${res.status}`);
+  }
   const url = `http://${firestoreHost()}/emulator/v1/projects/${PROJECT_ID}/databases/(default)/documents`;
   const until = Date.now() + 90_000;
   for (;;) {
