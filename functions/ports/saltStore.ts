@@ -276,11 +276,11 @@ export interface CheckpointStore {
   putCheckpointPage(id: string, page: CheckpointPage): Promise<void>;
   /** Records the finished checkpoint (only then does it count); false when that id exists already. */
   finishCheckpoint(summary: CheckpointSummary): Promise<boolean>;
-  /** Finished checkpoints, newest first, older than `before` (an id) when given. */
+  /** Finished checkpoints by sequence number, newest first, below `beforeSeq` when given. */
   listCheckpoints(page: {
     limit: number;
-    before?: string | undefined;
-  }): Promise<(CheckpointSummary | { id: string; malformed: true })[]>;
+    beforeSeq?: number | undefined;
+  }): Promise<(CheckpointSummary | { id: string; seq: number; malformed: true })[]>;
   getCheckpoint(id: string): Promise<CheckpointSummary | typeof MALFORMED | null>;
   checkpointPage(id: string, n: number): Promise<CheckpointPage | typeof MALFORMED | null>;
 }

@@ -83,13 +83,15 @@ export async function verifyLedger(
       const at = await deps.audit.getCheckpoint(pos.id);
       newer = at && at !== MALFORMED ? at : null;
     }
-    let before = pos?.id || undefined;
+    // Below the checkpoint the walk stopped at (S|<id> carries its sequence number in t).
+    let beforeSeq = pos && pos.t > 0 ? pos.t : undefined;
     for (;;) {
       const limit = Math.min(SUMMARIES_PER_READ, Math.max(1, budget - visited));
-      const list = await deps.audit.listCheckpoints({ limit, before });
+      const list = await deps.audit.listCheckpoints({ limit, beforeSeq });
+      let lowest = Infinity;
       for (const c of list) {
         visited++;
-        before = c.id;
+        if (Number.isFinite(c.seq)) lowest = Math.min(lowest, c.seq);
         if ("malformed" in c) {
           flag(`checkpoint document ${c.id} is not one the sweep wrote (malformed)`);
           continue;
@@ -103,8 +105,10 @@ export async function verifyLedger(
         if (link) flag(link);
         newer = c;
       }
-      if (list.length < limit) break;
-      if (visited >= budget) return { visited, next: { stage: "S", id: before!, t: 0 } };
+      // A page of documents without a usable sequence number ends the walk (it could not go on past them).
+      if (list.length < limit || lowest === Infinity) break;
+      beforeSeq = lowest;
+      if (visited >= budget) return { visited, next: { stage: "S", id: newer?.id ?? "", t: lowest } };
     }
     if (newer && (newer.seq !== 1 || newer.prev !== null))
       flag(`checkpoint${newer.seq > 2 ? `s 1..${newer.seq - 1} are` : " 1 is"} missing (removed)`);

@@ -1,4 +1,4 @@
-import { FieldPath, Timestamp, type Firestore } from "firebase-admin/firestore";
+import { Timestamp, type Firestore } from "firebase-admin/firestore";
 import { z } from "zod";
 import type { CheckpointPage, CheckpointSummary } from "../../domain/auditLedger";
 import { MALFORMED, type CheckpointStore } from "../../ports/saltStore";
@@ -25,9 +25,7 @@ const pageSchema = z.object({
   mac: z.string(),
 });
 
-// Checkpoints of this ledger have ids `ckpt_<seq>`; earlier releases' (`cp_...`) are outside it.
-const FIRST = "ckpt_";
-const AFTER_LAST = "ckpt`";
+// Checkpoints of this ledger have a `seq` and ids `ckpt_<seq>`; earlier releases' (`cp_...`, no `seq`) are outside it.
 
 function summaryOf(id: string, data: unknown): CheckpointSummary | typeof MALFORMED {
   const parsed = summarySchema.safeParse(data);
@@ -68,20 +66,20 @@ export abstract class FirestoreCheckpoints implements CheckpointStore {
 
   listCheckpoints(page: {
     limit: number;
-    before?: string | undefined;
-  }): Promise<(CheckpointSummary | { id: string; malformed: true })[]> {
+    beforeSeq?: number | undefined;
+  }): Promise<(CheckpointSummary | { id: string; seq: number; malformed: true })[]> {
     return guarded("checkpoint.list", this.timeoutMs, async () => {
-      // By document id, so a document missing any field (forged or damaged) is still seen.
-      const q = this.db
-        .collection(COLLECTIONS.checkpoints)
-        .where(FieldPath.documentId(), ">=", FIRST)
-        .where(FieldPath.documentId(), "<", page.before ?? AFTER_LAST)
-        .orderBy(FieldPath.documentId(), "desc")
-        .limit(page.limit);
-      const snap = await q.get();
+      // By sequence number (Firestore scans document ids in ascending order only). A checkpoint whose
+      // `seq` was removed drops out of this order: the ledger then finds the gap it leaves.
+      let q = this.db.collection(COLLECTIONS.checkpoints).orderBy("seq", "desc");
+      if (page.beforeSeq !== undefined) q = q.where("seq", "<", page.beforeSeq);
+      const snap = await q.limit(page.limit).get();
       return snap.docs.map((d) => {
         const s = summaryOf(d.id, d.data());
-        return s === MALFORMED ? { id: d.id, malformed: true as const } : s;
+        const seq = d.get("seq") as unknown;
+        return s === MALFORMED
+          ? { id: d.id, seq: typeof seq === "number" ? seq : NaN, malformed: true as const }
+          : s;
       });
     });
   }

@@ -20,11 +20,14 @@ export class MemoryCheckpoints implements CheckpointStore {
     return true;
   }
 
-  async listCheckpoints(page: { limit: number; before?: string | undefined }): Promise<CheckpointSummary[]> {
+  async listCheckpoints(page: {
+    limit: number;
+    beforeSeq?: number | undefined;
+  }): Promise<CheckpointSummary[]> {
     await Promise.resolve();
     return [...this.state.checkpoints.values()]
-      .filter((c) => page.before === undefined || c.id < page.before)
-      .sort((a, b) => (a.id < b.id ? 1 : -1))
+      .filter((c) => page.beforeSeq === undefined || c.seq < page.beforeSeq)
+      .sort((a, b) => b.seq - a.seq)
       .slice(0, page.limit)
       .map((c) => ({ ...c }));
   }
