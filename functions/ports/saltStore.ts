@@ -1,5 +1,5 @@
 import type { AuditDraft, AuditEntry, AuditResult } from "../domain/audit";
-import type { HeadBinding, SealedHead } from "../domain/auditChain";
+import type { AuditKey, HeadBinding, SealedHead } from "../domain/auditChain";
 import type { CheckpointPage, CheckpointSummary } from "../domain/auditLedger";
 import type { SaltKind } from "../domain/ids";
 import type { Page } from "../domain/paging";
@@ -266,6 +266,11 @@ export interface AuditStore extends CheckpointStore {
   listChainHeads(page: PageRequest): Promise<Page<HeadRecord>>;
   /** Chains whose head is kept for `targetId` (its salts, live or erased, and its log chains). */
   chainsHeldFor(targetId: string): Promise<string[]>;
+  /**
+   * Seals a head written before heads were authenticated, where it is kept, if it is still exactly
+   * `record.head` (unsealed); false otherwise. Only the sweep's first pass of the ledger does this.
+   */
+  sealLegacyHead(record: HeadRecord, key: AuditKey): Promise<boolean>;
 }
 
 /** A checkpoint or page document that is not one this service could have written. */

@@ -121,9 +121,15 @@ export async function verifyLedger(
 
 /** The newest anchored checkpoint must be in the database, unchanged. */
 async function compareAnchor(deps: LedgerDeps, flag: (p: string) => void): Promise<void> {
-  const anchored = await deps.anchor.latest();
-  if (!anchored) return;
   const where = deps.anchor.location ?? "the anchor";
+  // Unreadable (Storage down, or access taken away): the ledger is not proved intact, and says why.
+  const anchored = await deps.anchor.latest().catch((e: unknown) => {
+    flag(
+      `the anchor in ${where} could not be read (${(e as Error).message}): the newest checkpoint is unproved`,
+    );
+    return null;
+  });
+  if (!anchored) return;
   if (anchored === MALFORMED)
     return flag(`the newest checkpoint anchored in ${where} is not one the sweep wrote`);
   const key = await deps.auditKey.version(anchored.key_version).then(

@@ -96,6 +96,7 @@ export async function runSweep(
     }
     // A checkpoint whose anchor failed to be written (Storage unreachable) is anchored now.
     await catchUpAnchor(deps).catch((e: unknown) => logs.auditAnchorFailed("newest", e));
+    if (checkpoint.sealed > 0) logs.sweep({ event: "legacy chain heads sealed", count: checkpoint.sealed });
     await backfillAuditShards(deps, state);
     report.audit_entries_verified = await verifyTrailSlice(deps, state, breaks);
     report.audit_breaks = breaks.length;

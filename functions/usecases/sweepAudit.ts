@@ -39,6 +39,10 @@ async function ledgerTip(deps: AuditDeps): Promise<{ seq: number; mac: string | 
 export class CheckpointWriter {
   private page: CheckpointHead[] = [];
   private readonly key: (v: number) => Promise<Buffer | null>;
+  /** Whether this is the ledger's first pass (nothing checkpointed or anchored yet), decided once. */
+  private firstPass: Promise<boolean> | null = null;
+  /** Heads from before heads were authenticated that this run sealed. */
+  sealed = 0;
 
   private constructor(
     private readonly deps: AuditDeps,
@@ -77,10 +81,28 @@ export class CheckpointWriter {
   async add(chain: string, head: SealedHead | null, bound: HeadBinding): Promise<void> {
     if (!head) return;
     const problem = headProblem(chain, head, bound, await this.key(head.key_version ?? 0));
-    if (problem) this.breaks.push(`${chain}: ${problem}`);
+    if (problem && !(head.auth === undefined && (await this.sealLegacy(chain, head, bound))))
+      this.breaks.push(`${chain}: ${problem}`);
     this.chains++;
     this.page.push({ chain, seq: head.seq, mac: head.mac });
     if (this.page.length >= PAGE) await this.flush();
+  }
+
+  /**
+   * The upgrade: on the ledger's first pass only (no checkpoint in the database or the anchor yet),
+   * a head written before heads were authenticated is sealed where it is kept, if it is its chain's
+   * last entry (present, same mac, nothing after it). Later, such a head is a break.
+   */
+  private async sealLegacy(chain: string, head: SealedHead, bound: HeadBinding): Promise<boolean> {
+    this.firstPass ??= ledgerTip(this.deps).then((tip) => tip.seq === 0);
+    if (!(await this.firstPass)) return false;
+    const cursor = head.seq > 1 ? encodeCursor({ t: head.seq - 1, d: chain }) : null;
+    const next = await this.deps.audit.scanChains({ limit: 2, chains: [chain], cursor });
+    const last = next.items[0]?.entry.integrity;
+    if (next.items.length !== 1 || last?.seq !== head.seq || last.mac !== head.mac) return false;
+    const ok = await this.deps.audit.sealLegacyHead({ chain, head, bound }, await this.deps.auditKey.current());
+    if (ok) this.sealed++;
+    return ok;
   }
 
   private async flush(): Promise<void> {

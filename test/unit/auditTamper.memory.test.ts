@@ -153,3 +153,35 @@ describe("the audit trail against a database writer (memory backend)", () => {
     expect(report.audit_breaks).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe("upgrading heads written before heads were authenticated (memory backend)", () => {
+  it("when the ledger's first pass meets an unsealed head that is its chain's last entry, then it seals it; later ones are breaks", async () => {
+    const { rt, state } = runtime();
+    await rotateSalt(rt, ctx, "user", "bob", { force: true });
+    await rt.audit.appendAudit({
+      actor: ctx.actor,
+      operation: "status",
+      target: { kind: "system", id: "s" },
+      result: "success",
+      correlation_id: "c",
+    });
+    // As the previous release wrote them: {seq, mac} only.
+    const salt = state.current.get(saltLocation("user", "bob"))!;
+    salt.chain.head = { seq: salt.chain.head!.seq, mac: salt.chain.head!.mac };
+    const [logChain, logHead] = [...state.chainHeads.entries()][0]!;
+    state.chainHeads.set(logChain, { seq: logHead.seq, mac: logHead.mac });
+    expect(problems(await auditVerify(rt, { limit: 1000 }))).toMatch(/not authenticated/);
+
+    const first = await runSweep(rt, sweepCtx);
+    expect(first.checkpoint?.seq).toBe(1);
+    expect(first.audit_breaks).toBe(0);
+    expect(salt.chain.head!.auth).toBeDefined();
+    expect(state.chainHeads.get(logChain)!.auth).toBeDefined();
+    expect(await auditVerify(rt, { limit: 1000 })).toMatchObject({ intact: true });
+
+    // Once the ledger has begun, an unsealed head is a break, never sealed.
+    salt.chain.head = { seq: salt.chain.head!.seq, mac: salt.chain.head!.mac };
+    expect((await runSweep(rt, sweepCtx)).audit_breaks).toBeGreaterThanOrEqual(1);
+    expect(salt.chain.head!.auth).toBeUndefined();
+  });
+});

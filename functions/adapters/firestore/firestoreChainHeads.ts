@@ -1,5 +1,5 @@
 import { FieldPath, type DocumentData, type DocumentSnapshot, type Query } from "firebase-admin/firestore";
-import { bindings, saltOfChain, type SealedHead } from "../../domain/auditChain";
+import { bindings, saltOfChain, sealHead, type AuditKey, type SealedHead } from "../../domain/auditChain";
 import { encodeDocId, SALT_KINDS } from "../../domain/ids";
 import { decodeCursor, toPage, type Page } from "../../domain/paging";
 import type { HeadRecord, PageRequest } from "../../ports/saltStore";
@@ -56,6 +56,24 @@ export abstract class FirestoreChainHeads extends FirestoreCheckpoints {
       const snap = await q.limit(page.limit + 1).get();
       return toPage(snap.docs, page.limit, chainDocHead, (d) => ({ t: 0, d: d.id }));
     });
+  }
+
+  sealLegacyHead(record: HeadRecord, key: AuditKey): Promise<boolean> {
+    return guarded("sealLegacyHead", this.timeoutMs, () =>
+      this.db.runTransaction(async (tx) => {
+        const salt = saltOfChain(record.chain);
+        const saltRef = salt && this.db.collection(COLLECTIONS[salt.kind]).doc(salt.docId);
+        const live = saltRef ? saltDocHead(record.chain, (await tx.get(saltRef)).data()) : null;
+        const found = live ?? (await tx.get(this.chainRef(record.chain)).then((d) => (d.exists ? chainDocHead(d) : null)));
+        const { head } = record;
+        if (!found || found.head.auth !== undefined || found.head.seq !== head.seq || found.head.mac !== head.mac)
+          return false;
+        const sealed = sealHead(record.chain, head, found.bound, key);
+        if (live) tx.update(saltRef!, { "chain.head": sealed });
+        else tx.update(this.chainRef(record.chain), { head: sealed });
+        return true;
+      }),
+    );
   }
 
   chainsHeldFor(targetId: string): Promise<string[]> {

@@ -5,6 +5,7 @@ import {
   chains,
   linkEntry,
   saltOfChain,
+  sealHead,
   type AuditKey,
   type ChainHead,
   type HeadBinding,
@@ -158,6 +159,18 @@ export class MemoryAuditStore extends MemoryCheckpoints implements AuditStore {
     }
     const head = this.state.chainHeads.get(chain);
     return head ? this.chainDocHead(chain, head) : null;
+  }
+
+  async sealLegacyHead(record: HeadRecord, key: AuditKey): Promise<boolean> {
+    const found = await this.headOf(record.chain);
+    const { head } = record;
+    if (!found || found.head.auth !== undefined || found.head.seq !== head.seq || found.head.mac !== head.mac)
+      return false;
+    const sealed = sealHead(record.chain, head, found.bound, key);
+    const live = [...this.state.current.values()].find((s) => s.chain.id === record.chain);
+    if (live) live.chain.head = sealed;
+    else this.state.chainHeads.set(record.chain, sealed);
+    return true;
   }
 
   async chainsHeldFor(targetId: string): Promise<string[]> {
