@@ -13,6 +13,14 @@ export interface BackendHarness {
   tamper(kind: SaltKind, id: string): Promise<void>;
   /** Copies the stored ciphertext of `from` into the document of `to`, as a database attacker could. */
   copyCiphertext(kind: SaltKind, from: string, to: string): Promise<void>;
+  /**
+   * Keeps a copy of a salt as stored (document and retained versions), as a database attacker could:
+   * `putBack` writes it all back; `putCiphertextInto` writes only its current ciphertext into the salt stored now.
+   */
+  keepCopy(
+    kind: SaltKind,
+    id: string,
+  ): Promise<{ putBack(): Promise<void>; putCiphertextInto(): Promise<void> }>;
   reset(): Promise<void>;
 }
 
@@ -350,6 +358,35 @@ export function backendContract(name: string, makeHarness: () => Promise<Backend
         expect(entries[0]).toMatchObject({ rotation_id: rotationId, details: { versions_destroyed: 3 } });
         // A later request starts an unrelated salt.
         expect((await b.getOrCreate("user", "erin")).created).toBe(true);
+      });
+
+      it("when a copy of the salt taken before the erasure is put back, then it and its retained versions are refused", async () => {
+        const before = (await b.getOrCreate("user", "ivy", audit)).loaded;
+        await b.rotate("user", "ivy", { rotationId: rid(), audit });
+        const copy = await h.keepCopy("user", "ivy");
+        await b.erase("user", "ivy", rid(), { ...audit, operation: "erase" });
+        await copy.putBack();
+        await expect(b.get("user", "ivy")).rejects.toMatchObject({
+          code: "internal",
+          message: /erased incarnation/,
+        });
+        await expect(b.getVersion("user", "ivy", 1)).rejects.toMatchObject({ message: /erased incarnation/ });
+        await expect(b.getOrCreate("user", "ivy")).rejects.toMatchObject({ message: /erased incarnation/ });
+        expect(before.salt).toHaveLength(32);
+      });
+
+      it("when an erased salt's ciphertext is copied into the salt created after it, then it does not decrypt", async () => {
+        await b.getOrCreate("user", "jo", audit);
+        const copy = await h.keepCopy("user", "jo");
+        await b.erase("user", "jo", rid(), { ...audit, operation: "erase" });
+        // The user comes back: a new incarnation, at version 1 again.
+        const again = (await b.getOrCreate("user", "jo", audit)).loaded;
+        expect(again.record.version).toBe(1);
+        await copy.putCiphertextInto();
+        await expect(b.get("user", "jo")).rejects.toMatchObject({
+          code: "internal",
+          message: /authentication failed/,
+        });
       });
 
       it("when nothing is stored for the user, then erase reports nothing erased", async () => {

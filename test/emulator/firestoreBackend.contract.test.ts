@@ -20,6 +20,23 @@ backendContract("firestore (emulator)", async () => {
       ct[0] = ct[0]! ^ 0x01;
       await ref.update({ "salt.ct": ct });
     },
+    keepCopy: async (kind, id) => {
+      const ref = backend.saltRef(kind, id);
+      const doc = (await ref.get()).data()!;
+      const versions = (await ref.collection("salt_versions").get()).docs.map((d) => ({
+        id: d.id,
+        data: d.data(),
+      }));
+      return {
+        putBack: async () => {
+          await ref.set(doc);
+          for (const v of versions) await ref.collection("salt_versions").doc(v.id).set(v.data);
+        },
+        putCiphertextInto: async () => {
+          await ref.update({ salt: doc.salt });
+        },
+      };
+    },
     copyCiphertext: async (kind, from, to) => {
       const src = (await backend.saltRef(kind, from).get()).get("salt");
       await backend.saltRef(kind, to).update({ salt: src });

@@ -17,6 +17,20 @@ backendContract("memory", async () => {
       const s = stored.current.get(saltLocation(kind, id))!;
       s.enc.ct[0] = s.enc.ct[0]! ^ 0x01;
     },
+    keepCopy: async (kind, id) => {
+      const location = saltLocation(kind, id);
+      const current = structuredClone(stored.current.get(location)!);
+      const versions = new Map(stored.versions.get(location) ?? []);
+      return {
+        putBack: async () => {
+          stored.current.set(location, structuredClone(current));
+          stored.versions.set(location, new Map(versions));
+        },
+        putCiphertextInto: async () => {
+          stored.current.get(location)!.enc = structuredClone(current.enc);
+        },
+      };
+    },
     copyCiphertext: async (kind, from, to) => {
       const src = stored.current.get(saltLocation(kind, from))!;
       const dst = stored.current.get(saltLocation(kind, to))!;
