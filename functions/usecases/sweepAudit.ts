@@ -30,6 +30,13 @@ async function ledgerTip(deps: AuditDeps): Promise<{ seq: number; mac: string | 
   return tip ? { seq: tip.seq, mac: tip.mac } : { seq: 0, mac: null };
 }
 
+/** Nothing checkpointed yet: no valid checkpoint in the database, and the anchor (if any) read and empty. */
+async function isFirstPass(deps: AuditDeps): Promise<boolean> {
+  if (await newestValidCheckpoint(deps)) return false;
+  if (!deps.anchor.location) return true;
+  return (await deps.anchor.latest().catch(() => "unreadable" as const)) === null;
+}
+
 /**
  * Collects every chain head and writes them as the next checkpoint of the
  * ledger, a MACed page at a time, each page chained on the one before; it can
@@ -62,12 +69,18 @@ export class CheckpointWriter {
 
   /** The checkpoint the last sweep left open, or a new one following the ledger's newest. */
   static async resume(deps: AuditDeps, state: SweepState, breaks: string[]): Promise<CheckpointWriter> {
-    if (typeof state.cp_seq === "number" && state.cp_seq >= 1) {
+    const open = typeof state.cp_seq === "number" && state.cp_seq >= 1 ? state.cp_seq : null;
+    // A checkpoint that exists already is never written over (a sweep state pointing at one was changed).
+    if (open !== null && (await deps.audit.getCheckpoint(checkpointId(open))) !== null) {
+      breaks.push(
+        `the sweep state names checkpoint ${open} as unfinished, but it exists: starting a new one`,
+      );
+    } else if (open !== null) {
       const prev = typeof state.cp_prev === "string" ? state.cp_prev : null;
       return new CheckpointWriter(
         deps,
         breaks,
-        state.cp_seq,
+        open,
         prev,
         Number(state.cp_pages),
         Number(state.cp_chains),
@@ -94,13 +107,16 @@ export class CheckpointWriter {
    * last entry (present, same mac, nothing after it). Later, such a head is a break.
    */
   private async sealLegacy(chain: string, head: SealedHead, bound: HeadBinding): Promise<boolean> {
-    this.firstPass ??= ledgerTip(this.deps).then((tip) => tip.seq === 0);
+    this.firstPass ??= isFirstPass(this.deps);
     if (!(await this.firstPass)) return false;
     const cursor = head.seq > 1 ? encodeCursor({ t: head.seq - 1, d: chain }) : null;
     const next = await this.deps.audit.scanChains({ limit: 2, chains: [chain], cursor });
     const last = next.items[0]?.entry.integrity;
     if (next.items.length !== 1 || last?.seq !== head.seq || last.mac !== head.mac) return false;
-    const ok = await this.deps.audit.sealLegacyHead({ chain, head, bound }, await this.deps.auditKey.current());
+    const ok = await this.deps.audit.sealLegacyHead(
+      { chain, head, bound },
+      await this.deps.auditKey.current(),
+    );
     if (ok) this.sealed++;
     return ok;
   }
