@@ -69,6 +69,8 @@ export class CheckpointWriter {
 
   /** The checkpoint the last sweep left open, or a new one following the ledger's newest. */
   static async resume(deps: AuditDeps, state: SweepState, breaks: string[]): Promise<CheckpointWriter> {
+    // An earlier release's checkpoint in progress (`cp_id`, unchained) is abandoned; its keys go.
+    for (const k of ["cp_id", "checkpoint_id", "checkpoint_page"]) delete state[k];
     const open = typeof state.cp_seq === "number" && state.cp_seq >= 1 ? state.cp_seq : null;
     // A checkpoint that exists already is never written over (a sweep state pointing at one was changed).
     if (open !== null && (await deps.audit.getCheckpoint(checkpointId(open))) !== null) {
