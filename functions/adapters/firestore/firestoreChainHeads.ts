@@ -64,9 +64,16 @@ export abstract class FirestoreChainHeads extends FirestoreCheckpoints {
         const salt = saltOfChain(record.chain);
         const saltRef = salt && this.db.collection(COLLECTIONS[salt.kind]).doc(salt.docId);
         const live = saltRef ? saltDocHead(record.chain, (await tx.get(saltRef)).data()) : null;
-        const found = live ?? (await tx.get(this.chainRef(record.chain)).then((d) => (d.exists ? chainDocHead(d) : null)));
+        const found =
+          live ??
+          (await tx.get(this.chainRef(record.chain)).then((d) => (d.exists ? chainDocHead(d) : null)));
         const { head } = record;
-        if (!found || found.head.auth !== undefined || found.head.seq !== head.seq || found.head.mac !== head.mac)
+        if (
+          !found ||
+          found.head.auth !== undefined ||
+          found.head.seq !== head.seq ||
+          found.head.mac !== head.mac
+        )
           return false;
         const sealed = sealHead(record.chain, head, found.bound, key);
         if (live) tx.update(saltRef!, { "chain.head": sealed });
