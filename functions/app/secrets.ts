@@ -3,7 +3,7 @@ import {
   SecretManagerSecret,
   type SecretValidator,
 } from "../adapters/secretManager/secretVersions";
-import { aesKeyText, randomKeyBytes } from "../adapters/secretManager/validators";
+import { aesKeyText, pepperText, randomKeyBytes } from "../adapters/secretManager/validators";
 import type { ServiceConfig } from "../config/settings";
 import type { VersionedSecret } from "../ports/secrets";
 import { secretManagerClient } from "./firebase";
@@ -32,7 +32,7 @@ export function secretsFor(config: ServiceConfig): ServiceSecrets {
     const runtime = (name: string, version: number, validate: SecretValidator) =>
       new RuntimeSecret(name, () => injectedSecret(name), version, validate);
     return {
-      pepper: runtime("PSEUDONYM_PEPPER", Number(config.runtimePepperVersion), randomKeyBytes),
+      pepper: runtime("PSEUDONYM_PEPPER", Number(config.runtimePepperVersion), pepperText),
       keys: runtime("SALT_ENCRYPTION_KEY", declared(config.keyVersion), aesKeyText),
       auditKey: runtime("AUDIT_KEY", 1, randomKeyBytes),
     };
@@ -43,7 +43,7 @@ export function secretsFor(config: ServiceConfig): ServiceSecrets {
     // The pepper version is resolved once per instance: pseudonyms must not change under a running instance.
     pepper: new SecretManagerSecret(client, project, "PSEUDONYM_PEPPER", {
       pinned: config.pepperSecretVersion,
-      validate: randomKeyBytes,
+      validate: pepperText,
       refuseAboveNewest: true,
     }),
     keys: new SecretManagerSecret(client, project, "SALT_ENCRYPTION_KEY", {

@@ -7,8 +7,12 @@ import type { SaltKind } from "./ids";
  *
  *   ps1.<u|g>.<salt_version>.<pepper_version>.<base64url(32-byte tag)>
  *
- *   field key = HMAC-SHA-256(pepper, "ps1" | kind | scope | field | salt)   (each part length-prefixed)
- *   tag       = HMAC-SHA-256(field key, type-tag | value)
+ *   field key = HMAC-SHA-256(pepper, "ps1" ‖ kind ‖ scope ‖ field ‖ salt)   (each part length-prefixed)
+ *   tag       = HMAC-SHA-256(field key, type-tag ‖ value)
+ *
+ * Every byte (LP, UTF-8, the number text, base64url, versions, subject binding) is stated in
+ * docs/CRYPTO.md, "The pseudonym, byte by byte", pinned by docs/pseudonym-vectors.json and recomputed
+ * by docs/reference/pseudonym.py; a change here that moves any byte fails those tests.
  *
  * `scope` is empty for user salts and the event type for global salts, so the
  * same value yields unrelated pseudonyms for different users' fields, different

@@ -1,5 +1,5 @@
 import { invalidArgument, isSaltServiceError } from "../domain/errors";
-import { assertSaltId, saltIdProblem, type SaltKind } from "../domain/ids";
+import { assertSaltId, type SaltKind } from "../domain/ids";
 import {
   deriveFieldKey,
   type FieldKey,
@@ -13,6 +13,7 @@ import {
   type PseudonymizableValue,
 } from "../domain/pseudonym";
 import type { LoadedSalt } from "../domain/salt";
+import { SUBJECT_FIELD, subjectOf } from "../domain/subject";
 import type { Pepper, PepperSource } from "../ports/secrets";
 import type { SaltCache } from "./saltCache";
 
@@ -34,8 +35,7 @@ export const DEFAULT_ANALYTICS_FIELDS: readonly string[] = [
   "ip_address",
 ];
 
-/** The field of an event that names its data subject (whose erasure must reach the event's pseudonyms). */
-export const SUBJECT_FIELD = "user_id";
+export { SUBJECT_FIELD };
 
 /**
  * What a pseudonym is checked against. For a global (event-type) pseudonym of an
@@ -218,11 +218,7 @@ export class Pseudonymizer {
         { path: "fields", message: "event_type selects the salt and cannot be pseudonymized" },
       ]);
     }
-    const raw = event[SUBJECT_FIELD];
-    if (typeof raw === "string") wellFormed(SUBJECT_FIELD, raw);
-    // A numeric user id names its subject as well as the same digits as a string would.
-    const subject = typeof raw === "number" && Number.isFinite(raw) ? String(raw) : raw;
-    const subjectId = typeof subject === "string" && saltIdProblem("user", subject) === null ? subject : null;
+    const subjectId = subjectOf(event[SUBJECT_FIELD]);
     const pepper = await this.pepper.current();
     const [loaded, user] = await Promise.all([
       this.salts.current("global", eventType, { create: true }),

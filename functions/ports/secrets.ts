@@ -27,4 +27,4 @@ export interface VersionedSecret {
 export type PepperSource = VersionedSecret;
 export type Pepper = SecretVersion;
 
-export const MIN_PEPPER_BYTES = 32;
+export { MIN_PEPPER_BYTES } from "../domain/pepper";

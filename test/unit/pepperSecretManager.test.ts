@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { RuntimeSecret, SecretManagerSecret } from "../../functions/adapters/secretManager/secretVersions";
-import { randomKeyBytes } from "../../functions/adapters/secretManager/validators";
+import { pepperText } from "../../functions/adapters/secretManager/validators";
 import { secretManagerClient } from "../../functions/app/firebase";
 import { LocalSecretManager as FakeSecretManager } from "../../scripts/lib/secretManager.mjs";
 
@@ -11,14 +11,15 @@ const SECRET = "PSEUDONYM_PEPPER";
 describe("pepper from Secret Manager (real client, local gRPC server)", () => {
   const fake = new FakeSecretManager();
   let host: string;
-  const v1 = randomBytes(32);
-  const v2 = randomBytes(48);
+  // Peppers are text (as `openssl rand -base64` writes them): see pepperBytes.test.ts for the rule.
+  const v1 = Buffer.from(randomBytes(24).toString("base64"));
+  const v2 = Buffer.from(randomBytes(48).toString("base64"));
 
   beforeAll(async () => {
     host = await fake.start();
     fake.addVersion(PROJECT, SECRET, v1);
     fake.addVersion(PROJECT, SECRET, v2);
-    fake.addVersion(PROJECT, "SHORT", randomBytes(31));
+    fake.addVersion(PROJECT, "SHORT", Buffer.from("x".repeat(31)));
     fake.addVersion(PROJECT, "EMPTY", Buffer.alloc(0));
   });
   afterAll(() => fake.stop());
@@ -29,7 +30,7 @@ describe("pepper from Secret Manager (real client, local gRPC server)", () => {
   const source = (secret = SECRET, version = "latest") =>
     new SecretManagerSecret(secretManagerClient(host), PROJECT, secret, {
       pinned: version,
-      validate: randomKeyBytes,
+      validate: pepperText,
       timeoutMs: 3000,
     });
 
@@ -86,7 +87,7 @@ describe("pepper from Secret Manager (real client, local gRPC server)", () => {
     down.addVersion(PROJECT, SECRET, v1);
     await down.stop();
     const s = new SecretManagerSecret(secretManagerClient(downHost), PROJECT, SECRET, {
-      validate: randomKeyBytes,
+      validate: pepperText,
       timeoutMs: 2000,
     });
     await expect(s.current()).rejects.toMatchObject({ code: "unavailable" });
@@ -94,7 +95,7 @@ describe("pepper from Secret Manager (real client, local gRPC server)", () => {
 
   it("when absurd or missing versions are asked again and again, then Secret Manager is not called for each", async () => {
     const s = new SecretManagerSecret(secretManagerClient(host), PROJECT, SECRET, {
-      validate: randomKeyBytes,
+      validate: pepperText,
       refuseAboveNewest: true,
     });
     await s.current(); // resolves latest (version 2): versions above it cannot exist yet
@@ -116,7 +117,7 @@ describe("pepper from Secret Manager (real client, local gRPC server)", () => {
   it("when a loaded version is disabled later, then it stops being used once revalidated", async () => {
     let now = 1_000_000;
     const s = new SecretManagerSecret(secretManagerClient(host), PROJECT, SECRET, {
-      validate: randomKeyBytes,
+      validate: pepperText,
       revalidateMs: 60_000,
       now: () => now,
     });
@@ -140,12 +141,12 @@ describe("pepper from the Functions runtime", () => {
   it("when the bound value is missing, empty or short, then failed-precondition; never a default", async () => {
     for (const value of ["", "short"]) {
       await expect(
-        new RuntimeSecret("PSEUDONYM_PEPPER", () => value, 1, randomKeyBytes).current(),
+        new RuntimeSecret("PSEUDONYM_PEPPER", () => value, 1, pepperText).current(),
       ).rejects.toMatchObject({
         code: "failed-precondition",
       });
     }
-    const ok = new RuntimeSecret("PSEUDONYM_PEPPER", () => "x".repeat(32), 3, randomKeyBytes);
+    const ok = new RuntimeSecret("PSEUDONYM_PEPPER", () => "x".repeat(32), 3, pepperText);
     expect((await ok.current()).version).toBe(3);
     await expect(ok.version(2)).rejects.toMatchObject({ code: "failed-precondition" });
   });

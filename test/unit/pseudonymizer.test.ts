@@ -56,7 +56,12 @@ describe("pseudonym format: test vectors", () => {
   });
 
   it("when computed independently from the written construction, then it agrees", () => {
-    const lp = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+    // LP: the length in bytes, 4 bytes big-endian (docs/CRYPTO.md); docs/pseudonym-vectors.json has the rest.
+    const lp = (b: Buffer) => {
+      const n = Buffer.alloc(4);
+      n.writeUInt32BE(b.length);
+      return Buffer.concat([n, b]);
+    };
     const fieldKey = createHmac("sha256", PEPPER)
       .update(Buffer.concat(["ps1", "u", "", "email"].map((s) => lp(Buffer.from(s)))))
       .update(lp(SALT))
