@@ -173,9 +173,13 @@ describe("refusals under a flood (functions + auth + firestore emulators, over H
       flushes; // metrics
     expect(cost.allCommits).toBeLessThanOrEqual(bound);
     expect(cost.allCommits).toBeLessThan(refused); // far fewer writes than calls
+    const within = (prefix: string) => cost.commits((p) => p.startsWith(prefix));
     console.info(
-      `flood: ${refused} refused calls in ${floodMs} ms over ${cost.workers} workers; ${cost.lookups(flooder.uid)} Auth lookups, ` +
-        `${cost.allCommits} commits (bound ${bound}); ${during.length} denied entries`,
+      `flood: ${refused} refused calls in ${floodMs} ms over ${cost.workers} workers; ` +
+        `${cost.lookups(flooder.uid)} Auth lookups; ${cost.allCommits} commits (bound ${bound}): ` +
+        `limiter ${cost.commits((p) => p === limiterDoc)}, caller budget ${budgetWrites}, ` +
+        `shared budget ${cost.commits((p) => p === sharedDoc)}, audit ${within("salts_audit/")}, ` +
+        `metrics ${within("salts_metrics/")}; ${during.length} denied entries`,
     );
 
     // Once the flooder's budget has room again (a minute after its last entry), one call reaching each worker
