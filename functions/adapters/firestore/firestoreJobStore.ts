@@ -4,7 +4,7 @@ import { completion, type JobRecord, type ShardProgress, type ShardTotals } from
 import { decodeCursor, toPage, type Page } from "../../domain/paging";
 import type { JobClaim, JobStore, LeaseStore } from "../../ports/jobStore";
 import { REQUEST_TTL_MS, type StoredRequest } from "../../ports/requestStore";
-import { guarded, transactGuarded } from "./errors";
+import { commitGuarded, guarded, transactGuarded } from "./errors";
 import { COLLECTIONS } from "./schema";
 
 const ts = z.instanceof(Timestamp).transform((t) => t.toDate());
@@ -80,7 +80,7 @@ export class FirestoreJobStore implements JobStore {
   create(job: JobRecord, claim?: JobClaim): Promise<StoredRequest | null> {
     return guarded("job.create", this.timeoutMs, async (guard) => {
       if (!claim) {
-        await this.job(job.job_id).create(toFirestore({ ...job }));
+        await commitGuarded(guard, () => this.job(job.job_id).create(toFirestore({ ...job })));
         return null;
       }
       const ref = this.db.collection(COLLECTIONS.requests).doc(claim.key);
