@@ -41,8 +41,9 @@ const REFUSED = new Set(["permission-denied", "resource-exhausted"]);
 /**
  * The one pipeline every callable runs: correlation id; the rate limit (this
  * instance's, then the shared one: edge/refusals.ts); the caller looked up in
- * Firebase Auth (revocation, current roles); validation; a request_id's first answer, if this is a retry; the use
- * case; then audit of refusals and failures, logs, metrics and error mapping.
+ * Firebase Auth (revocation, current roles), only once admitted; validation; a
+ * request_id's first answer, if this is a retry; the use case; then audit of
+ * refusals and failures, logs, metrics and error mapping.
  * Exported so tests can call it without the SDK wrapper.
  */
 export async function handleCall<S extends z.ZodType, R extends object>(
