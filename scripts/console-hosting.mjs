@@ -10,14 +10,15 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } 
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { pickPort, PROJECT_ID, ROOT, waitFor } from "./emulators.mjs";
+import { hostingFor, projectOrigins } from "./lib/csp.mjs";
 
 const DIST = path.join(ROOT, "console/dist");
 const CONFIG = path.join(ROOT, "firebase.console.local.json");
 const log = (msg) => process.stderr.write(`[console] ${msg}\n`);
 
-/** Hosting config for the emulator: the production one, with the emulator origins added to the CSP. */
+/** Hosting config for the emulator: the demo project's, with the emulator origins added to the CSP. */
 export function localHosting(hosting, { auth, functions }) {
-  const local = JSON.parse(JSON.stringify(hosting));
+  const local = hostingFor(hosting, projectOrigins({ project: PROJECT_ID }));
   for (const rule of local.headers ?? []) {
     for (const h of rule.headers) {
       if (h.key !== "Content-Security-Policy") continue;

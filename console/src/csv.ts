@@ -15,14 +15,19 @@ const COLUMNS = [
   "details",
 ] as const;
 
+// What a spreadsheet reads as the start of a formula (OWASP "CSV Injection"), fullwidth forms included;
+// found at the start of the cell or after anything a spreadsheet may split a line on (`,`, `;` in a `;`
+// locale, tab, line break), quotes and blanks skipped: either could begin a cell.
+const FORMULA_IN_CELL = /(^|[,;\t\r\n])(["\s]*)(?=[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20])/g;
+
 /**
- * One CSV cell. Quoted when needed; a cell a spreadsheet would run as a formula
- * (=, +, -, @, tab, CR first) gets a leading apostrophe, since ids and reasons come from users.
+ * One CSV cell, always in double quotes (quotes doubled), with an apostrophe before every place a
+ * spreadsheet could start a formula, whichever separator its locale splits on: ids and reasons come
+ * from users (OWASP CSV injection guidance). Same rule as the CLI's export.
  */
 export function csvCell(value: unknown): string {
-  let s = value === null || value === undefined ? "" : String(value);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n']/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
+  const s = (value === null || value === undefined ? "" : String(value)).replace(FORMULA_IN_CELL, "$1$2'");
+  return `"${s.replace(/"/g, '""')}"`;
 }
 
 export function auditCsv(entries: AuditEntry[]): string {

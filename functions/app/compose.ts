@@ -3,6 +3,7 @@ import { FirestoreAuditStore, FirestoreSettingsStore } from "../adapters/firesto
 import { FirestoreJobStore, FirestoreLeaseStore } from "../adapters/firestore/firestoreJobStore";
 import { FirestoreRequestStore } from "../adapters/firestore/firestoreRequests";
 import { FirestoreSaltStore } from "../adapters/firestore/firestoreSaltStore";
+import { FirestoreRefusalBudget } from "../adapters/firestore/firestoreRefusals";
 import { FirestoreMetricsStore, FirestoreRateLimiter } from "../adapters/firestore/firestoreStores";
 import { BucketAnchorStore } from "../adapters/cloudStorage/anchorBucket";
 import { MemoryAuditStore, MemorySettingsStore } from "../adapters/memory/memoryAudit";
@@ -10,6 +11,7 @@ import { MemoryJobStore, MemoryLeaseStore } from "../adapters/memory/memoryJobSt
 import { MemoryRequestStore } from "../adapters/memory/memoryRequests";
 import { MemorySaltStore } from "../adapters/memory/memorySaltStore";
 import { MemoryState } from "../adapters/memory/memoryState";
+import { MemoryRefusalBudget } from "../adapters/memory/memoryRefusals";
 import { MemoryMetricsStore, MemoryRateLimiter } from "../adapters/memory/memoryStores";
 import { FirebaseIdentity } from "../adapters/firebaseIdentity";
 import { CloudTaskQueue, InProcessTaskQueue } from "../adapters/taskQueues";
@@ -128,6 +130,14 @@ export function composeServices(o: CompositionOptions = {}): Services {
     rateLimiter: firestore
       ? new FirestoreRateLimiter(firestore, clock, timeoutMs)
       : new MemoryRateLimiter(clock),
+    refusalBudget: firestore
+      ? new FirestoreRefusalBudget(
+          firestore,
+          new FirestoreRateLimiter(firestore, clock, timeoutMs),
+          clock,
+          timeoutMs,
+        )
+      : new MemoryRefusalBudget(clock),
     identity: o.identity ?? new FirebaseIdentity(),
     metricsStore,
     metrics: new MetricsRecorder(metricsStore),

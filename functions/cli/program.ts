@@ -10,7 +10,7 @@ import { registerLocalCommands } from "./commands/local";
 import { registerSaltCommands } from "./commands/salts";
 import { registerSessionCommands } from "./commands/session";
 import { CliError, EXIT, EXIT_HELP } from "./core/exits";
-import { routeDiagnostics } from "./core/log";
+import { debugStack, redactSecrets, routeDiagnostics } from "./core/log";
 import { Session, type GlobalOptions } from "./core/session";
 import { setColorFlag } from "./ui/colors";
 import { printError } from "./ui/errors";
@@ -129,10 +129,10 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 function unexpected(e: unknown, verbose: boolean): CliError {
-  if (verbose) process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`);
+  debugStack(e);
   return new CliError(
     "internal",
-    `${(e as Error)?.message ?? String(e)}`,
+    redactSecrets(`${(e as Error)?.message ?? String(e)}`),
     {},
     verbose ? undefined : "run with --verbose for details",
   );

@@ -141,7 +141,8 @@ export const SETTINGS = {
     300,
     0,
     86_400,
-    "How often an instance re-resolves `latest` for the encryption key (0: once per instance).",
+    "How often an instance asks Secret Manager again about the encryption key version it uses (0: once per instance): " +
+      "a version disabled or destroyed stops encrypting within it (docs/CRYPTO.md).",
   ),
   pepperMinVersion: int(
     "PEPPER_MIN_VERSION",
@@ -155,7 +156,8 @@ export const SETTINGS = {
     10,
     1,
     10_000,
-    "Refused calls audited per caller per minute; beyond it they are counted and summed into the next entry.",
+    "Refused calls audited per caller per minute, spent before the budget all callers share (20 times it); " +
+      "beyond it they are counted, across instances, into the caller's next entry.",
   ),
   sweepScanPerRun: int(
     "SWEEP_SCAN_PER_RUN",

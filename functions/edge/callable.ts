@@ -8,6 +8,7 @@ import type { CallContext, Services } from "../usecases/deps";
 import { authorize, signedIn, type Role } from "./auth";
 import { correlationIdFrom } from "./correlation";
 import { auditDenied } from "./denied";
+import { admitCall, settleCall } from "./refusals";
 import { asServiceError, toHttpsError } from "./errors";
 import { priorAnswer } from "./requests";
 import { parseRequest } from "./schemas";
@@ -38,10 +39,11 @@ function targetOf(data: unknown, operation: string): AuditEntry["target"] {
 const REFUSED = new Set(["permission-denied", "resource-exhausted"]);
 
 /**
- * The one pipeline every callable runs: correlation id; the caller looked up
- * in Firebase Auth (revocation, current roles) while the shared rate limit is
- * counted; validation; a request_id's first answer, if this is a retry; the use
- * case; then audit of refusals and failures, logs, metrics and error mapping.
+ * The one pipeline every callable runs: correlation id; the rate limit (this
+ * instance's, then the shared one: edge/refusals.ts); the caller looked up in
+ * Firebase Auth (revocation, current roles), only once admitted; validation; a
+ * request_id's first answer, if this is a retry; the use case; then audit of
+ * refusals and failures, logs, metrics and error mapping.
  * Exported so tests can call it without the SDK wrapper.
  */
 export async function handleCall<S extends z.ZodType, R extends object>(
@@ -56,17 +58,9 @@ export async function handleCall<S extends z.ZodType, R extends object>(
   try {
     const who = signedIn(request);
     actorUid = who.uid;
-    const [caller, decision] = await Promise.all([
-      authorize(rt.identity, who, spec.role),
-      rt.rateLimiter.hit(`${spec.operation}:${who.uid}`, rt.config.rateLimitPerMinute),
-    ]);
-    if (!decision.allowed) {
-      throw new SaltServiceError(
-        "resource-exhausted",
-        `Rate limit of ${rt.config.rateLimitPerMinute} calls per minute reached`,
-        { retry_after_seconds: decision.retryAfterSeconds },
-      );
-    }
+    // Rate limited first (edge/refusals.ts): a refused call costs no Auth lookup.
+    await admitCall(rt, spec.operation, who.uid);
+    const caller = await authorize(rt.identity, who, spec.role);
     const input = parseRequest(spec.schema, request.data);
     const ctx: CallContext = { correlationId, actor: { uid: caller.uid, via: "callable" } };
     if (spec.mutating) {
@@ -95,7 +89,7 @@ export async function handleCall<S extends z.ZodType, R extends object>(
       code: failure?.code,
     });
     rt.metrics.record(spec.operation, result, seconds);
-    await rt.metrics.flush().catch((e: unknown) => logs.metricsFlushFailed(e));
+    await settleCall(rt, failure?.code);
   }
 }
 

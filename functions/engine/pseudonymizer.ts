@@ -220,10 +220,12 @@ export class Pseudonymizer {
     }
     const subjectId = subjectOf(event[SUBJECT_FIELD]);
     const pepper = await this.pepper.current();
-    const [loaded, user] = await Promise.all([
+    const [loaded, found] = await Promise.all([
       this.salts.current("global", eventType, { create: true }),
       subjectId === null ? null : this.salts.current("user", subjectId, { create: true }),
     ]);
+    // A named subject's fields are always bound to its shred secret: never keyed by the global salt alone.
+    const user = found && subjectId !== null ? await this.salts.userWithShred(subjectId, found) : found;
     return {
       data: this.apply("global", eventType, event, fields, loaded, pepper, "", user?.shred ?? null),
       saltVersion: loaded.record.version,

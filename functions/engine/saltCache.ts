@@ -1,7 +1,7 @@
-import { isUnavailable, notFound, unavailable } from "../domain/errors";
+import { failedPrecondition, isUnavailable, notFound, unavailable } from "../domain/errors";
 import type { SaltKind } from "../domain/ids";
 import type { LoadedSalt } from "../domain/salt";
-import type { AuditContext, SaltReader, SaltWriter } from "../ports/saltStore";
+import type { AuditContext, SaltMaintenance, SaltReader, SaltWriter } from "../ports/saltStore";
 
 export interface SaltCacheOptions {
   /** How long a loaded salt (or retained version) is used before storage is asked again. */
@@ -46,7 +46,9 @@ export class SaltCache {
   readonly stats: SaltCacheStats = { reads: 0, hits: 0, stale: 0 };
 
   constructor(
-    private readonly backend: Pick<SaltReader, "get" | "getVersion"> & Pick<SaltWriter, "getOrCreate">,
+    private readonly backend: Pick<SaltReader, "get" | "getVersion"> &
+      Pick<SaltWriter, "getOrCreate"> &
+      Pick<SaltMaintenance, "upgradeLegacy">,
     private readonly options: SaltCacheOptions,
   ) {
     this.maxEntries = options.maxEntries ?? 100_000;
@@ -155,6 +157,21 @@ export class SaltCache {
     } catch (e) {
       return this.fallback(e, cached);
     }
+  }
+
+  /**
+   * A user's salt with its shred secret. One from the first release has none (until the sweep upgrades
+   * it): it is given one in storage now, so nothing is ever keyed without it. If the salt was erased
+   * meanwhile (this instance may still hold it), a new salt is made, with a new shred secret.
+   */
+  async userWithShred(id: string, loaded: LoadedSalt): Promise<LoadedSalt> {
+    if (loaded.shred) return loaded;
+    await this.backend.upgradeLegacy("user", id);
+    this.invalidate("user", id);
+    const fresh = await this.current("user", id, { create: true });
+    if (!fresh.shred)
+      throw failedPrecondition("The subject's salt has no shred secret and could not be given one");
+    return fresh;
   }
 
   /** Forget a salt after this instance rotated or erased it. */

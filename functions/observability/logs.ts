@@ -75,6 +75,14 @@ export const logs = {
   metricsFlushFailed(e: unknown): void {
     logger.warn("metrics flush failed", { error: safeError(e) });
   },
+  /** Suppressed refusal counts an instance could not hand to the shared budget (kept for a retry, or not). */
+  suppressedCountsNotWritten(kept: boolean, e: unknown): void {
+    logger.warn("suppressed refusal counts not written", { kept, error: safeError(e) });
+  },
+  /** More callers with suppressed refusals than an instance keeps: the oldest count is dropped. */
+  suppressedCountsDropped(count: number): void {
+    logger.warn("suppressed refusal count dropped", { count });
+  },
   jobProgress(fields: Record<string, string | number | boolean | null>): void {
     logger.info("rotation job", fields);
   },

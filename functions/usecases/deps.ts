@@ -10,6 +10,7 @@ import type { MetricsStore } from "../ports/metricsStore";
 import type { PepperSource, VersionedSecret } from "../ports/secrets";
 import type { PolicySource } from "../ports/policySource";
 import type { RateLimiter } from "../ports/rateLimiter";
+import type { RefusalBudget } from "../ports/refusalBudget";
 import type { RequestStore } from "../ports/requestStore";
 import type { AuditContext, AuditStore, SaltStore, SettingsStore } from "../ports/saltStore";
 import type { TaskQueue } from "../ports/taskQueue";
@@ -39,6 +40,8 @@ export interface Services {
   readonly leases: LeaseStore;
   readonly tasks: TaskQueue;
   readonly rateLimiter: RateLimiter;
+  /** The denied-call audit budget: per caller first, then shared (edge/denied.ts). */
+  readonly refusalBudget: RefusalBudget;
   /** Firebase Auth as it is now: revocation, disabled accounts, current roles. */
   readonly identity: IdentityProvider;
   readonly metricsStore: MetricsStore;

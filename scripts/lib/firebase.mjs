@@ -64,7 +64,8 @@ async function waitForFunctions(host) {
   // The functions emulator answers once it has loaded the code; an anonymous call is a 401.
   await waitFor(`http://${host}/${PROJECT_ID}/us-central1/salts-status`, {
     what: "the functions emulator (salts-status)",
-    timeoutMs: 120_000,
+    // A machine shared with other work can take longer to load the code: FUNCTIONS_START_TIMEOUT_MS widens it.
+    timeoutMs: Number(process.env.FUNCTIONS_START_TIMEOUT_MS) || 120_000,
     ok: (r) => r.status === 401,
     init: { method: "POST", headers: { "content-type": "application/json" }, body: '{"data":{}}' },
   });

@@ -1,5 +1,6 @@
 // A local server speaking Secret Manager's v1 gRPC API (from the protos the client package ships), for the
-// local stack and the tests: secrets with versions, `latest`, ENABLED/DISABLED/DESTROYED states and the
+// local stack and the tests: secrets with versions, `latest` (the newest version, whatever its state),
+// ENABLED/DISABLED/DESTROYED states and the
 // real status codes, so the service's real client talks to it exactly as it talks to Google's.
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -38,11 +39,9 @@ export class LocalSecretManager {
     if (!m) return { status: grpc.status.INVALID_ARGUMENT, message: `invalid resource name ${name}` };
     const versions = this.secrets.get(m[1]);
     if (!versions) return { status: grpc.status.NOT_FOUND, message: `Secret [${m[1]}] not found or has no versions.` };
-    let index;
-    if (m[2] === "latest") {
-      index = versions.map((v) => v.state).lastIndexOf("ENABLED");
-      if (index < 0) return { status: grpc.status.FAILED_PRECONDITION, message: "no enabled versions" };
-    } else index = Number(m[2]) - 1;
+    // As Secret Manager does: `latest` is the most recently created version, whatever its state (a disabled or
+    // destroyed latest version is refused on access, naming it; older enabled versions are not used instead).
+    const index = m[2] === "latest" ? versions.length - 1 : Number(m[2]) - 1;
     const v = versions[index];
     if (!v) return { status: grpc.status.NOT_FOUND, message: `Secret Version [${name}] not found.` };
     return { name: `${m[1]}/versions/${index + 1}`, v };
@@ -77,7 +76,7 @@ export class LocalSecretManager {
         const r = this.resolve(req.name);
         if ("status" in r) return r;
         if (r.v.state !== "ENABLED") {
-          return { status: grpc.status.FAILED_PRECONDITION, message: `${r.name} is in ${r.v.state} state.` };
+          return { status: grpc.status.FAILED_PRECONDITION, message: `Secret Version [${r.name}] is in ${r.v.state} state.` };
         }
         return { name: r.name, payload: { data: r.v.data } };
       }),
@@ -91,6 +90,10 @@ export class LocalSecretManager {
         if (this.secrets.has(key)) return { status: grpc.status.ALREADY_EXISTS, message: `Secret [${key}] already exists.` };
         this.secrets.set(key, []);
         return { name: key };
+      }),
+      DeleteSecret: unary((req) => {
+        if (!this.secrets.delete(req.name)) return { status: grpc.status.NOT_FOUND, message: `Secret [${req.name}] not found.` };
+        return {};
       }),
       AddSecretVersion: unary((req) => {
         const versions = this.secrets.get(req.parent);

@@ -1,44 +1,18 @@
 import { randomBytes } from "node:crypto";
-import { Timestamp } from "firebase-admin/firestore";
 import { beforeAll, describe, expect, it } from "vitest";
-import { keyIdOf, openSalt, parseEncryptionKey, saltAad, sealSalt } from "../../functions/domain/encryption";
+import { keyIdOf, openSalt, parseEncryptionKey, saltAad } from "../../functions/domain/encryption";
 import { encodeDocId } from "../../functions/domain/ids";
-import { saltLocation, saltPlace } from "../../functions/domain/rotation";
+import { saltPlace } from "../../functions/domain/rotation";
 import { runSweep } from "../../functions/usecases/sweep";
 import { adminFirestore, clearFirestore } from "../support/firestore";
+import { writeFirstReleaseSalt as firstRelease } from "../support/firstRelease";
 import { firestoreRuntime } from "../support/runtimes";
 
 const KEY = randomBytes(32).toString("base64");
-const DAY = 24 * 60 * 60 * 1000;
 const db = () => adminFirestore();
 
-/** A salt document exactly as the first release wrote it: no shard, key versions, chain or shred. */
-async function writeFirstReleaseSalt(id: string, salt: Buffer, daysAgo: number) {
-  const key = { version: 1, bytes: parseEncryptionKey(KEY) };
-  // Sealed with the associated data of that release (no incarnation: the v1 form).
-  const { key_version: _v, ...enc } = sealSalt(key, salt, {
-    legacy: `salt-service/v1|${saltLocation("user", id)}|v1`,
-    bound: null,
-  });
-  const at = Timestamp.fromMillis(Date.now() - daysAgo * DAY);
-  await db()
-    .collection("salts_user")
-    .doc(encodeDocId(id))
-    .set({
-      kind: "user",
-      id,
-      version: 1,
-      created_at: at,
-      last_rotated: at,
-      rotation_count: 0,
-      next_rotation: Timestamp.fromMillis(at.toMillis() + 90 * DAY),
-      previous_salt_hash: null,
-      salt_hash: "0123456789abcdef",
-      last_rotation_id: null,
-      salt: enc,
-      updated_at: at,
-    });
-}
+const writeFirstReleaseSalt = (id: string, salt: Buffer, daysAgo: number) =>
+  firstRelease(KEY, id, salt, daysAgo);
 
 describe("salts written by the first release (Firestore emulator)", () => {
   beforeAll(() => clearFirestore());

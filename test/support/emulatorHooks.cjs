@@ -1,7 +1,9 @@
+/* global process, console */
 // Test-only decoration of the functions' services, loaded by the functions emulator when the test
 // command sets EMULATOR_TEST_HOOKS (app/instance.ts honours it under the emulator only; nothing here
 // is deployed). When the document `salts_meta/fault_injection` asks for it, the next shard task dies
-// after `throw_after` rotations, as an instance losing storage mid-shard would.
+// after `throw_after` rotations, as an instance losing storage mid-shard would. Auth lookups and applied
+// Firestore commits are logged (one JSON line each) for tests that count what calls cost.
 const path = require("node:path");
 const { getFirestore } = require("firebase-admin/firestore");
 const { unavailable } = require(path.resolve(__dirname, "../../lib/domain/errors.js"));
@@ -17,8 +19,32 @@ async function takeFault(db) {
   });
 }
 
+// Counting, for the flood test: every Auth lookup and every applied Firestore commit (batch or transaction)
+// of this worker is one line in the functions' log, so a test can count what a burst of calls cost.
+const say = (line) => console.log(JSON.stringify({ test_hook: line.kind, pid: process.pid, ...line }));
+let counting = false;
+function countCommits() {
+  if (counting) return;
+  counting = true;
+  const { WriteBatch } = require("@google-cloud/firestore");
+  const commit = WriteBatch.prototype._commit;
+  WriteBatch.prototype._commit = async function countedCommit(...args) {
+    const paths = this._ops.map((op) => op.docPath);
+    const out = await commit.apply(this, args);
+    say({ kind: "commit", paths });
+    return out;
+  };
+}
+
 exports.decorate = (services) => {
   const db = getFirestore();
+  countCommits();
+  const identity = {
+    lookup: async (uid) => {
+      say({ kind: "auth_lookup", uid });
+      return services.identity.lookup(uid);
+    },
+  };
   // Rotations this worker may still commit before the injected fault; null when none is armed.
   // Each emulator worker serves one request at a time, so the budget belongs to the shard it runs.
   let budget = null;
@@ -58,5 +84,5 @@ exports.decorate = (services) => {
       return prop === "rotateMany" || prop === "rotateListed" ? failing(bound) : bound;
     },
   });
-  return { ...services, jobs, salts };
+  return { ...services, jobs, salts, identity };
 };

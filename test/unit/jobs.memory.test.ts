@@ -135,6 +135,9 @@ describe("the callable pipeline, called directly", () => {
       code: "resource-exhausted",
       details: { retry_after_seconds: expect.any(Number) },
     });
+    // After a refusal an instance writes its metrics at most every 10 s (edge/refusals.ts): the next
+    // call that ran would carry the last refusal's count; flush it as that call would.
+    await rt.metrics.flush();
     const totals = await rt.metricsStore.read();
     const count = (result: string) =>
       totals.find((a) => a.operation === "status" && a.result === result)?.count;

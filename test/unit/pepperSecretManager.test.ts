@@ -56,11 +56,16 @@ describe("pepper from Secret Manager (real client, local gRPC server)", () => {
     expect(fake.calls.filter((c) => c.endsWith("/versions/1"))).toHaveLength(2);
   });
 
-  it("when a version is disabled, then it fails closed with failed-precondition and latest skips it", async () => {
+  it("when a version is disabled, then it fails closed with failed-precondition, as latest does when it is the newest", async () => {
     fake.setState(PROJECT, SECRET, 2, "DISABLED");
     try {
       await expect(source(SECRET, "2").current()).rejects.toMatchObject({ code: "failed-precondition" });
-      expect((await source().current()).version).toBe(1);
+      // Secret Manager's `latest` is the newest version whatever its state: no older version is used instead.
+      await expect(source().current()).rejects.toMatchObject({
+        code: "failed-precondition",
+        message: `${SECRET} version 2 (latest) is disabled or destroyed`,
+      });
+      expect((await source(SECRET, "1").current()).version).toBe(1);
     } finally {
       fake.setState(PROJECT, SECRET, 2, "ENABLED");
     }

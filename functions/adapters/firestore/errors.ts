@@ -1,4 +1,5 @@
 import { PassThrough, type Readable } from "node:stream";
+import type { Firestore, Transaction } from "firebase-admin/firestore";
 import { isSaltServiceError, outcomeUnknown, SaltServiceError, unavailable } from "../../domain/errors";
 
 // gRPC status codes that mean "the store did not answer or could not commit now".
@@ -90,6 +91,42 @@ export async function commitGuarded<T>(guard: Guard, commit: () => Promise<T>): 
     if (typeof code === "number" && !AMBIGUOUS_GRPC.has(code)) guard.settled();
     throw e;
   }
+}
+
+/**
+ * A read-write transaction under the guard, marked as committing from the moment its function returns (the
+ * client then sends the commit): a fault after that is an unknown outcome (`deadline-exceeded`), one before
+ * it certainly did nothing (`unavailable`). The client retries a transaction whose commit answer was lost by
+ * running its function again, so the function must decide from what it reads (a request record, a state).
+ */
+export function transactGuarded<T>(
+  db: Firestore,
+  guard: Guard,
+  fn: (tx: Transaction) => Promise<T>,
+): Promise<T> {
+  let sent = false;
+  let runs = 0;
+  return db
+    .runTransaction(async (tx) => {
+      runs++;
+      const out = await fn(tx);
+      if (!sent) guard.committing();
+      sent = true;
+      return out;
+    })
+    .then(
+      (out) => {
+        if (sent) guard.settled();
+        return out;
+      },
+      (e: unknown) => {
+        // A refused commit (precondition, conflict) certainly did nothing; after a retry, an earlier
+        // attempt's commit may have been the one whose answer was lost, so the outcome stays unknown.
+        const code = (e as { code?: unknown }).code;
+        if (sent && runs === 1 && typeof code === "number" && !AMBIGUOUS_GRPC.has(code)) guard.settled();
+        throw e;
+      },
+    );
 }
 
 /**

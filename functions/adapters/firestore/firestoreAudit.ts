@@ -24,7 +24,7 @@ import type {
   StoredSettings,
   SweepState,
 } from "../../ports/saltStore";
-import { guarded } from "./errors";
+import { guarded, transactGuarded, type Guard } from "./errors";
 import { FirestoreChainHeads } from "./firestoreChainHeads";
 import { auditDocData, chainDocSchema, COLLECTIONS, parseAuditDoc, settingsSchema } from "./schema";
 
@@ -85,9 +85,11 @@ export class FirestoreAuditStore extends FirestoreChainHeads implements AuditSto
   }
 
   appendAudit(draft: AuditDraft, chain: string = chains.of(draft.target)): Promise<AuditEntry> {
-    return guarded("appendAudit", this.timeoutMs, async () => {
+    return guarded("appendAudit", this.timeoutMs, async (guard) => {
       const key = await this.auditKey.current();
-      return this.db.runTransaction((tx) => appendLinked(this.db, tx, chain, draft, this.clock(), key));
+      return transactGuarded(this.db, guard, (tx) =>
+        appendLinked(this.db, tx, chain, draft, this.clock(), key),
+      );
     });
   }
 
@@ -200,7 +202,7 @@ export class FirestoreSettingsStore implements SettingsStore {
   }
 
   writePendingSettings(pending: PendingSettings, audit: AuditContext): Promise<void> {
-    return guarded("writePendingSettings", this.timeoutMs, async () => {
+    return guarded("writePendingSettings", this.timeoutMs, async (guard) => {
       const clean: Record<string, number> = {};
       if (pending.user_days !== undefined) clean.user_days = pending.user_days;
       if (pending.global_days !== undefined) clean.global_days = pending.global_days;
@@ -208,7 +210,7 @@ export class FirestoreSettingsStore implements SettingsStore {
         pending_user_days: pending.user_days ?? null,
         pending_global_days: pending.global_days ?? null,
       };
-      await this.withEntry(intervalsAudit(audit, details), { pending: clean }, ["pending"]);
+      await this.withEntry(guard, intervalsAudit(audit, details), { pending: clean }, ["pending"]);
     });
   }
 
@@ -216,18 +218,23 @@ export class FirestoreSettingsStore implements SettingsStore {
     intervals: { user_days: number; global_days: number },
     audit: AuditContext,
   ): Promise<ActiveSettings> {
-    return guarded("activateSettings", this.timeoutMs, async () => {
+    return guarded("activateSettings", this.timeoutMs, async (guard) => {
       const now = this.clock();
       const active = { ...intervals, reloaded_at: Timestamp.fromDate(now) };
-      await this.withEntry(intervalsAudit(audit, { ...intervals }), { active }, ["active"]);
+      await this.withEntry(guard, intervalsAudit(audit, { ...intervals }), { active }, ["active"]);
       return { ...intervals, reloaded_at: now };
     });
   }
 
   /** The settings change and its chained audit entry, in one transaction. */
-  private async withEntry(draft: AuditDraft, data: Record<string, unknown>, fields: string[]): Promise<void> {
+  private async withEntry(
+    guard: Guard,
+    draft: AuditDraft,
+    data: Record<string, unknown>,
+    fields: string[],
+  ): Promise<void> {
     const key = await this.auditKey.current();
-    await this.db.runTransaction(async (tx) => {
+    await transactGuarded(this.db, guard, async (tx) => {
       await appendLinked(this.db, tx, chains.of(draft.target), draft, this.clock(), key);
       tx.set(this.ref(), data, { mergeFields: fields });
     });

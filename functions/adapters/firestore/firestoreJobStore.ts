@@ -4,7 +4,7 @@ import { completion, type JobRecord, type ShardProgress, type ShardTotals } from
 import { decodeCursor, toPage, type Page } from "../../domain/paging";
 import type { JobClaim, JobStore, LeaseStore } from "../../ports/jobStore";
 import { REQUEST_TTL_MS, type StoredRequest } from "../../ports/requestStore";
-import { guarded } from "./errors";
+import { commitGuarded, guarded, transactGuarded } from "./errors";
 import { COLLECTIONS } from "./schema";
 
 const ts = z.instanceof(Timestamp).transform((t) => t.toDate());
@@ -78,13 +78,13 @@ export class FirestoreJobStore implements JobStore {
   }
 
   create(job: JobRecord, claim?: JobClaim): Promise<StoredRequest | null> {
-    return guarded("job.create", this.timeoutMs, async () => {
+    return guarded("job.create", this.timeoutMs, async (guard) => {
       if (!claim) {
-        await this.job(job.job_id).create(toFirestore({ ...job }));
+        await commitGuarded(guard, () => this.job(job.job_id).create(toFirestore({ ...job })));
         return null;
       }
       const ref = this.db.collection(COLLECTIONS.requests).doc(claim.key);
-      return this.db.runTransaction(async (tx) => {
+      return transactGuarded(this.db, guard, async (tx) => {
         const prior = await tx.get(ref);
         if (prior.exists && (prior.get("expire_at") as Timestamp).toDate() > job.started_at) {
           return {
@@ -161,9 +161,9 @@ export class FirestoreJobStore implements JobStore {
   }
 
   finishIfComplete(jobId: string, now: Date): Promise<JobRecord | null> {
-    return guarded("job.finish", this.timeoutMs, async () => {
+    return guarded("job.finish", this.timeoutMs, async (guard) => {
       const totals = await this.totals(jobId);
-      return this.db.runTransaction(async (tx) => {
+      return transactGuarded(this.db, guard, async (tx) => {
         const snap = await tx.get(this.job(jobId));
         if (!snap.exists) return null;
         const job = jobSchema.parse(snap.data());
@@ -184,8 +184,8 @@ export class FirestoreLeaseStore implements LeaseStore {
   ) {}
 
   acquireLease(name: string, holder: string, now: Date, ttlMs: number): Promise<boolean> {
-    return guarded("lease.acquire", this.timeoutMs, () =>
-      this.db.runTransaction(async (tx) => {
+    return guarded("lease.acquire", this.timeoutMs, (guard) =>
+      transactGuarded(this.db, guard, async (tx) => {
         const ref = this.db.collection(COLLECTIONS.meta).doc(`lease_${name}`);
         const snap = await tx.get(ref);
         const until = snap.exists ? (snap.get("until") as Timestamp).toMillis() : 0;
@@ -197,8 +197,8 @@ export class FirestoreLeaseStore implements LeaseStore {
   }
 
   releaseLease(name: string, holder: string): Promise<void> {
-    return guarded("lease.release", this.timeoutMs, () =>
-      this.db.runTransaction(async (tx) => {
+    return guarded("lease.release", this.timeoutMs, (guard) =>
+      transactGuarded(this.db, guard, async (tx) => {
         const ref = this.db.collection(COLLECTIONS.meta).doc(`lease_${name}`);
         const snap = await tx.get(ref);
         if (snap.exists && snap.get("holder") === holder) tx.delete(ref);

@@ -1,6 +1,6 @@
 import { Timestamp, type Firestore } from "firebase-admin/firestore";
 import { REQUEST_TTL_MS, type RequestStore, type StoredRequest } from "../../ports/requestStore";
-import { guarded } from "./errors";
+import { guarded, transactGuarded } from "./errors";
 import { COLLECTIONS } from "./schema";
 
 /** `salts_requests/{key}`: first answers by request id, deleted by a TTL policy on `expire_at`. */
@@ -28,8 +28,8 @@ export class FirestoreRequestStore implements RequestStore {
   }
 
   claim(key: string, fingerprint: string, answer: unknown): Promise<StoredRequest> {
-    return guarded("request.claim", this.timeoutMs, () =>
-      this.db.runTransaction(async (tx) => {
+    return guarded("request.claim", this.timeoutMs, (guard) =>
+      transactGuarded(this.db, guard, async (tx) => {
         const snap = await tx.get(this.ref(key));
         if (snap.exists && (snap.get("expire_at") as Timestamp).toDate() > this.clock()) {
           return {

@@ -6,7 +6,7 @@ import { decodeCursor, mapStream, toPage, type Page } from "../../domain/paging"
 import { saltPlace } from "../../domain/rotation";
 import type { SaltRecord } from "../../domain/salt";
 import type { ListedSalt, PageRequest, ScannedSalt } from "../../ports/saltStore";
-import { resumingStream } from "./errors";
+import { resumingStream, transactGuarded } from "./errors";
 import { FirestoreSaltBase, isErasedCopy, type SaltRead } from "./firestoreSaltBase";
 import {
   COLLECTIONS,
@@ -261,8 +261,8 @@ export abstract class FirestoreSaltListing extends FirestoreSaltBase {
   }
 
   repairNextRotation(kind: SaltKind, id: string, version: number, next: Date): Promise<boolean> {
-    return this.run("repairNextRotation", () =>
-      this.db.runTransaction(async (tx) => {
+    return this.run("repairNextRotation", (guard) =>
+      transactGuarded(this.db, guard, async (tx) => {
         const ref = this.saltRef(kind, id);
         const snap = await tx.get(ref);
         if (!snap.exists) return false;

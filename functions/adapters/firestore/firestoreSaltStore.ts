@@ -147,12 +147,15 @@ export class FirestoreSaltStore extends FirestoreUpgrade implements SaltStore {
           }
           const now = this.deps.clock();
           const versionsDestroyed = (snap.exists ? 1 : 0) + retired.size;
+          // A first-release user salt never had a shred secret: its global pseudonyms were keyed by the
+          // global salt alone, which this erasure cannot reach (docs/CRYPTO.md). The entry says so.
+          const unbound = kind === "user" && snap.exists && !snap.get("shred");
           const draft: AuditDraft = {
             ...audit,
             target: { kind, id },
             result: "success",
             rotation_id: rotationId,
-            details: { versions_destroyed: versionsDestroyed },
+            details: { versions_destroyed: versionsDestroyed, ...(unbound ? { legacy_unbound: true } : {}) },
           };
           const chain = snap.exists ? parseSaltDoc(snap.data()).chain : null;
           if (chain) {

@@ -34,6 +34,10 @@ export interface SecretManagerSecretOptions {
 }
 
 const NEGATIVE_MAX = 1000;
+// A refused current version is asked about again at most this often (or every refresh, if sooner).
+const REFUSAL_MS = 10_000;
+// After a transient fault, the current version is asked about again at most this often.
+const RETRY_MS = 5_000;
 // Above the newest version seen, versions cannot exist until `latest` moves: look again at most this often.
 const LATEST_PROBE_MS = 300_000;
 
@@ -44,9 +48,13 @@ const LATEST_PROBE_MS = 300_000;
  * that probing absurd versions (a forged pseudonym, say) costs no call each.
  */
 export class SecretManagerSecret implements VersionedSecret {
-  private currentLoad: Promise<SecretVersion> | null = null;
-  private currentAt = 0;
-  private loaded: SecretVersion | null = null;
+  // The version in use and when Secret Manager last confirmed it (enabled, readable, valid).
+  private good: { secret: SecretVersion; confirmedAt: number } | null = null;
+  // A refusal (disabled, destroyed, missing, no access) remembered briefly, so a flood of calls is not a flood of accesses.
+  private refusal: { error: SaltServiceError; until: number } | null = null;
+  // After a transient fault, when Secret Manager is asked again.
+  private retryAt = 0;
+  private inflight: Promise<SecretVersion> | null = null;
   private newestSeen = 0;
   private newestAt = 0;
   private readonly versions = new Map<number, { load: Promise<SecretVersion>; at: number }>();
@@ -71,23 +79,72 @@ export class SecretManagerSecret implements VersionedSecret {
     return `secret-manager:${this.name}@${this.pinned}`;
   }
 
-  peek(): SecretVersion | null {
-    return this.loaded;
+  private get refreshMs(): number {
+    return this.options.refreshMs ?? 0;
   }
 
+  /** Whether the version in use was confirmed recently enough to be used without asking again. */
+  private fresh(at: number): boolean {
+    return this.good !== null && (this.refreshMs === 0 || at - this.good.confirmedAt <= this.refreshMs);
+  }
+
+  peek(): SecretVersion | null {
+    return this.fresh(this.now()) ? this.good!.secret : null;
+  }
+
+  /**
+   * The version to use now. With `refreshMs`, Secret Manager is asked again once it has passed: a version
+   * found disabled, destroyed or gone (or no longer accessible or valid) stops being used at once and every
+   * call is failed-precondition naming it, never a fall back to what was loaded before; only a transient
+   * fault (unavailable) keeps the last confirmed version, and only until one more `refreshMs` has passed
+   * since it was confirmed (then unavailable too).
+   */
   current(): Promise<SecretVersion> {
-    const refresh = this.options.refreshMs ?? 0;
-    const expired = this.currentLoad !== null && refresh > 0 && this.now() - this.currentAt > refresh;
-    if (this.currentLoad && !expired) return this.currentLoad;
-    const previous = this.currentLoad;
-    const load = this.access(this.pinned).then((v) => (this.loaded = v));
-    this.currentLoad = load;
-    this.currentAt = this.now();
-    // A failed load is not cached: the next call tries again; a failed refresh keeps the last good version.
-    load.catch(() => {
-      if (this.currentLoad === load) this.currentLoad = previous;
-    });
-    return previous ? load.catch(() => previous) : load;
+    const now = this.now();
+    if (this.fresh(now)) return Promise.resolve(this.good!.secret);
+    if (this.refusal && now < this.refusal.until) return Promise.reject(this.refusal.error);
+    if (this.good && now < this.retryAt && this.withinGrace(now)) return Promise.resolve(this.good.secret);
+    this.inflight ??= this.refresh().finally(() => (this.inflight = null));
+    return this.inflight;
+  }
+
+  private namesVersion(e: unknown, version: number): boolean {
+    return new RegExp(`version ${version}\\b`).test((e as Error).message);
+  }
+
+  private withinGrace(now: number): boolean {
+    return this.good !== null && this.refreshMs > 0 && now - this.good.confirmedAt <= 2 * this.refreshMs;
+  }
+
+  private async refresh(): Promise<SecretVersion> {
+    try {
+      const secret = await this.access(this.pinned);
+      this.good = { secret, confirmedAt: this.now() };
+      this.refusal = null;
+      return secret;
+    } catch (e) {
+      const now = this.now();
+      if (isFailedPrecondition(e)) {
+        // Fail closed: nothing more is encrypted under the version Secret Manager no longer serves, and
+        // this instance stops decrypting with its cached copy too.
+        const version = this.good?.secret.version;
+        if (version !== undefined && (this.pinned !== "latest" || this.namesVersion(e, version))) {
+          this.versions.delete(version);
+          this.remember(version, e as SaltServiceError);
+        }
+        this.good = null;
+        if (this.refreshMs > 0) {
+          this.refusal = { error: e as SaltServiceError, until: now + Math.min(this.refreshMs, REFUSAL_MS) };
+        }
+        throw e;
+      }
+      if (this.withinGrace(now)) {
+        this.retryAt = now + Math.min(this.refreshMs, RETRY_MS);
+        return this.good!.secret;
+      }
+      this.good = null;
+      throw e;
+    }
   }
 
   async version(version: number): Promise<SecretVersion> {
@@ -155,7 +212,11 @@ export class SecretManagerSecret implements VersionedSecret {
       const code = (e as { code?: unknown }).code;
       if (code === NOT_FOUND) throw failedPrecondition(`${this.name} version ${version} does not exist`);
       if (code === FAILED_PRECONDITION) {
-        throw failedPrecondition(`${this.name} version ${version} is disabled or destroyed`);
+        // `latest` names the most recently created version, whatever its state; Secret Manager's message says which.
+        const said = (e as { details?: unknown; message?: unknown }).details ?? (e as Error).message;
+        const named = /\/versions\/(\d+)/.exec(String(said ?? ""))?.[1];
+        const which = version === "latest" && named ? `${named} (latest)` : version;
+        throw failedPrecondition(`${this.name} version ${which} is disabled or destroyed`);
       }
       if (code === PERMISSION_DENIED || code === UNAUTHENTICATED) {
         throw failedPrecondition(`the service may not access ${this.name}`);

@@ -20,6 +20,35 @@ export function functionUrl(t: Pick<CallableTarget, "project" | "region">, name:
     : `https://${t.region}-${t.project}.cloudfunctions.net/salts-${name}`;
 }
 
+/** An ID token the Auth emulator issued: unsigned (`alg: none`), worthless to anything but an emulator. */
+export function isEmulatorToken(token: string): boolean {
+  try {
+    const header = JSON.parse(Buffer.from(token.split(".")[0] ?? "", "base64url").toString("utf8")) as {
+      alg?: unknown;
+    };
+    return header.alg === "none";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Plain HTTP (a functions emulator host) carries only emulator tokens. A token Google signed is a
+ * bearer credential for the real project: it is never sent where anyone on the path can read it, to
+ * whatever host FUNCTIONS_EMULATOR_HOST names, loopback included.
+ */
+export function assertTokenMayTravel(url: string, token: string): void {
+  const target = new URL(url);
+  if (target.protocol === "https:" || isEmulatorToken(token)) return;
+  throw new CliError(
+    "failed-precondition",
+    `Refusing to send a real Firebase ID token over plain HTTP to ${target.host}`,
+    {},
+    "FUNCTIONS_EMULATOR_HOST is set but the session is not an emulator one: set FIREBASE_AUTH_EMULATOR_HOST " +
+      "too and sign in to the Auth emulator (salts login), or unset FUNCTIONS_EMULATOR_HOST",
+  );
+}
+
 /**
  * The deployed callables, called as the Firebase client SDK calls them: POST
  * `{data}` with the operator's ID token; `{result}` or `{error}` back.
@@ -29,9 +58,11 @@ export function callableTransport(target: CallableTarget): Transport {
     mode: "callable",
     async call(name, data): Promise<Answer> {
       const url = functionUrl(target, name);
+      const token = await idToken(target.project);
+      assertTokenMayTravel(url, token);
       const res = await http(url, {
         headers: {
-          authorization: `Bearer ${await idToken(target.project)}`,
+          authorization: `Bearer ${token}`,
           "x-correlation-id": target.correlationId || randomUUID(),
         },
         json: { data },

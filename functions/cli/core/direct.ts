@@ -1,5 +1,5 @@
 import { CliError, codeOf } from "./exits";
-import { debug, isVerbose } from "./log";
+import { debug, debugStack } from "./log";
 import type { Identity } from "./identity";
 import type { Answer, Transport } from "./transport";
 import type { CallContext, Services } from "../../usecases/deps";
@@ -22,12 +22,14 @@ export async function directTransport(
     process.env.GOOGLE_CLOUD_PROJECT ??= project;
     process.env.GCLOUD_PROJECT ??= project;
   }
-  const [{ adcIdentity }, { composeServices }, { OPERATIONS }, { parseRequest }] = await Promise.all([
-    import("./identity.js"),
-    import("../../app/compose.js"),
-    import("../../edge/operations.js"),
-    import("../../edge/schemas.js"),
-  ]);
+  const [{ adcIdentity }, { composeServices }, { OPERATIONS }, { parseRequest }, { priorAnswer }] =
+    await Promise.all([
+      import("./identity.js"),
+      import("../../app/compose.js"),
+      import("../../edge/operations.js"),
+      import("../../edge/schemas.js"),
+      import("../../edge/requests.js"),
+    ]);
   const identity: Identity = await adcIdentity();
   debug("direct mode as %s (from %s)", identity.uid, identity.source);
   const services = await guard(async () => {
@@ -39,6 +41,8 @@ export async function directTransport(
   const operations = OPERATIONS as unknown as Record<
     string,
     {
+      operation: string;
+      mutating: boolean;
       schema: Parameters<typeof parseRequest>[0];
       run: (s: Services, c: CallContext, i: unknown) => Promise<object>;
     }
@@ -53,7 +57,16 @@ export async function directTransport(
         throw new CliError("failed-precondition", `This version of the service has no ${name} operation`);
       }
       return guard(async () => {
-        const out = await op.run(services, context, parseRequest(op.schema, data));
+        const input = parseRequest(op.schema, data) as Record<string, unknown>;
+        // As the callable pipeline does: a request_id's first answer is the answer to every retry of it,
+        // and a first call commits its answer with its change, so a retry after deadline-exceeded is safe.
+        const ctx: CallContext = { ...context };
+        if (op.mutating) {
+          const prior = await priorAnswer(services, context.actor.uid, op.operation, input);
+          if (prior.answer) return { ...prior.answer, correlation_id: correlationId };
+          if (prior.request) ctx.request = prior.request;
+        }
+        const out = await op.run(services, ctx, input);
         return { ...out, correlation_id: correlationId };
       });
     },
@@ -78,7 +91,7 @@ export async function guard<T>(fn: () => Promise<T>): Promise<T> {
         new CliError(code, String(err.message), (err.details ?? {}) as Record<string, unknown>),
       );
     }
-    if (isVerbose()) process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`);
+    debugStack(e);
     throw new CliError("internal", "Internal error (run with --verbose for the cause)");
   }
 }

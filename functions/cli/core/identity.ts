@@ -70,8 +70,11 @@ async function userEmail(creds: Credentials): Promise<string> {
   if (typeof accessToken !== "string") {
     throw fail("Your Google credentials were refused", "run: gcloud auth application-default login");
   }
-  const info = await http(`https://oauth2.googleapis.com/tokeninfo?access_token=${accessToken}`, {
-    method: "GET",
+  // The token goes in a header, never in a URL (URLs are logged with --verbose), as google-auth-library sends it.
+  const info = await http("https://oauth2.googleapis.com/tokeninfo", {
+    method: "POST",
+    headers: { authorization: `Bearer ${accessToken}` },
+    form: {},
     timeoutMs: TIMEOUT_MS,
   });
   if (typeof info.body?.email !== "string") {

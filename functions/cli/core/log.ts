@@ -8,10 +8,32 @@ import { format } from "node:util";
  */
 let verbose = false;
 
+// Credentials that must never reach a log: Google OAuth access tokens (ya29.…) and refresh tokens (1//…),
+// JWTs (Firebase ID tokens, signed or not), Firebase refresh tokens (AMf-…), and any URL parameter or
+// JSON/form field named like a token, key or secret.
+const SECRETS: [RegExp, string][] = [
+  [/\bya29\.[\w.-]+/g, "ya29.…"],
+  [/\b1\/\/[\w.-]{20,}/g, "1//…"],
+  [/\beyJ[\w-]*\.[\w-]*\.[\w-]*/g, "eyJ…"],
+  [/\bAMf-[\w-]{20,}/g, "AMf-…"],
+  [/([?&](?:key|[\w-]*token|[\w-]*secret|code|password)=)[^&\s"']+/gi, "$1…"],
+  [/("(?:[\w-]*token|[\w-]*secret|password|private_key|authorization)"\s*:\s*")[^"]*/gi, "$1…"],
+  [/(\bbearer\s+)[\w.~+/-]+=*/gi, "$1…"],
+];
+
+/** Text with every credential it could carry replaced by a marker. */
+export function redactSecrets(text: string): string {
+  return SECRETS.reduce((t, [pattern, marker]) => t.replace(pattern, marker), text);
+}
+
+const emit = (text: string): void => {
+  process.stderr.write(`${redactSecrets(text)}\n`);
+};
+
 export function routeDiagnostics(enabled: boolean): void {
   verbose = enabled;
   const sink = (...args: unknown[]): void => {
-    if (verbose) process.stderr.write(`${format(...args)}\n`);
+    if (verbose) emit(format(...args));
   };
   console.log = sink;
   console.info = sink;
@@ -23,7 +45,12 @@ export function routeDiagnostics(enabled: boolean): void {
 }
 
 export function debug(message: string, ...args: unknown[]): void {
-  if (verbose) process.stderr.write(`[salts] ${format(message, ...args)}\n`);
+  if (verbose) emit(`[salts] ${format(message, ...args)}`);
+}
+
+/** An error's stack for --verbose, through the same redaction as every other diagnostic. */
+export function debugStack(e: unknown): void {
+  if (verbose) emit((e as Error)?.stack ?? String(e));
 }
 
 export const isVerbose = (): boolean => verbose;

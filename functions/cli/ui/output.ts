@@ -44,11 +44,30 @@ const write = (text: string): void => {
 
 export const cellText = (v: Cell): string => (v === null || v === undefined ? "" : String(v));
 
-/** Rows as CSV text (RFC 4180), with a header line when asked. */
+// What a spreadsheet reads as the start of a formula (OWASP "CSV Injection"), fullwidth forms included.
+const FORMULA = "=+\\-@\\t\\r\\uFF1D\\uFF0B\\uFF0D\\uFF20";
+// A formula start at the start of the cell, or after anything a spreadsheet may split a line on (a `,`, a
+// `;` in a `;` locale, a tab, a line break), quotes and blanks skipped: either could begin a cell.
+const FORMULA_IN_CELL = new RegExp(`(^|[,;\\t\\r\\n])(["\\s]*)(?=[${FORMULA}])`, "g");
+
+/** A cell with an apostrophe before every place a spreadsheet could start a formula. */
+export const formulaSafe = (cell: string): string => cell.replace(FORMULA_IN_CELL, "$1$2'");
+
+/**
+ * Rows as CSV text (RFC 4180), with a header line when asked. Cells come from users (ids, reasons): as
+ * OWASP's CSV injection guidance asks, wherever a spreadsheet could start a cell (the start, or after a
+ * `,`, `;`, tab or line break inside it, whichever separator its locale splits on) a formula start
+ * (= + - @ tab CR) gets an apostrophe before it, and a cell holding `;` or a tab is quoted as one holding
+ * `,` is. `--output jsonl` keeps every value exactly.
+ */
 export async function csvText<T>(items: T[], columns: Column<T>[], header: boolean): Promise<string> {
   const { stringify } = await import("csv-stringify/sync");
-  const rows = items.map((item) => columns.map((col) => cellText(col.value(item))));
-  return stringify(rows, { header, columns: columns.map((col) => col.header.toLowerCase()) });
+  const rows = items.map((item) => columns.map((col) => formulaSafe(cellText(col.value(item)))));
+  return stringify(rows, {
+    header,
+    columns: columns.map((col) => col.header.toLowerCase()),
+    quoted_match: /[;\t]|^\s|\s$/,
+  });
 }
 
 /** A borderless table in the style of gh and kubectl: bold headers, aligned columns. */

@@ -1,0 +1,101 @@
+import { SaltServiceError } from "../domain/errors";
+import { WINDOW_MS } from "../ports/rateLimiter";
+import { logs } from "../observability/logs";
+import type { Services } from "../usecases/deps";
+import { flushSuppressed } from "./denied";
+
+/**
+ * Refusals under a flood, at the front of the pipeline: what a call costs before
+ * it is known to be allowed. Per instance, per caller and function, a token
+ * bucket of ADMIN_RATE_LIMIT_PER_MINUTE (refilled at that rate) and the shared
+ * limiter's last refusal, kept until its retry time, answer `resource-exhausted`
+ * with no I/O at all; only a call they let through asks the shared limiter (a
+ * refusal there only reads), and only a call the shared limiter admitted costs
+ * an Auth lookup (edge/callable.ts looks the caller up after this). So a caller
+ * costs at most ADMIN_RATE_LIMIT_PER_MINUTE Auth lookups and limiter writes per
+ * function per minute across every instance, and nothing more however fast it
+ * calls. Unauthenticated calls are refused before this, with no I/O.
+ */
+class CallGate {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly blocked = new Map<string, number>();
+
+  constructor(private readonly maxKeys = 20_000) {}
+
+  /** Seconds to wait when this instance refuses on its own; null when the shared limiter must decide. */
+  refuseLocally(key: string, limit: number, now: number): number | null {
+    const until = this.blocked.get(key);
+    if (until !== undefined) {
+      if (until > now) return Math.max(1, Math.ceil((until - now) / 1000));
+      this.blocked.delete(key);
+    }
+    const perMs = limit / WINDOW_MS;
+    const last = this.buckets.get(key);
+    const tokens = last ? Math.min(limit, last.tokens + (now - last.at) * perMs) : limit;
+    this.remember(this.buckets, key, { tokens: tokens >= 1 ? tokens - 1 : tokens, at: now });
+    return tokens >= 1 ? null : Math.max(1, Math.ceil((1 - tokens) / perMs / 1000));
+  }
+
+  block(key: string, until: number): void {
+    this.remember(this.blocked, key, until);
+  }
+
+  /** Most recently used last (a Map keeps insertion order); the oldest go first beyond the bound. */
+  private remember<T>(map: Map<string, T>, key: string, value: T): void {
+    map.delete(key);
+    map.set(key, value);
+    while (map.size > this.maxKeys) map.delete(map.keys().next().value!);
+  }
+}
+
+const gate = new CallGate();
+
+const rateLimited = (limit: number, retryAfterSeconds: number) =>
+  new SaltServiceError("resource-exhausted", `Rate limit of ${limit} calls per minute reached`, {
+    retry_after_seconds: retryAfterSeconds,
+  });
+
+/** Admits a signed-in caller's call to `operation`, or refuses it as rate limited (see CallGate). */
+export async function admitCall(
+  rt: Pick<Services, "rateLimiter" | "config" | "clock">,
+  operation: string,
+  uid: string,
+): Promise<void> {
+  const key = `${operation}:${uid}`;
+  const limit = rt.config.rateLimitPerMinute;
+  const now = rt.clock().getTime();
+  const wait = gate.refuseLocally(key, limit, now);
+  if (wait !== null) throw rateLimited(limit, wait);
+  const decision = await rt.rateLimiter.hit(key, limit);
+  if (!decision.allowed) {
+    gate.block(key, now + decision.retryAfterSeconds * 1000);
+    throw rateLimited(limit, decision.retryAfterSeconds);
+  }
+}
+
+/** Refusals (and unauthenticated calls) flush this instance's metrics at most this often. */
+export const REFUSAL_FLUSH_MS = 10_000;
+const REFUSALS = new Set(["permission-denied", "resource-exhausted", "unauthenticated"]);
+let metricsFlushedAt = 0;
+
+/**
+ * The end of every call: this instance's metrics are written at once after a
+ * call that ran, but after a refusal only if REFUSAL_FLUSH_MS has passed since
+ * the last write (the counts wait in memory for the next one), and suppressed
+ * refusal counts are handed to the shared budget when due. A flood of refusals
+ * so costs each instance at most one metrics write and one count write per
+ * REFUSAL_FLUSH_MS, whoever sends it.
+ */
+export async function settleCall(
+  rt: Pick<Services, "metrics" | "refusalBudget" | "clock">,
+  failureCode: string | undefined,
+): Promise<void> {
+  const now = rt.clock().getTime();
+  const refused = failureCode !== undefined && REFUSALS.has(failureCode);
+  const writes: Promise<unknown>[] = [flushSuppressed(rt, now)];
+  if (!refused || now - metricsFlushedAt >= REFUSAL_FLUSH_MS) {
+    metricsFlushedAt = now;
+    writes.push(rt.metrics.flush().catch((e: unknown) => logs.metricsFlushFailed(e)));
+  }
+  await Promise.all(writes);
+}
