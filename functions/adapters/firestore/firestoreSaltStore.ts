@@ -150,7 +150,7 @@ export class FirestoreSaltStore extends FirestoreUpgrade implements SaltStore {
             target: { kind, id },
             result: "success",
             rotation_id: rotationId,
-            details: { versions_destroyed: versionsDestroyed },
+            details: { ...audit.details, versions_destroyed: versionsDestroyed },
           };
           const chain = snap.exists ? parseSaltDoc(snap.data()).chain : null;
           if (chain) {

@@ -22,10 +22,10 @@ export async function directTransport(
     process.env.GOOGLE_CLOUD_PROJECT ??= project;
     process.env.GCLOUD_PROJECT ??= project;
   }
-  const [{ adcIdentity }, { composeServices }, { OPERATIONS }, { parseRequest }] = await Promise.all([
+  const [{ adcIdentity }, { composeServices }, { ALL_OPERATIONS: OPERATIONS }, { parseRequest }] = await Promise.all([
     import("./identity.js"),
     import("../../app/compose.js"),
-    import("../../edge/operations.js"),
+    import("../../edge/registry.js"),
     import("../../edge/schemas.js"),
   ]);
   const identity: Identity = await adcIdentity();
