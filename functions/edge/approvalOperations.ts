@@ -2,7 +2,7 @@ import type { z } from "zod";
 import type { ApprovalRecord, GuardableOperation } from "../domain/approvals";
 import { failedPrecondition } from "../domain/errors";
 import { decideApproval, listApprovals } from "../usecases/approvals";
-import { applyApprovedRemoval, setApprovals } from "../usecases/approvalPolicy";
+import { applyApprovedRemoval, currentPolicy, setApprovals } from "../usecases/approvalPolicy";
 import type { CallContext, Services } from "../usecases/deps";
 import { ACCESS_OPERATIONS } from "./accessOperations";
 import type { CallableSpec } from "./callable";
@@ -72,6 +72,6 @@ export const APPROVAL_OPERATIONS = {
     mutating: false,
     schema: controlSchemas.approvals,
     secrets: [],
-    run: (s, ctx, i) => listApprovals(s, ctx, i),
+    run: async (s, ctx, i) => ({ ...(await listApprovals(s, ctx, i)), policy: await currentPolicy(s) }),
   }),
 } as const;
