@@ -36,10 +36,18 @@ const approvalColumns: Column<Answer>[] = [
     header: "STATE",
     value: (a) => String(a.state),
     show: (a, c) =>
-      a.state === "pending" ? c.yellow("pending") : a.state === "approved" ? c.green("approved") : c.dim(String(a.state)),
+      a.state === "pending"
+        ? c.yellow("pending")
+        : a.state === "approved"
+          ? c.green("approved")
+          : c.dim(String(a.state)),
   },
   { header: "REQUESTED_BY", value: (a) => String(a.requested_by) },
-  { header: "REQUESTED", value: (a) => String(a.requested_at), show: (a) => relativeTime(String(a.requested_at)) },
+  {
+    header: "REQUESTED",
+    value: (a) => String(a.requested_at),
+    show: (a) => relativeTime(String(a.requested_at)),
+  },
   { header: "EXPIRES", value: (a) => String(a.expires_at), show: (a) => relativeTime(String(a.expires_at)) },
   { header: "DECIDED_BY", value: (a) => (a.decided_by as string | undefined) ?? "" },
   { header: "REQUEST", value: (a) => JSON.stringify(a.request) },
@@ -77,7 +85,8 @@ function decidedText(a: Answer, c: Colors): string {
     ["Request", JSON.stringify(ap.request)],
   ];
   if (a.result) pairs.push(["Result", JSON.stringify(a.result)]);
-  if (a.error) pairs.push(["Error", `${String((a.error as Answer).code)}: ${String((a.error as Answer).message)}`]);
+  if (a.error)
+    pairs.push(["Error", `${String((a.error as Answer).code)}: ${String((a.error as Answer).message)}`]);
   return `${head}\n${keyValues(pairs, c)}`;
 }
 
@@ -125,7 +134,9 @@ export function registerAccessCommands(program: Command): void {
   );
 
   const role = examples(
-    program.command("role").description("Grant or revoke the admin or auditor role (audited; other claims kept)"),
+    program
+      .command("role")
+      .description("Grant or revoke the admin or auditor role (audited; other claims kept)"),
     [
       "salts role grant ops@example.com auditor --reason 'quarterly audit'",
       "salts role revoke 7Hk2...uid admin --reason 'left the team'",
@@ -179,9 +190,11 @@ export function registerAccessCommands(program: Command): void {
             footer: (a) => {
               const policy = a.policy as { operations?: string[] } | undefined;
               const guards = policy ? `guarded: ${policy.operations?.join(", ") || "nothing"}` : null;
-              return [a.next_cursor ? `more: salts approvals --cursor ${String(a.next_cursor)}` : null, guards]
-                .filter(Boolean)
-                .join("\n") || null;
+              return (
+                [a.next_cursor ? `more: salts approvals --cursor ${String(a.next_cursor)}` : null, guards]
+                  .filter(Boolean)
+                  .join("\n") || null
+              );
             },
           },
         });
@@ -202,20 +215,32 @@ export function registerAccessCommands(program: Command): void {
         .addOption(waitDecisionOption())
         .addOption(requestIdOption()),
       async (s, [list], o) => {
-        const operations = list === "none" ? [] : list!.split(",").map((x) => x.trim()).filter(Boolean);
+        const operations =
+          list === "none"
+            ? []
+            : list!
+                .split(",")
+                .map((x) => x.trim())
+                .filter(Boolean);
         const unknown = operations.filter((x) => !GUARDABLE.includes(x));
-        if (unknown.length) throw usage(`not a guardable operation: ${unknown.join(", ")} (any of ${GUARDABLE.join(", ")})`);
+        if (unknown.length)
+          throw usage(`not a guardable operation: ${unknown.join(", ")} (any of ${GUARDABLE.join(", ")})`);
         await callAndPrint(s, "setApprovals", { operations, reason: o.reason }, { human: policyText }, o);
       },
     ),
-    ["salts approvals set erase,rewrap --reason 'four eyes'", "salts approvals set none --reason 'pilot over' --wait"],
+    [
+      "salts approvals set erase,rewrap --reason 'four eyes'",
+      "salts approvals set none --reason 'pilot over' --wait",
+    ],
   );
 
   examples(
     act(
       program
         .command("approve")
-        .description("Approve (or with --reject, reject) a request another admin made; an approved request runs now")
+        .description(
+          "Approve (or with --reject, reject) a request another admin made; an approved request runs now",
+        )
         .argument("<approval_id>", "the id salts approvals lists")
         .option("--reject", "reject the request instead: it will not run")
         .requiredOption("--reason <text>", "why, kept in the audit entry (required)")
@@ -229,6 +254,9 @@ export function registerAccessCommands(program: Command): void {
           o,
         ).then((a) => (a.error ? new CliError(codeOf((a.error as Answer).code), "").exitCode : undefined)),
     ),
-    ["salts approve apr_0d8s2k1x9 --reason 'ticket 42 checked'", "salts approve apr_0d8s2k1x9 --reject --reason 'no ticket'"],
+    [
+      "salts approve apr_0d8s2k1x9 --reason 'ticket 42 checked'",
+      "salts approve apr_0d8s2k1x9 --reject --reason 'no ticket'",
+    ],
   );
 }

@@ -44,7 +44,9 @@ export async function settlePending(
     );
   }
   if (!options.quiet)
-    process.stderr.write(`waiting for a second admin to decide ${id} (${pending.operation}; expires ${pending.expires_at})\n`);
+    process.stderr.write(
+      `waiting for a second admin to decide ${id} (${pending.operation}; expires ${pending.expires_at})\n`,
+    );
   for (;;) {
     const listed = await session.call("approvals", { approval_id: id });
     const approval: Record<string, unknown> = (listed.approvals as Record<string, unknown>[])[0] ?? {};
@@ -52,7 +54,8 @@ export async function settlePending(
     const run = approval.run as { state?: string; error?: { code: string; message: string } } | undefined;
     debug("approval %s: %s (run %s)", id, state, run?.state ?? "-");
     if (state === "rejected" || state === "expired") {
-      const by = state === "rejected" ? ` by ${String(approval.decided_by)}: ${String(approval.reason ?? "")}` : "";
+      const by =
+        state === "rejected" ? ` by ${String(approval.decided_by)}: ${String(approval.reason ?? "")}` : "";
       throw new CliError("failed-precondition", `Request ${id} was ${state}${by}; nothing was done`, {
         approval,
         correlation_id: listed.correlation_id,
@@ -63,10 +66,14 @@ export async function settlePending(
       return { ...(approval.result as Answer), correlation_id: String(listed.correlation_id) };
     }
     if (state === "approved" && run?.state === "failed" && run.error) {
-      throw new CliError(codeOf(run.error.code), `Approved, but ${pending.operation} failed: ${run.error.message}`, {
-        approval,
-        correlation_id: listed.correlation_id,
-      });
+      throw new CliError(
+        codeOf(run.error.code),
+        `Approved, but ${pending.operation} failed: ${run.error.message}`,
+        {
+          approval,
+          correlation_id: listed.correlation_id,
+        },
+      );
     }
     await sleep(options.intervalMs);
   }
