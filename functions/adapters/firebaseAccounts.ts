@@ -23,8 +23,10 @@ export class FirebaseAccounts implements AccountDirectory {
       return await run();
     } catch (e) {
       const code = (e as { code?: string }).code ?? "";
-      if (code === "auth/invalid-email") throw invalidArgument([{ path: "email", message: "must be an email address" }]);
-      if (code === "auth/invalid-uid") throw invalidArgument([{ path: "uid", message: "is not a valid Firebase uid" }]);
+      if (code === "auth/invalid-email")
+        throw invalidArgument([{ path: "email", message: "must be an email address" }]);
+      if (code === "auth/invalid-uid")
+        throw invalidArgument([{ path: "uid", message: "is not a valid Firebase uid" }]);
       if (code === "auth/user-not-found") throw new AccountMissing();
       throw unavailable(`Firebase Auth could not ${what}`, e);
     }
@@ -32,7 +34,9 @@ export class FirebaseAccounts implements AccountDirectory {
 
   async find(ref: { uid: string } | { email: string }): Promise<Account | null> {
     const auth = this.auth();
-    return this.ask("look the account up", () => ("uid" in ref ? auth.getUser(ref.uid) : auth.getUserByEmail(ref.email)))
+    return this.ask("look the account up", () =>
+      "uid" in ref ? auth.getUser(ref.uid) : auth.getUserByEmail(ref.email),
+    )
       .then(accountOf)
       .catch((e: unknown) => {
         if (e instanceof AccountMissing) return null;
@@ -42,7 +46,9 @@ export class FirebaseAccounts implements AccountDirectory {
 
   async getMany(uids: string[]): Promise<Account[]> {
     if (uids.length === 0) return [];
-    const out = await this.ask("look the accounts up", () => this.auth().getUsers(uids.map((uid) => ({ uid }))));
+    const out = await this.ask("look the accounts up", () =>
+      this.auth().getUsers(uids.map((uid) => ({ uid }))),
+    );
     return out.users.map(accountOf);
   }
 
@@ -54,7 +60,10 @@ export class FirebaseAccounts implements AccountDirectory {
     );
   }
 
-  async scan(page: { limit: number; token?: string | undefined }): Promise<{ accounts: Account[]; next: string | null }> {
+  async scan(page: {
+    limit: number;
+    token?: string | undefined;
+  }): Promise<{ accounts: Account[]; next: string | null }> {
     const out = await this.ask("list accounts", () => this.auth().listUsers(page.limit, page.token));
     return { accounts: out.users.map(accountOf), next: out.pageToken ?? null };
   }

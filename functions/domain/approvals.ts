@@ -20,7 +20,9 @@ export type ApprovalState = (typeof APPROVAL_STATES)[number];
  * order by document id and need no index on a timestamp.
  */
 export function newApprovalId(now: Date): string {
-  const countdown = Math.max(0, 1e14 - now.getTime()).toString(36).padStart(9, "0");
+  const countdown = Math.max(0, 1e14 - now.getTime())
+    .toString(36)
+    .padStart(9, "0");
   return `apr_${countdown}${randomBytes(6).toString("hex")}`;
 }
 
@@ -97,7 +99,10 @@ function macOver(facts: ApprovalRequestFacts, key: Buffer): string {
 }
 
 /** Seals the request facts under the audit key. */
-export function sealApproval(facts: ApprovalRequestFacts, key: AuditKey): { key_version: number; mac: string } {
+export function sealApproval(
+  facts: ApprovalRequestFacts,
+  key: AuditKey,
+): { key_version: number; mac: string } {
   return { key_version: key.version, mac: macOver(facts, key.bytes) };
 }
 
@@ -171,7 +176,8 @@ export function decideRecord<D>(
   drafts: { decided: D; expired: D },
 ): { record: ApprovalRecord; draft: D; status: "decided" | "expired" } | null {
   if (record.state !== "pending") return null;
-  if (isOverdue(record, now)) return { record: { ...record, state: "expired" }, draft: drafts.expired, status: "expired" };
+  if (isOverdue(record, now))
+    return { record: { ...record, state: "expired" }, draft: drafts.expired, status: "expired" };
   const decided: ApprovalRecord = {
     ...record,
     state: decision.state,

@@ -18,7 +18,9 @@ export const controlSchemas = {
   setRole: z
     .strictObject({
       uid: userId.optional(),
-      email: text().pipe(z.email({ message: "must be an email address" }).max(320)).optional(),
+      email: text()
+        .pipe(z.email({ message: "must be an email address" }).max(320))
+        .optional(),
       role: z.enum(ROLES),
       grant: z.boolean(),
       reason,

@@ -20,7 +20,10 @@ export interface AccountDirectory {
   /** Replaces the account's custom claims (callers keep what they do not change). */
   setClaims(uid: string, claims: Record<string, unknown>): Promise<void>;
   /** One page of every account, in Firebase Auth's order. */
-  scan(page: { limit: number; token?: string | undefined }): Promise<{ accounts: Account[]; next: string | null }>;
+  scan(page: {
+    limit: number;
+    token?: string | undefined;
+  }): Promise<{ accounts: Account[]; next: string | null }>;
 }
 
 /** One entry of the role index: an account believed to hold a role, and a change in flight. */
@@ -58,7 +61,11 @@ export interface RoleIndex {
   ): Promise<{ status: "recorded" } | Replayed>;
   /** Audits a change found unfinished (as it turned out) and clears its intent. */
   settle(intent: RoleChangeIntent, roles: RoleName[], draft: AuditDraft): Promise<void>;
-  list(page: { limit: number; cursor?: string | undefined; role?: RoleName | undefined }): Promise<Page<RoleIndexEntry>>;
+  list(page: {
+    limit: number;
+    cursor?: string | undefined;
+    role?: RoleName | undefined;
+  }): Promise<Page<RoleIndexEntry>>;
   /** Records holders as Auth has them (scans, listings); entries with no role left go, unless a change is pending. */
   put(holders: { uid: string; roles: RoleName[] }[]): Promise<void>;
   /** Changes noted before `before` that never completed. */

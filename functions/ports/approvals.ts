@@ -45,7 +45,11 @@ export interface ApprovalStore {
     request?: RequestRecord,
   ): Promise<{ status: "written"; operations: GuardableOperation[] } | Replayed>;
   /** Records a new pending approval with its audit entry (and the asker's request record). */
-  create(record: ApprovalRecord, draft: AuditDraft, request?: RequestRecord): Promise<{ status: "created" } | Replayed>;
+  create(
+    record: ApprovalRecord,
+    draft: AuditDraft,
+    request?: RequestRecord,
+  ): Promise<{ status: "created" } | Replayed>;
   get(approvalId: string): Promise<ApprovalRecord | null>;
   /**
    * Decides a pending request (an approval also marks its run as started), or,
@@ -61,7 +65,11 @@ export interface ApprovalStore {
   /** Records how the run of an approved request ended. */
   finishRun(approvalId: string, run: ApprovalRun): Promise<void>;
   /** Newest first, optionally in one state (as stored: an overdue request is still `pending` here). */
-  list(query: { state?: ApprovalState | undefined; limit: number; cursor?: string | undefined }): Promise<Page<ApprovalRecord>>;
+  list(query: {
+    state?: ApprovalState | undefined;
+    limit: number;
+    cursor?: string | undefined;
+  }): Promise<Page<ApprovalRecord>>;
   /** Pending requests whose expiry has passed, oldest first. */
   listOverdue(now: Date, limit: number): Promise<ApprovalRecord[]>;
 }

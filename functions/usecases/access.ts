@@ -1,11 +1,5 @@
 import { randomUUID } from "node:crypto";
-import {
-  ACCESS_TARGET,
-  rolesOf,
-  withRole,
-  type RoleChangeIntent,
-  type RoleName,
-} from "../domain/access";
+import { ACCESS_TARGET, rolesOf, withRole, type RoleChangeIntent, type RoleName } from "../domain/access";
 import type { AuditDraft } from "../domain/audit";
 import { failedPrecondition, invalidArgument, notFound, unavailable } from "../domain/errors";
 import type { Account } from "../ports/accounts";
@@ -39,7 +33,9 @@ function changeDraft(intent: RoleChangeIntent, after: RoleName[], recovered: boo
     {
       correlationId: intent.correlation_id,
       actor: intent.actor,
-      ...(intent.approval ? { approval: { id: intent.approval.id, approvedBy: intent.approval.approved_by } } : {}),
+      ...(intent.approval
+        ? { approval: { id: intent.approval.id, approvedBy: intent.approval.approved_by } }
+        : {}),
     },
     "set_role",
     intent.reason,
@@ -72,17 +68,31 @@ function changeDraft(intent: RoleChangeIntent, after: RoleName[], recovered: boo
 export async function setRole(
   deps: AccessDeps,
   ctx: CallContext,
-  input: { uid?: string | undefined; email?: string | undefined; role: RoleName; grant: boolean; reason: string },
+  input: {
+    uid?: string | undefined;
+    email?: string | undefined;
+    role: RoleName;
+    grant: boolean;
+    reason: string;
+  },
 ): Promise<SetRoleResponse> {
   if ((input.uid === undefined) === (input.email === undefined)) {
     throw invalidArgument([{ path: "uid", message: "give exactly one of uid and email" }]);
   }
   if (ctx.request) {
     const prior = await deps.requests.get(ctx.request.key);
-    if (prior) return replayedAnswer<SetRoleResponse>({ status: "replayed", answer: prior.answer, sameRequest: prior.fingerprint === ctx.request.fingerprint });
+    if (prior)
+      return replayedAnswer<SetRoleResponse>({
+        status: "replayed",
+        answer: prior.answer,
+        sameRequest: prior.fingerprint === ctx.request.fingerprint,
+      });
   }
-  const account = await deps.accounts.find(input.uid !== undefined ? { uid: input.uid } : { email: input.email! });
-  if (!account) throw notFound(input.uid !== undefined ? `Account ${input.uid}` : "An account with that email");
+  const account = await deps.accounts.find(
+    input.uid !== undefined ? { uid: input.uid } : { email: input.email! },
+  );
+  if (!account)
+    throw notFound(input.uid !== undefined ? `Account ${input.uid}` : "An account with that email");
   if (input.role === "admin" && !input.grant && account.uid === ctx.actor.uid) {
     throw failedPrecondition("An admin cannot remove its own admin role; another admin must");
   }
@@ -160,11 +170,15 @@ export interface RolesResponse {
 }
 
 const SCAN_PAGE = 1000;
-const encodeScan = (c: { token: string; started: number }) => `scan.${Buffer.from(JSON.stringify(c)).toString("base64url")}`;
+const encodeScan = (c: { token: string; started: number }) =>
+  `scan.${Buffer.from(JSON.stringify(c)).toString("base64url")}`;
 
 function decodeScan(raw: string): { token: string; started: number } {
   try {
-    const c = JSON.parse(Buffer.from(raw.slice(5), "base64url").toString("utf8")) as { token?: unknown; started?: unknown };
+    const c = JSON.parse(Buffer.from(raw.slice(5), "base64url").toString("utf8")) as {
+      token?: unknown;
+      started?: unknown;
+    };
     if (raw.startsWith("scan.") && typeof c.token === "string" && Number.isSafeInteger(c.started)) {
       return { token: c.token, started: c.started as number };
     }
@@ -184,11 +198,18 @@ function decodeScan(raw: string): { token: string; started: number } {
  */
 export async function listRoles(
   deps: Pick<Services, "accounts" | "roles" | "clock">,
-  input: { role?: RoleName | undefined; limit: number; cursor?: string | undefined; scan?: boolean | undefined },
+  input: {
+    role?: RoleName | undefined;
+    limit: number;
+    cursor?: string | undefined;
+    scan?: boolean | undefined;
+  },
 ): Promise<RolesResponse> {
   const wanted = (h: RoleHolder) => (input.role ? h.roles.includes(input.role) : h.roles.length > 0);
   if (input.scan) {
-    const at = input.cursor ? decodeScan(input.cursor) : { token: undefined, started: deps.clock().getTime() };
+    const at = input.cursor
+      ? decodeScan(input.cursor)
+      : { token: undefined, started: deps.clock().getTime() };
     const page = await deps.accounts.scan({ limit: SCAN_PAGE, token: at.token });
     const found = page.accounts.map(holderOf).filter((h) => h.roles.length > 0);
     await deps.roles.put(found.map((h) => ({ uid: h.uid, roles: h.roles })));
@@ -198,7 +219,9 @@ export async function listRoles(
       holders: found.filter(wanted),
       next_cursor: page.next ? encodeScan({ token: page.next, started: at.started }) : null,
       source: "auth",
-      reconciled_at: page.next ? (state.reconciled_at?.toISOString() ?? null) : new Date(at.started).toISOString(),
+      reconciled_at: page.next
+        ? (state.reconciled_at?.toISOString() ?? null)
+        : new Date(at.started).toISOString(),
     };
   }
   const [page, state] = await Promise.all([

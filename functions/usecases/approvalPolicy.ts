@@ -54,7 +54,8 @@ export async function setApprovals(
   if (removed.length === 0 || added.length > 0) {
     const after = normalizePolicy([...before, ...added]);
     // With nothing to remove, the whole answer commits with this write (and the request record).
-    const record = removed.length === 0 && ctx.request ? { ...ctx.request, answer: { operations: after } } : undefined;
+    const record =
+      removed.length === 0 && ctx.request ? { ...ctx.request, answer: { operations: after } } : undefined;
     const out = await deps.approvals.writePolicy(
       (current) => normalizePolicy([...inForce(current), ...added]),
       policyDraft(ctx, input.reason),

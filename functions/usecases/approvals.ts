@@ -17,7 +17,12 @@ import type { CallContext, Services } from "./deps";
 import { replayedAnswer } from "./idempotency";
 
 export interface PendingApproval {
-  pending_approval: { approval_id: string; operation: ApprovalOperation; requested_by: string; expires_at: string };
+  pending_approval: {
+    approval_id: string;
+    operation: ApprovalOperation;
+    requested_by: string;
+    expires_at: string;
+  };
 }
 
 type AskDeps = Pick<Services, "approvals" | "auditKey" | "clock" | "config">;
@@ -31,7 +36,8 @@ const HOUR_MS = 3_600_000;
 const stepDraft = (
   actor: AuditDraft["actor"],
   correlationId: string,
-  step: "approval_requested" | "approval_approved" | "approval_rejected" | "approval_expired" | "approval_run",
+  step:
+    "approval_requested" | "approval_approved" | "approval_rejected" | "approval_expired" | "approval_run",
   record: Pick<ApprovalRecord, "approval_id" | "operation" | "requested_by">,
   extra: { reason?: string | undefined; result?: "success" | "error"; details?: AuditDraft["details"] } = {},
 ): AuditDraft => ({
@@ -155,7 +161,8 @@ export async function decideApproval(
   if (stalled && input.decision === "approve" && record.decided_by === ctx.actor.uid) {
     return runApproved(deps, ctx, record, runner);
   }
-  if (record.state !== "pending") throw failedPrecondition(`Approval ${record.approval_id} is already ${record.state}`);
+  if (record.state !== "pending")
+    throw failedPrecondition(`Approval ${record.approval_id} is already ${record.state}`);
   if (input.decision === "approve") await assertAskerActive(deps, record);
   const state = input.decision === "approve" ? "approved" : "rejected";
   const out = await deps.approvals.decide(
@@ -236,7 +243,12 @@ export interface ApprovalsResponse {
 export async function listApprovals(
   deps: Pick<Services, "approvals" | "clock">,
   ctx: CallContext,
-  input: { state?: ApprovalState | undefined; limit: number; cursor?: string | undefined; approval_id?: string | undefined },
+  input: {
+    state?: ApprovalState | undefined;
+    limit: number;
+    cursor?: string | undefined;
+    approval_id?: string | undefined;
+  },
 ): Promise<ApprovalsResponse> {
   await expireOverdue(deps, ctx);
   const now = deps.clock();

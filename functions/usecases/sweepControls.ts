@@ -46,6 +46,11 @@ export async function sweepControls(
     report.error = (e as { code?: string }).code ?? "internal";
     logs.unexpectedError("sweep_controls", ctx.correlationId, e);
   }
-  logs.sweep({ event: "controls", correlation_id: ctx.correlationId, ...report, error: report.error ?? null });
+  logs.sweep({
+    event: "controls",
+    correlation_id: ctx.correlationId,
+    ...report,
+    error: report.error ?? null,
+  });
   return report;
 }

@@ -11,7 +11,8 @@ async function c<T = Record<string, any>>(...args: Parameters<typeof call>): Pro
   return r;
 }
 
-const issuesOf = (r: CallResult) => ((r.error?.details?.issues ?? []) as { path: string }[]).map((i) => i.path);
+const issuesOf = (r: CallResult) =>
+  ((r.error?.details?.issues ?? []) as { path: string }[]).map((i) => i.path);
 
 describe("access: who holds a role, and granting or clearing one (functions + auth + firestore emulators)", () => {
   let admin: TestUser;
@@ -37,7 +38,8 @@ describe("access: who holds a role, and granting or clearing one (functions + au
     const found: any[] = [];
     let last: any;
     do {
-      last = (await c("roles", { scan: true, ...(cursor ? { cursor } : {}) }, { token: auditor.token })).result;
+      last = (await c("roles", { scan: true, ...(cursor ? { cursor } : {}) }, { token: auditor.token }))
+        .result;
       found.push(...last.holders);
       cursor = last.next_cursor ?? undefined;
     } while (cursor);
@@ -63,11 +65,20 @@ describe("access: who holds a role, and granting or clearing one (functions + au
       { token: admin.token },
     );
     expect(granted.result).toMatchObject({ uid: plain.uid, roles: ["auditor"] });
-    expect((await adminAuth().getUser(plain.uid)).customClaims).toEqual({ team: "analytics", tier: 3, auditor: true });
+    expect((await adminAuth().getUser(plain.uid)).customClaims).toEqual({
+      team: "analytics",
+      tier: 3,
+      auditor: true,
+    });
     // The ID token was minted before the grant: the pipeline reads roles from Auth on every call.
     expect((await c("status", {}, { token: plain.token })).result?.storage_type).toBe("firestore");
     const listed = await c("roles", { role: "auditor" }, { token: admin.token });
-    expect(listed.result?.holders).toContainEqual({ uid: plain.uid, email: plain.email, roles: ["auditor"], disabled: false });
+    expect(listed.result?.holders).toContainEqual({
+      uid: plain.uid,
+      email: plain.email,
+      roles: ["auditor"],
+      disabled: false,
+    });
     const index = await adminFirestore().collection("salts_roles").doc(encodeDocId(plain.uid)).get();
     expect(index.get("roles")).toEqual(["auditor"]);
     expect(index.get("pending")).toBeNull();
@@ -94,7 +105,9 @@ describe("access: who holds a role, and granting or clearing one (functions + au
     expect(revoked.result).toMatchObject({ uid: plain.uid, roles: [] });
     expect((await adminAuth().getUser(plain.uid)).customClaims).toEqual({ team: "analytics", tier: 3 });
     expect((await c("status", {}, { token: plain.token })).error?.status).toBe("PERMISSION_DENIED");
-    expect((await adminFirestore().collection("salts_roles").doc(encodeDocId(plain.uid)).get()).exists).toBe(false);
+    expect((await adminFirestore().collection("salts_roles").doc(encodeDocId(plain.uid)).get()).exists).toBe(
+      false,
+    );
 
     const log = await c("auditLog", { target_id: "access", operation: "set_role" }, { token: auditor.token });
     const changes = log.result!.entries.filter((e: any) => e.details?.uid === plain.uid);
@@ -122,18 +135,30 @@ describe("access: who holds a role, and granting or clearing one (functions + au
       { token: admin.token },
     );
     expect(demoted.result?.roles).toEqual([]);
-    expect((await c("rotateGlobal", { event_type: "acc", force: true }, { token: other.token })).error?.status).toBe(
-      "PERMISSION_DENIED",
-    );
+    expect(
+      (await c("rotateGlobal", { event_type: "acc", force: true }, { token: other.token })).error?.status,
+    ).toBe("PERMISSION_DENIED");
   }, 180_000);
 
   it("when a non-admin or a bad request asks for a role change, then it is refused naming the fields, and an unknown account is not-found", async () => {
-    const asAuditor = await c("setRole", { uid: plain.uid, role: "admin", grant: true, reason: "x" }, { token: auditor.token });
+    const asAuditor = await c(
+      "setRole",
+      { uid: plain.uid, role: "admin", grant: true, reason: "x" },
+      { token: auditor.token },
+    );
     expect(asAuditor.error?.status).toBe("PERMISSION_DENIED");
     expect((await adminAuth().getUser(plain.uid)).customClaims?.admin).toBeUndefined();
-    const both = await c("setRole", { uid: "a", email: "a@b.example", role: "admin", grant: true, reason: "x" }, { token: admin.token });
+    const both = await c(
+      "setRole",
+      { uid: "a", email: "a@b.example", role: "admin", grant: true, reason: "x" },
+      { token: admin.token },
+    );
     expect(issuesOf(both)).toEqual(["uid"]);
-    const bad = await c("setRole", { email: "not-an-email", role: "owner", grant: "yes", reason: "" }, { token: admin.token });
+    const bad = await c(
+      "setRole",
+      { email: "not-an-email", role: "owner", grant: "yes", reason: "" },
+      { token: admin.token },
+    );
     expect(issuesOf(bad).sort()).toEqual(["email", "grant", "reason", "role"]);
     const missing = await c(
       "setRole",
@@ -150,10 +175,16 @@ describe("access: who holds a role, and granting or clearing one (functions + au
 
   it("when a holder is disabled or loses the role outside the service, then the listing says so at once", async () => {
     const holder = await createUser({}, "acc-holder");
-    await c("setRole", { uid: holder.uid, role: "auditor", grant: true, reason: "temp" }, { token: admin.token });
+    await c(
+      "setRole",
+      { uid: holder.uid, role: "auditor", grant: true, reason: "temp" },
+      { token: admin.token },
+    );
     await adminAuth().updateUser(holder.uid, { disabled: true });
     const listed = await c("roles", { role: "auditor", limit: 100 }, { token: auditor.token });
-    expect(listed.result?.holders).toContainEqual(expect.objectContaining({ uid: holder.uid, disabled: true }));
+    expect(listed.result?.holders).toContainEqual(
+      expect.objectContaining({ uid: holder.uid, disabled: true }),
+    );
     await adminAuth().setCustomUserClaims(holder.uid, {});
     const after = await c("roles", { role: "auditor", limit: 100 }, { token: auditor.token });
     expect(after.result?.holders.map((h: any) => h.uid)).not.toContain(holder.uid);

@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeDocId } from "../../functions/domain/ids";
 import { adminFirestore, clearFirestore } from "../support/firestore";
 import { adminAuth, createUser } from "../support/stack";
-import { directEnv, fakeServiceAccountFile, operator, salts, SERVICE_ACCOUNT, type Operator } from "./cli.harness";
+import {
+  directEnv,
+  fakeServiceAccountFile,
+  operator,
+  salts,
+  SERVICE_ACCOUNT,
+  type Operator,
+} from "./cli.harness";
 
 /** Instances re-read a policy that says "guarded" after SETTINGS_REFRESH_SECONDS (2 s in .env.local). */
 const POLICY_REFRESH_MS = 2_500;
@@ -32,11 +39,17 @@ describe("salts CLI: roles, role grant|revoke, approvals, approve, --wait (child
   it("when the first admin is granted with --direct, then the operator's Google identity is the audited actor", async () => {
     const first = await createUser({}, "cli-first");
     const env = directEnv({ GOOGLE_APPLICATION_CREDENTIALS: fakeServiceAccountFile() });
-    const r = await salts(["--direct", "role", "grant", first.email, "admin", "--reason", "first admin", "--json"], env);
+    const r = await salts(
+      ["--direct", "role", "grant", first.email, "admin", "--reason", "first admin", "--json"],
+      env,
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.json()).toMatchObject({ uid: first.uid, roles: ["admin"] });
     expect((await adminAuth().getUser(first.uid)).customClaims).toEqual({ admin: true });
-    const log = await salts(["audit-log", "--target", "access", "--operation", "set_role", "--json"], auditor.env);
+    const log = await salts(
+      ["audit-log", "--target", "access", "--operation", "set_role", "--json"],
+      auditor.env,
+    );
     const entry = log.json().entries.find((e: any) => e.details?.uid === first.uid);
     expect(entry).toMatchObject({
       actor: { uid: SERVICE_ACCOUNT, via: "cli" },
@@ -44,9 +57,9 @@ describe("salts CLI: roles, role grant|revoke, approvals, approve, --wait (child
       reason: "first admin",
       result: "success",
     });
-    expect((await adminFirestore().collection("salts_roles").doc(encodeDocId(first.uid)).get()).get("roles")).toEqual([
-      "admin",
-    ]);
+    expect(
+      (await adminFirestore().collection("salts_roles").doc(encodeDocId(first.uid)).get()).get("roles"),
+    ).toEqual(["admin"]);
   }, 180_000);
 
   it("when roles are listed, then the index shows holders checked against Auth, and --scan finds those granted outside the service", async () => {
@@ -72,7 +85,10 @@ describe("salts CLI: roles, role grant|revoke, approvals, approve, --wait (child
     expect(grant.code, grant.stderr).toBe(0);
     expect(grant.stdout).toContain(`Granted auditor for ${holder.uid}`);
     expect((await salts(["status", "--json"], holder.env)).code).toBe(0);
-    const revoke = await salts(["role", "revoke", holder.uid, "auditor", "--uid", "--reason", "done", "--json"], a.env);
+    const revoke = await salts(
+      ["role", "revoke", holder.uid, "auditor", "--uid", "--reason", "done", "--json"],
+      a.env,
+    );
     expect(revoke.json()).toMatchObject({ uid: holder.uid, roles: [] });
     expect((await salts(["status"], holder.env)).code).toBe(4);
     const self = await salts(["role", "revoke", a.uid, "admin", "--reason", "bye"], a.env);
@@ -94,7 +110,9 @@ describe("salts CLI: roles, role grant|revoke, approvals, approve, --wait (child
     expect(id, asked.stderr).toBeDefined();
     expect(asked.stderr).toMatch(/^pending: awaiting approval: erase needs a second admin's approval/);
     const listed = await salts(["approvals", "--json"], auditor.env);
-    expect(listed.json().approvals).toContainEqual(expect.objectContaining({ approval_id: id, state: "pending" }));
+    expect(listed.json().approvals).toContainEqual(
+      expect.objectContaining({ approval_id: id, state: "pending" }),
+    );
     expect(listed.json().policy).toEqual({ operations: ["erase"], intact: true });
     const mine = await salts(["approve", id!, "--reason", "mine"], a.env);
     expect(mine.code).toBe(4);
@@ -108,7 +126,12 @@ describe("salts CLI: roles, role grant|revoke, approvals, approve, --wait (child
   it("when a guarded command runs with --wait, then it waits for the decision and prints the result (or exits 7 when rejected)", async () => {
     const user = `cli-dual-${run}-2`;
     expect((await salts(["rotate", "user", user, "--force"], a.env)).code).toBe(0);
-    const waiting = salts(["erase", user, "--reason", "GDPR 2", "--yes", "--wait", "--json"], a.env, undefined, 180_000);
+    const waiting = salts(
+      ["erase", user, "--reason", "GDPR 2", "--yes", "--wait", "--json"],
+      a.env,
+      undefined,
+      180_000,
+    );
     const approveWhenAsked = async (decision: string[]) => {
       for (let i = 0; i < 120; i++) {
         const listed = (await salts(["approvals", "--json"], b.env)).json().approvals as any[];
@@ -121,11 +144,20 @@ describe("salts CLI: roles, role grant|revoke, approvals, approve, --wait (child
     const [done, decided] = await Promise.all([waiting, approveWhenAsked(["--reason", "ok"])]);
     expect(decided.code, decided.stderr).toBe(0);
     expect(done.code, done.stderr).toBe(0);
-    expect(done.json()).toMatchObject({ erased: true, versions_destroyed: 1, receipt: { rotation_id: expect.any(String) } });
+    expect(done.json()).toMatchObject({
+      erased: true,
+      versions_destroyed: 1,
+      receipt: { rotation_id: expect.any(String) },
+    });
 
     const other = `cli-dual-${run}-3`;
     expect((await salts(["rotate", "user", other, "--force"], a.env)).code).toBe(0);
-    const refused = salts(["erase", other, "--reason", "GDPR 3", "--yes", "--wait"], a.env, undefined, 180_000);
+    const refused = salts(
+      ["erase", other, "--reason", "GDPR 3", "--yes", "--wait"],
+      a.env,
+      undefined,
+      180_000,
+    );
     const approveOther = async () => {
       for (let i = 0; i < 120; i++) {
         const listed = (await salts(["approvals", "--json"], b.env)).json().approvals as any[];

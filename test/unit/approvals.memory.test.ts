@@ -37,7 +37,11 @@ function runtime() {
   const call = async (name: Name, uid: string, data: unknown): Promise<Record<string, any>> => {
     const request = { auth: { uid, token: { auth_time: 0 } }, data, rawRequest: { headers: {} } };
     try {
-      return await handleCall(ALL_OPERATIONS[name] as never, request as unknown as CallableRequest<unknown>, rt);
+      return await handleCall(
+        ALL_OPERATIONS[name] as never,
+        request as unknown as CallableRequest<unknown>,
+        rt,
+      );
     } catch (e) {
       return { error: (e as { code: string }).code, message: (e as Error).message };
     }
@@ -49,30 +53,33 @@ describe("dual control on the memory backend, through the pipeline", () => {
   it("when erase is guarded, then the call only asks; the asker cannot decide; another admin's approval erases once", async () => {
     const { rt, call, state } = runtime();
     await rt.salts.getOrCreate("user", "subject-1");
-    expect((await call("setApprovals", "alice", { operations: ["erase"], reason: "policy" })).operations).toEqual([
-      "erase",
-    ]);
+    expect(
+      (await call("setApprovals", "alice", { operations: ["erase"], reason: "policy" })).operations,
+    ).toEqual(["erase"]);
     const asked = await call("erase", "alice", { user_id: "subject-1", reason: "GDPR", request_id: "r-1" });
     const id = asked.pending_approval.approval_id as string;
     expect(asked.pending_approval).toMatchObject({ operation: "erase", requested_by: "alice" });
     expect(await rt.salts.record("user", "subject-1")).not.toBeNull();
     // A retry with the same request_id gets the same pending answer, not a second request.
-    expect((await call("erase", "alice", { user_id: "subject-1", reason: "GDPR", request_id: "r-1" })).pending_approval.approval_id).toBe(id);
+    expect(
+      (await call("erase", "alice", { user_id: "subject-1", reason: "GDPR", request_id: "r-1" }))
+        .pending_approval.approval_id,
+    ).toBe(id);
     expect(state.approvals.size).toBe(1);
 
-    expect((await call("approve", "alice", { approval_id: id, decision: "approve", reason: "me" })).error).toBe(
-      "permission-denied",
-    );
-    expect((await call("approve", "carol", { approval_id: id, decision: "approve", reason: "x" })).error).toBe(
-      "permission-denied",
-    );
+    expect(
+      (await call("approve", "alice", { approval_id: id, decision: "approve", reason: "me" })).error,
+    ).toBe("permission-denied");
+    expect(
+      (await call("approve", "carol", { approval_id: id, decision: "approve", reason: "x" })).error,
+    ).toBe("permission-denied");
     const decided = await call("approve", "bob", { approval_id: id, decision: "approve", reason: "checked" });
     expect(decided.approval).toMatchObject({ state: "approved", decided_by: "bob", run: { state: "done" } });
     expect(decided.result).toMatchObject({ erased: true, versions_destroyed: 1 });
     expect(await rt.salts.record("user", "subject-1")).toBeNull();
-    expect((await call("approve", "bob", { approval_id: id, decision: "approve", reason: "again" })).error).toBe(
-      "failed-precondition",
-    );
+    expect(
+      (await call("approve", "bob", { approval_id: id, decision: "approve", reason: "again" })).error,
+    ).toBe("failed-precondition");
     const erases = state.audit.filter((e) => e.operation === "erase" && e.result === "success");
     expect(erases).toHaveLength(1);
     expect(erases[0]!.actor.uid).toBe("alice");
@@ -88,7 +95,8 @@ describe("dual control on the memory backend, through the pipeline", () => {
     accounts.add({ uid: "erin", claims: { admin: true } });
     await rt.salts.getOrCreate("user", "subject-2");
     await call("setApprovals", "alice", { operations: ["erase"], reason: "policy" });
-    const id = (await call("erase", "alice", { user_id: "subject-2", reason: "r" })).pending_approval.approval_id;
+    const id = (await call("erase", "alice", { user_id: "subject-2", reason: "r" })).pending_approval
+      .approval_id;
     const [a, b] = await Promise.all([
       call("approve", "bob", { approval_id: id, decision: "approve", reason: "1" }),
       call("approve", "erin", { approval_id: id, decision: "approve", reason: "2" }),
@@ -101,8 +109,13 @@ describe("dual control on the memory backend, through the pipeline", () => {
     const { rt, call } = runtime();
     await rt.salts.getOrCreate("user", "subject-3");
     await call("setApprovals", "alice", { operations: ["erase", "rewrap"], reason: "policy" });
-    const id = (await call("erase", "alice", { user_id: "subject-3", reason: "r" })).pending_approval.approval_id;
-    const rejected = await call("approve", "bob", { approval_id: id, decision: "reject", reason: "no ticket" });
+    const id = (await call("erase", "alice", { user_id: "subject-3", reason: "r" })).pending_approval
+      .approval_id;
+    const rejected = await call("approve", "bob", {
+      approval_id: id,
+      decision: "reject",
+      reason: "no ticket",
+    });
     expect(rejected.approval).toMatchObject({ state: "rejected", reason: "no ticket" });
     expect(rejected.result).toBeUndefined();
     expect(await rt.salts.record("user", "subject-3")).not.toBeNull();
@@ -120,14 +133,19 @@ describe("dual control on the memory backend, through the pipeline", () => {
     const second = (await call("reloadConfig", "bob", {})).pending_approval.approval_id;
     clock.advance(25 * HOUR);
     const listed = await call("approvals", "carol", { state: "expired" });
-    expect(listed.approvals.map((a: { approval_id: string }) => a.approval_id).sort()).toEqual([first, second].sort());
-    expect(state.audit.filter((e) => e.operation === "approval_expired")).toHaveLength(2);
-    expect((await call("approve", "bob", { approval_id: first, decision: "approve", reason: "late" })).error).toBe(
-      "failed-precondition",
+    expect(listed.approvals.map((a: { approval_id: string }) => a.approval_id).sort()).toEqual(
+      [first, second].sort(),
     );
+    expect(state.audit.filter((e) => e.operation === "approval_expired")).toHaveLength(2);
+    expect(
+      (await call("approve", "bob", { approval_id: first, decision: "approve", reason: "late" })).error,
+    ).toBe("failed-precondition");
     const third = (await call("reloadConfig", "alice", {})).pending_approval.approval_id;
     clock.advance(25 * HOUR);
-    const report = await sweepControls(rt, { correlationId: "sweep", actor: { uid: "scheduler", via: "scheduler" } });
+    const report = await sweepControls(rt, {
+      correlationId: "sweep",
+      actor: { uid: "scheduler", via: "scheduler" },
+    });
     expect(report.approvals_expired).toBe(1);
     expect(state.approvals.get(third)?.state).toBe("expired");
   });
@@ -135,11 +153,17 @@ describe("dual control on the memory backend, through the pipeline", () => {
   it("when a guard is removed, then the removal waits for another admin, and guards added meanwhile stay", async () => {
     const { call } = runtime();
     await call("setApprovals", "alice", { operations: ["erase", "rewrap"], reason: "start" });
-    const asked = await call("setApprovals", "alice", { operations: ["rewrap", "reload"], reason: "drop erase" });
+    const asked = await call("setApprovals", "alice", {
+      operations: ["rewrap", "reload"],
+      reason: "drop erase",
+    });
     expect(asked.operations).toEqual(["erase", "rewrap", "reload"]);
     const id = asked.pending_approval.approval_id;
     expect((await call("erase", "bob", { user_id: "x", reason: "r" })).pending_approval).toBeDefined();
-    await call("setApprovals", "bob", { operations: ["erase", "rewrap", "reload", "set_role"], reason: "more" });
+    await call("setApprovals", "bob", {
+      operations: ["erase", "rewrap", "reload", "set_role"],
+      reason: "more",
+    });
     const approved = await call("approve", "bob", { approval_id: id, decision: "approve", reason: "ok" });
     expect(approved.result.operations).toEqual(["rewrap", "reload", "set_role"]);
     expect((await call("erase", "bob", { user_id: "x", reason: "r" })).erased).toBe(false);
@@ -164,7 +188,12 @@ describe("access on the memory backend", () => {
   it("when an admin grants and revokes a role, then other claims stay, the holder's next call sees it, and every change is audited", async () => {
     const { call, accounts, state } = runtime();
     expect((await call("status", "dave", {})).error).toBe("permission-denied");
-    const granted = await call("setRole", "alice", { email: "dave@example.test", role: "auditor", grant: true, reason: "audit" });
+    const granted = await call("setRole", "alice", {
+      email: "dave@example.test",
+      role: "auditor",
+      grant: true,
+      reason: "audit",
+    });
     expect(granted).toMatchObject({ uid: "dave", roles: ["auditor"] });
     expect((await call("status", "dave", {})).storage_type).toBe("memory");
     const roles = await call("roles", "carol", {});
@@ -203,9 +232,18 @@ describe("access on the memory backend", () => {
   it("when set_role is guarded, then a grant waits for approval and runs as the asker, approved by another", async () => {
     const { call, state, accounts } = runtime();
     await call("setApprovals", "alice", { operations: ["set_role"], reason: "p" });
-    const asked = await call("setRole", "alice", { uid: "dave", role: "admin", grant: true, reason: "new admin" });
+    const asked = await call("setRole", "alice", {
+      uid: "dave",
+      role: "admin",
+      grant: true,
+      reason: "new admin",
+    });
     expect((await accounts.find({ uid: "dave" }))?.claims.admin).toBeUndefined();
-    const done = await call("approve", "bob", { approval_id: asked.pending_approval.approval_id, decision: "approve", reason: "ok" });
+    const done = await call("approve", "bob", {
+      approval_id: asked.pending_approval.approval_id,
+      decision: "approve",
+      reason: "ok",
+    });
     expect(done.result).toEqual({ uid: "dave", roles: ["admin"] });
     const entry = state.audit.find((e) => e.operation === "set_role" && e.result === "success")!;
     expect(entry.actor.uid).toBe("alice");

@@ -129,7 +129,12 @@ export async function replayOf(
 }
 
 /** Stages the request record of a change on the transaction that commits the change. */
-export function stageRequest(tx: Transaction, ref: DocumentReference, request: RequestRecord, now: Date): void {
+export function stageRequest(
+  tx: Transaction,
+  ref: DocumentReference,
+  request: RequestRecord,
+  now: Date,
+): void {
   tx.set(ref, {
     fingerprint: request.fingerprint,
     answer: JSON.stringify(request.answer),

@@ -1,4 +1,10 @@
-import { FieldPath, Timestamp, type DocumentSnapshot, type Firestore, type Query } from "firebase-admin/firestore";
+import {
+  FieldPath,
+  Timestamp,
+  type DocumentSnapshot,
+  type Firestore,
+  type Query,
+} from "firebase-admin/firestore";
 import {
   APPROVALS_TARGET,
   decideRecord,
@@ -13,7 +19,12 @@ import {
 import type { AuditDraft } from "../../domain/audit";
 import { chains } from "../../domain/auditChain";
 import { decodeCursor, toPage, type Page } from "../../domain/paging";
-import type { ApprovalStore, DecideOutcome, RequestRecord, StoredApprovalPolicy } from "../../ports/approvals";
+import type {
+  ApprovalStore,
+  DecideOutcome,
+  RequestRecord,
+  StoredApprovalPolicy,
+} from "../../ports/approvals";
 import type { Replayed } from "../../ports/saltStore";
 import type { VersionedSecret } from "../../ports/secrets";
 import { guarded } from "./errors";
@@ -89,7 +100,14 @@ export class FirestoreApprovalStore implements ApprovalStore {
         const [snap, chain] = await Promise.all([tx.get(this.policyRef()), tx.get(chainRef)]);
         const current = await this.policyOf(snap, chain.exists);
         const after = normalizePolicy(next(current));
-        await appendLinked(this.db, tx, chains.of(APPROVALS_TARGET), draft(current.operations, after), now, key);
+        await appendLinked(
+          this.db,
+          tx,
+          chains.of(APPROVALS_TARGET),
+          draft(current.operations, after),
+          now,
+          key,
+        );
         tx.set(this.policyRef(), {
           operations: after,
           key_version: key.version,
@@ -102,7 +120,11 @@ export class FirestoreApprovalStore implements ApprovalStore {
     });
   }
 
-  create(record: ApprovalRecord, draft: AuditDraft, request?: RequestRecord): Promise<{ status: "created" } | Replayed> {
+  create(
+    record: ApprovalRecord,
+    draft: AuditDraft,
+    request?: RequestRecord,
+  ): Promise<{ status: "created" } | Replayed> {
     return guarded("approvals.create", this.timeoutMs, async () => {
       const key = await this.auditKey.current();
       return this.db.runTransaction(async (tx) => {
@@ -127,7 +149,10 @@ export class FirestoreApprovalStore implements ApprovalStore {
   /** One transaction on the request: only a pending one changes, so of concurrent decisions one wins. */
   private transition(
     approvalId: string,
-    decide: (record: ApprovalRecord, now: Date) => { record: ApprovalRecord; draft: AuditDraft; status: DecideOutcome["status"] } | null,
+    decide: (
+      record: ApprovalRecord,
+      now: Date,
+    ) => { record: ApprovalRecord; draft: AuditDraft; status: DecideOutcome["status"] } | null,
   ): Promise<DecideOutcome> {
     return guarded("approvals.decide", this.timeoutMs, async () => {
       const key = await this.auditKey.current();
@@ -164,7 +189,11 @@ export class FirestoreApprovalStore implements ApprovalStore {
     });
   }
 
-  list(query: { state?: ApprovalState | undefined; limit: number; cursor?: string | undefined }): Promise<Page<ApprovalRecord>> {
+  list(query: {
+    state?: ApprovalState | undefined;
+    limit: number;
+    cursor?: string | undefined;
+  }): Promise<Page<ApprovalRecord>> {
     return guarded("approvals.list", this.timeoutMs, async () => {
       let q: Query = this.db.collection(CONTROL.approvals);
       if (query.state) q = q.where("state", "==", query.state);
@@ -183,7 +212,11 @@ export class FirestoreApprovalStore implements ApprovalStore {
   listOverdue(now: Date, limit: number): Promise<ApprovalRecord[]> {
     return guarded("approvals.listOverdue", this.timeoutMs, async () => {
       // Pending requests are few (each ends within APPROVAL_TTL_HOURS): read them, keep the overdue.
-      const snap = await this.db.collection(CONTROL.approvals).where("state", "==", "pending").limit(500).get();
+      const snap = await this.db
+        .collection(CONTROL.approvals)
+        .where("state", "==", "pending")
+        .limit(500)
+        .get();
       return snap.docs
         .map((d) => parseApproval(d.data()))
         .filter((r) => isOverdue(r, now))

@@ -104,7 +104,11 @@ export class FirestoreRoleIndex implements RoleIndex {
     await this.record(intent, roles, draft, undefined, true);
   }
 
-  list(page: { limit: number; cursor?: string | undefined; role?: RoleName | undefined }): Promise<Page<RoleIndexEntry>> {
+  list(page: {
+    limit: number;
+    cursor?: string | undefined;
+    role?: RoleName | undefined;
+  }): Promise<Page<RoleIndexEntry>> {
     return guarded("roles.list", this.timeoutMs, async () => {
       let q: Query = this.db.collection(CONTROL.roles);
       if (page.role) q = q.where("roles", "array-contains", page.role);
@@ -132,7 +136,8 @@ export class FirestoreRoleIndex implements RoleIndex {
         for (const h of chunk.filter((x) => x.roles.length > 0))
           batch.set(this.ref(h.uid), { uid: h.uid, roles: h.roles, updated_at: now }, { merge: true });
         for (const s of snaps) {
-          if (s.exists && !roleDocSchema.parse(s.data()).pending) batch.delete(s.ref, { lastUpdateTime: s.updateTime });
+          if (s.exists && !roleDocSchema.parse(s.data()).pending)
+            batch.delete(s.ref, { lastUpdateTime: s.updateTime });
         }
         await batch.commit();
       }

@@ -27,8 +27,11 @@ export class MemoryAccounts implements AccountDirectory, IdentityProvider {
   async find(ref: { uid: string } | { email: string }): Promise<Account | null> {
     await Promise.resolve();
     if ("uid" in ref) return this.copy(this.accounts.get(ref.uid));
-    if (!/^[^@\s]+@[^@\s]+$/.test(ref.email)) throw invalidArgument([{ path: "email", message: "must be an email address" }]);
-    return this.copy([...this.accounts.values()].find((a) => a.email?.toLowerCase() === ref.email.toLowerCase()));
+    if (!/^[^@\s]+@[^@\s]+$/.test(ref.email))
+      throw invalidArgument([{ path: "email", message: "must be an email address" }]);
+    return this.copy(
+      [...this.accounts.values()].find((a) => a.email?.toLowerCase() === ref.email.toLowerCase()),
+    );
   }
 
   async getMany(uids: string[]): Promise<Account[]> {
@@ -45,7 +48,10 @@ export class MemoryAccounts implements AccountDirectory, IdentityProvider {
     if (a) a.claims = { ...claims };
   }
 
-  async scan(page: { limit: number; token?: string | undefined }): Promise<{ accounts: Account[]; next: string | null }> {
+  async scan(page: {
+    limit: number;
+    token?: string | undefined;
+  }): Promise<{ accounts: Account[]; next: string | null }> {
     await Promise.resolve();
     const all = [...this.accounts.values()].sort((a, b) => (a.uid < b.uid ? -1 : 1));
     const from = page.token ? all.findIndex((a) => a.uid > page.token!) : 0;

@@ -12,7 +12,12 @@ import {
 import type { AuditDraft } from "../../domain/audit";
 import { chains } from "../../domain/auditChain";
 import { decodeCursor, toPage, type Page } from "../../domain/paging";
-import type { ApprovalStore, DecideOutcome, RequestRecord, StoredApprovalPolicy } from "../../ports/approvals";
+import type {
+  ApprovalStore,
+  DecideOutcome,
+  RequestRecord,
+  StoredApprovalPolicy,
+} from "../../ports/approvals";
 import { REQUEST_TTL_MS } from "../../ports/requestStore";
 import type { Replayed } from "../../ports/saltStore";
 import type { VersionedSecret } from "../../ports/secrets";
@@ -20,10 +25,18 @@ import { appendToChain } from "./memoryAudit";
 import type { MemoryState } from "./memoryState";
 
 /** Shared by the memory stores of dual control and access: a live request record as a replay, and its write. */
-export function memoryReplay(state: MemoryState, request: RequestRecord | undefined, now: Date): Replayed | null {
+export function memoryReplay(
+  state: MemoryState,
+  request: RequestRecord | undefined,
+  now: Date,
+): Replayed | null {
   const r = request ? state.requests.get(request.key) : undefined;
   if (!request || !r || r.expiresAt <= now) return null;
-  return { status: "replayed", answer: JSON.parse(r.answer), sameRequest: r.fingerprint === request.fingerprint };
+  return {
+    status: "replayed",
+    answer: JSON.parse(r.answer),
+    sameRequest: r.fingerprint === request.fingerprint,
+  };
 }
 
 export function memoryRecordRequest(state: MemoryState, request: RequestRecord | undefined, now: Date): void {
@@ -49,7 +62,10 @@ export class MemoryApprovalStore implements ApprovalStore {
     const p = this.state.approvalPolicy;
     if (!p) return { operations: [], intact: !this.state.chainHeads.has(chains.of(APPROVALS_TARGET)) };
     const key = await this.auditKey.version(p.key_version);
-    return { operations: normalizePolicy(p.operations), intact: policyIntact(p.operations, p.mac, key.bytes) };
+    return {
+      operations: normalizePolicy(p.operations),
+      intact: policyIntact(p.operations, p.mac, key.bytes),
+    };
   }
 
   readPolicy(): Promise<StoredApprovalPolicy> {
@@ -68,12 +84,20 @@ export class MemoryApprovalStore implements ApprovalStore {
     if (replay) return replay;
     const after = normalizePolicy(next(current));
     appendToChain(this.state, draft(current.operations, after), now, chains.of(APPROVALS_TARGET), key);
-    this.state.approvalPolicy = { operations: after, key_version: key.version, mac: policyMac(after, key.bytes) };
+    this.state.approvalPolicy = {
+      operations: after,
+      key_version: key.version,
+      mac: policyMac(after, key.bytes),
+    };
     memoryRecordRequest(this.state, request, now);
     return { status: "written", operations: after };
   }
 
-  async create(record: ApprovalRecord, draft: AuditDraft, request?: RequestRecord): Promise<{ status: "created" } | Replayed> {
+  async create(
+    record: ApprovalRecord,
+    draft: AuditDraft,
+    request?: RequestRecord,
+  ): Promise<{ status: "created" } | Replayed> {
     const key = await this.auditKey.current();
     const now = this.clock();
     const replay = memoryReplay(this.state, request, now);
@@ -93,7 +117,10 @@ export class MemoryApprovalStore implements ApprovalStore {
 
   private async transition(
     approvalId: string,
-    change: (r: ApprovalRecord, now: Date) => { record: ApprovalRecord; draft: AuditDraft; status: "decided" | "expired" } | null,
+    change: (
+      r: ApprovalRecord,
+      now: Date,
+    ) => { record: ApprovalRecord; draft: AuditDraft; status: "decided" | "expired" } | null,
   ): Promise<DecideOutcome> {
     const key = await this.auditKey.current();
     const stored = this.state.approvals.get(approvalId);
@@ -126,7 +153,11 @@ export class MemoryApprovalStore implements ApprovalStore {
     if (r) r.run = structuredClone(run);
   }
 
-  async list(query: { state?: ApprovalState | undefined; limit: number; cursor?: string | undefined }): Promise<Page<ApprovalRecord>> {
+  async list(query: {
+    state?: ApprovalState | undefined;
+    limit: number;
+    cursor?: string | undefined;
+  }): Promise<Page<ApprovalRecord>> {
     await Promise.resolve();
     const after = query.cursor ? decodeCursor(query.cursor).d : null;
     const rows = [...this.state.approvals.values()]

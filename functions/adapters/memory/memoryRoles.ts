@@ -28,7 +28,11 @@ export class MemoryRoleIndex implements RoleIndex {
     if (entry?.pending && entry.pending.at.getTime() > this.clock().getTime() - INTENT_HOLD_MS) {
       throw unavailable("Another role change of this account is in progress; nothing was changed: retry");
     }
-    this.state.roleIndex.set(intent.uid, { uid: intent.uid, roles: entry?.roles ?? [], pending: structuredClone(intent) });
+    this.state.roleIndex.set(intent.uid, {
+      uid: intent.uid,
+      roles: entry?.roles ?? [],
+      pending: structuredClone(intent),
+    });
   }
 
   private async record(
@@ -61,14 +65,23 @@ export class MemoryRoleIndex implements RoleIndex {
     await this.record(intent, roles, draft, undefined, true);
   }
 
-  async list(page: { limit: number; cursor?: string | undefined; role?: RoleName | undefined }): Promise<Page<RoleIndexEntry>> {
+  async list(page: {
+    limit: number;
+    cursor?: string | undefined;
+    role?: RoleName | undefined;
+  }): Promise<Page<RoleIndexEntry>> {
     await Promise.resolve();
     const after = page.cursor ? decodeCursor(page.cursor).d : null;
     const rows = [...this.state.roleIndex.values()]
       .map((e) => ({ e, d: encodeDocId(e.uid) }))
       .filter(({ e, d }) => (!page.role || e.roles.includes(page.role)) && (after === null || d > after))
       .sort((a, b) => (a.d < b.d ? -1 : 1));
-    return toPage(rows.slice(0, page.limit + 1), page.limit, (r) => structuredClone(r.e), (r) => ({ t: 0, d: r.d }));
+    return toPage(
+      rows.slice(0, page.limit + 1),
+      page.limit,
+      (r) => structuredClone(r.e),
+      (r) => ({ t: 0, d: r.d }),
+    );
   }
 
   async put(holders: { uid: string; roles: RoleName[] }[]): Promise<void> {
@@ -76,7 +89,8 @@ export class MemoryRoleIndex implements RoleIndex {
     for (const h of holders) {
       const entry = this.state.roleIndex.get(h.uid);
       if (h.roles.length === 0 && !entry?.pending) this.state.roleIndex.delete(h.uid);
-      else this.state.roleIndex.set(h.uid, { uid: h.uid, roles: [...h.roles], pending: entry?.pending ?? null });
+      else
+        this.state.roleIndex.set(h.uid, { uid: h.uid, roles: [...h.roles], pending: entry?.pending ?? null });
     }
   }
 

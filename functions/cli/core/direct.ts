@@ -22,12 +22,13 @@ export async function directTransport(
     process.env.GOOGLE_CLOUD_PROJECT ??= project;
     process.env.GCLOUD_PROJECT ??= project;
   }
-  const [{ adcIdentity }, { composeServices }, { ALL_OPERATIONS: OPERATIONS }, { parseRequest }] = await Promise.all([
-    import("./identity.js"),
-    import("../../app/compose.js"),
-    import("../../edge/registry.js"),
-    import("../../edge/schemas.js"),
-  ]);
+  const [{ adcIdentity }, { composeServices }, { ALL_OPERATIONS: OPERATIONS }, { parseRequest }] =
+    await Promise.all([
+      import("./identity.js"),
+      import("../../app/compose.js"),
+      import("../../edge/registry.js"),
+      import("../../edge/schemas.js"),
+    ]);
   const identity: Identity = await adcIdentity();
   debug("direct mode as %s (from %s)", identity.uid, identity.source);
   const services = await guard(async () => {

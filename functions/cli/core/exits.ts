@@ -33,7 +33,10 @@ export const EXIT_HELP: [number, string][] = [
     EXIT.mismatch,
     "verification failed: a pseudonym did not match (verify), the trail is broken (audit-verify)",
   ],
-  [EXIT.pending, "pending: a second admin must approve the request first (dual control); --wait waits for it"],
+  [
+    EXIT.pending,
+    "pending: a second admin must approve the request first (dual control); --wait waits for it",
+  ],
   [EXIT.cancelled, "cancelled: interrupted, or the confirmation was declined"],
 ];
 
