@@ -26,7 +26,7 @@ export interface PendingApproval {
 }
 
 type AskDeps = Pick<Services, "approvals" | "auditKey" | "clock" | "config">;
-type DecideDeps = AskDeps & Pick<Services, "identity" | "audit">;
+type DecideDeps = AskDeps & Pick<Services, "identity" | "audit" | "requests">;
 
 /** Runs an approved request as its asker would have run it then; the edge knows how (it holds the operations). */
 export type ApprovedRunner = (approval: ApprovalRecord, ctx: CallContext) => Promise<object>;
@@ -142,6 +142,22 @@ export interface DecideResponse {
  * answer finds its first answer instead of acting again).
  */
 export async function decideApproval(
+  deps: DecideDeps,
+  ctx: CallContext,
+  input: { approval_id: string; decision: "approve" | "reject"; reason: string },
+  runner: ApprovedRunner,
+): Promise<DecideResponse> {
+  const answer = await decide(deps, ctx, input, runner);
+  // The decider's own request_id: a retry after a lost answer gets this one (the pipeline replays it).
+  if (ctx.request) {
+    await deps.requests
+      .claim(ctx.request.key, ctx.request.fingerprint, answer)
+      .catch((e: unknown) => logs.auditWriteFailed("approve", ctx.correlationId, e));
+  }
+  return answer;
+}
+
+async function decide(
   deps: DecideDeps,
   ctx: CallContext,
   input: { approval_id: string; decision: "approve" | "reject"; reason: string },

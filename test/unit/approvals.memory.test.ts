@@ -90,6 +90,25 @@ describe("dual control on the memory backend, through the pipeline", () => {
     expect((await auditVerify(rt, { limit: 1000 })).intact).toBe(true);
   });
 
+  it("when an approve is retried with its request_id, or resumed after its run never reported back, then the request still ran once", async () => {
+    const { rt, call, state } = runtime();
+    await rt.salts.getOrCreate("user", "subject-r");
+    await call("setApprovals", "alice", { operations: ["erase"], reason: "policy" });
+    const id = (await call("erase", "alice", { user_id: "subject-r", reason: "r" })).pending_approval
+      .approval_id;
+    const data = { approval_id: id, decision: "approve", reason: "ok", request_id: "ap-1" };
+    const first = await call("approve", "bob", data);
+    expect(first.result).toMatchObject({ erased: true });
+    const retry = await call("approve", "bob", data);
+    expect(retry.result).toEqual(first.result);
+    // An instance lost after the erase committed, before the approval heard of it: the approver resumes it.
+    state.approvals.get(id)!.run!.state = "running";
+    const resumed = await call("approve", "bob", { approval_id: id, decision: "approve", reason: "resume" });
+    expect(resumed.result).toEqual(first.result);
+    expect(state.approvals.get(id)!.run!.state).toBe("done");
+    expect(state.audit.filter((e) => e.operation === "erase" && e.result === "success")).toHaveLength(1);
+  });
+
   it("when two admins approve at once, then the request runs once and one of them is told it is decided", async () => {
     const { rt, call, accounts, state } = runtime();
     accounts.add({ uid: "erin", claims: { admin: true } });
