@@ -190,6 +190,14 @@ describe("access: who holds a role, and granting or clearing one (functions + au
     expect(after.result?.holders.map((h: any) => h.uid)).not.toContain(holder.uid);
   });
 
+  it("when a database writer plants a role index entry, then the listing shows what Firebase Auth says, and drops the entry", async () => {
+    const ref = adminFirestore().collection("salts_roles").doc(encodeDocId(plain.uid));
+    await ref.set({ uid: plain.uid, roles: ["admin"], pending: null });
+    const listed = await c("roles", { role: "admin", limit: 100 }, { token: auditor.token });
+    expect(listed.result?.holders.map((h: any) => h.uid)).not.toContain(plain.uid);
+    expect((await ref.get()).exists).toBe(false);
+  });
+
   it("when the trail is verified after the role changes, then it is intact", async () => {
     const v = await c("auditVerify", { limit: 10_000 }, { token: auditor.token });
     expect(v.result).toMatchObject({ intact: true, breaks: [] });
