@@ -21,6 +21,8 @@ const TITLES: Record<string, string> = {
   internal: "The service hit an unexpected error",
 };
 
+const capitalized = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
+
 /** Every failure in plain words, with what to do next. */
 export function describeError(e: unknown): PlainError {
   if (!(e instanceof ApiError)) {
@@ -35,7 +37,7 @@ export function describeError(e: unknown): PlainError {
   if (pending) {
     return {
       title: "Sent for approval",
-      body: `${pending.operation.replace(/_/g, " ")} needs a second admin: request ${pending.approval_id} waits until ${pending.expires_at.replace("T", " ").replace(/\.\d+Z$/, " UTC")}. Nothing was done yet.`,
+      body: `${capitalized(pending.operation.replace(/_/g, " "))} needs a second admin: request ${pending.approval_id} waits until ${pending.expires_at.replace("T", " ").replace(/\.\d+Z$/, " UTC")}. Nothing was done yet.`,
       advice: "Another admin approves or rejects it on the Approvals page; it runs when approved.",
       correlationId: e.correlationId,
       pending: { approvalId: pending.approval_id },

@@ -68,7 +68,7 @@ describe("dual control in the console", () => {
     await page.getByRole("button", { name: "Erase salts" }).click();
     const pending = page.getByTestId("pending-approval");
     await expect.poll(() => text(pending)).toContain("Sent for approval");
-    expect(await text(pending)).toContain("erase needs a second admin");
+    expect(await text(pending)).toContain("Erase needs a second admin");
     await expect.poll(() => text(page.getByTestId("approvals-badge"))).toMatch(/^1\s*pending$/);
     // Nothing happened yet.
     expect(
