@@ -31,16 +31,16 @@ const ROUTES: Route[] = [
   { path: "/jobs", label: "Jobs", render: (ctx) => html`<jobs-page .ctx=${ctx}></jobs-page>` },
   { path: "/audit", label: "Audit log", render: (ctx) => html`<audit-page .ctx=${ctx}></audit-page>` },
   {
+    path: "/settings",
+    label: "Settings",
+    render: (ctx) => html`<settings-page .ctx=${ctx}></settings-page>`,
+  },
+  {
     path: "/approvals",
     label: "Approvals",
     render: (ctx) => html`<approvals-page .ctx=${ctx}></approvals-page>`,
   },
   { path: "/access", label: "Access", render: (ctx) => html`<access-page .ctx=${ctx}></access-page>` },
-  {
-    path: "/settings",
-    label: "Settings",
-    render: (ctx) => html`<settings-page .ctx=${ctx}></settings-page>`,
-  },
 ];
 
 type Phase = "booting" | "failed" | "signed-out" | "signed-in";
