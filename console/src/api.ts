@@ -17,6 +17,17 @@ export interface Callables {
   auditVerify: [{ target_id?: string; limit?: number; cursor?: string }, T.AuditVerifyResponse];
   erase: [{ user_id: string; reason: string }, T.EraseResponse];
   reloadConfig: [Record<string, never>, T.ReloadResponse];
+  roles: [{ role?: T.RoleName; limit?: number; cursor?: string; scan?: boolean }, T.RolesResponse];
+  setRole: [
+    { uid?: string; email?: string; role: T.RoleName; grant: boolean; reason: string },
+    T.SetRoleResponse,
+  ];
+  setApprovals: [{ operations: T.GuardableOperation[]; reason: string }, T.SetApprovalsResponse];
+  approve: [{ approval_id: string; decision: "approve" | "reject"; reason: string }, T.DecideResponse];
+  approvals: [
+    { state?: T.ApprovalState; limit?: number; cursor?: string; approval_id?: string },
+    T.ApprovalsResponse,
+  ];
 }
 export type CallableName = keyof Callables;
 
@@ -31,9 +42,34 @@ export interface AuditLogQuery {
 }
 
 /** Callables that change something: each user action sends a fresh request_id (safe retries). */
-const MUTATING = new Set<CallableName>(["rotateUser", "rotateGlobal", "rotateDue", "rewrap", "erase"]);
+const MUTATING = new Set<CallableName>([
+  "rotateUser",
+  "rotateGlobal",
+  "rotateDue",
+  "rewrap",
+  "erase",
+  "setRole",
+  "setApprovals",
+  "approve",
+]);
 /** Callables newer than the first release: a server without them is "not available yet", not broken. */
-const NEWER = new Set<CallableName>(["forecast", "rewrap", "auditVerify", "listSalts", "listJobs"]);
+const NEWER = new Set<CallableName>([
+  "forecast",
+  "rewrap",
+  "auditVerify",
+  "listSalts",
+  "listJobs",
+  "roles",
+  "setRole",
+  "setApprovals",
+  "approve",
+  "approvals",
+]);
+/** Callables an approval policy can guard: their answer may be a request waiting for a second admin. */
+const GUARDABLE = new Set<CallableName>(["erase", "rewrap", "rotateDue", "reloadConfig", "setRole"]);
+
+/** Fired on window whenever this console learns that the set of pending approvals changed. */
+export const APPROVALS_CHANGED = "salts-approvals-changed";
 
 export interface Issue {
   path: string;
@@ -60,6 +96,12 @@ export class ApiError extends Error {
   get issues(): Issue[] {
     const issues = this.details.issues;
     return Array.isArray(issues) ? (issues as Issue[]) : [];
+  }
+
+  /** When a guarded call was recorded for a second admin instead of run. */
+  get pendingApproval(): T.PendingApproval | null {
+    const p = this.details.pending_approval;
+    return p && typeof p === "object" ? (p as T.PendingApproval) : null;
   }
 
   get retryAfterSeconds(): number | null {
@@ -90,8 +132,9 @@ export class SaltsApi {
   ): Promise<Callables[N][1]> {
     const fn = httpsCallable<object, Callables[N][1]>(this.functions, `salts-${name}`);
     const payload = requestId && this.acceptsRequestId ? { ...data, request_id: requestId } : data;
+    let answer: Callables[N][1];
     try {
-      return (await fn(payload)).data;
+      answer = (await fn(payload)).data;
     } catch (e) {
       const error = this.normalise(name, e, () => this.send(name, data, requestId));
       if (
@@ -107,6 +150,22 @@ export class SaltsApi {
       }
       throw error;
     }
+    const pending = (answer as { pending_approval?: T.PendingApproval }).pending_approval;
+    if (pending) window.dispatchEvent(new CustomEvent(APPROVALS_CHANGED));
+    // A guarded call did not act: the page's normal answer never came, so it is told as such.
+    if (pending && GUARDABLE.has(name)) {
+      const correlationId = (answer as { correlation_id?: string }).correlation_id ?? null;
+      throw new ApiError(
+        name,
+        "pending-approval",
+        "",
+        correlationId,
+        { pending_approval: pending },
+        false,
+        null,
+      );
+    }
+    return answer;
   }
 
   private normalise(name: CallableName, e: unknown, retry: () => Promise<unknown>): ApiError {

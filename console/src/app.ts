@@ -1,9 +1,11 @@
 import { onIdTokenChanged, signOut, type User } from "firebase/auth";
 import { html, nothing, type TemplateResult } from "lit";
-import { SaltsApi } from "./api";
+import { APPROVALS_CHANGED, SaltsApi } from "./api";
 import { loadConfig } from "./config";
 import type { ConsoleContext, Roles } from "./context";
 import { connectFirebase, type FirebaseHandles } from "./firebase";
+import "./pages/access";
+import "./pages/approvals";
 import "./pages/audit";
 import "./pages/jobs";
 import "./pages/overview";
@@ -33,6 +35,12 @@ const ROUTES: Route[] = [
     label: "Settings",
     render: (ctx) => html`<settings-page .ctx=${ctx}></settings-page>`,
   },
+  {
+    path: "/approvals",
+    label: "Approvals",
+    render: (ctx) => html`<approvals-page .ctx=${ctx}></approvals-page>`,
+  },
+  { path: "/access", label: "Access", render: (ctx) => html`<access-page .ctx=${ctx}></access-page>` },
 ];
 
 type Phase = "booting" | "failed" | "signed-out" | "signed-in";
@@ -44,12 +52,16 @@ export class SaltsConsole extends LightElement {
     bootError: { state: true },
     roles: { state: true },
     user: { state: true },
+    pendingApprovals: { state: true },
   };
   phase: Phase = "booting";
   path = location.pathname;
   bootError: unknown = null;
   roles: Roles = { admin: false, auditor: false };
   user: User | null = null;
+  /** Requests waiting for a second admin (the nav badge); null until known or when not offered. */
+  pendingApprovals: number | null = null;
+  private approvalsTimer: number | undefined;
   private fb: FirebaseHandles | null = null;
   private api: SaltsApi | null = null;
   private ctx: ConsoleContext | null = null;
@@ -59,6 +71,7 @@ export class SaltsConsole extends LightElement {
     this.replaceChildren();
     super.connectedCallback();
     window.addEventListener("popstate", () => this.setPath(location.pathname, false));
+    window.addEventListener(APPROVALS_CHANGED, () => void this.countApprovals());
     this.addEventListener("click", (e) => this.interceptLink(e));
     void this.boot();
   }
@@ -89,11 +102,26 @@ export class SaltsConsole extends LightElement {
       api: this.api,
       roles: this.roles,
       email: user.email ?? user.uid,
+      uid: user.uid,
       config: this.fb.config,
       navigate: (p) => this.setPath(p, true),
     };
     this.phase = "signed-in";
     if (this.path === "/" || this.path === "") this.setPath("/overview", false, true);
+    void this.countApprovals();
+  }
+
+  /** The nav badge: pending requests, re-counted every 30 s and whenever this console changes them. */
+  private async countApprovals() {
+    window.clearTimeout(this.approvalsTimer);
+    if (!this.api || !this.ctx || !(this.roles.admin || this.roles.auditor)) return;
+    try {
+      const r = await this.api.call("approvals", { state: "pending", limit: 100 });
+      this.pendingApprovals = r.approvals.length;
+    } catch {
+      this.pendingApprovals = null;
+    }
+    this.approvalsTimer = window.setTimeout(() => void this.countApprovals(), 30_000);
   }
 
   private interceptLink(e: MouseEvent) {
@@ -187,13 +215,23 @@ export class SaltsConsole extends LightElement {
             ${ROUTES.map(
               (r) =>
                 html`<li>
-                  <a href=${r.path} aria-current=${route === r ? "page" : nothing}>${r.label}</a>
+                  <a href=${r.path} aria-current=${route === r ? "page" : nothing}
+                    >${r.label}${r.path === "/approvals" ? this.approvalsBadge() : nothing}</a
+                  >
                 </li>`,
             )}
           </ul>
         </nav>
         <main id="main" class="content">${body}</main>
       </div>`;
+  }
+
+  private approvalsBadge() {
+    const n = this.pendingApprovals;
+    if (!n) return nothing;
+    return html` <span class="badge badge-warn nav-count" data-testid="approvals-badge"
+      >${n >= 100 ? "99+" : n}<span class="sr-only"> pending</span></span
+    >`;
   }
 }
 customElements.define("salts-console", SaltsConsole);

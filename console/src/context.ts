@@ -11,6 +11,8 @@ export interface ConsoleContext {
   api: SaltsApi;
   roles: Roles;
   email: string;
+  /** The signed-in account's uid (who asked for an approval is named by uid). */
+  uid: string;
   config: ConsoleConfig;
   navigate(path: string): void;
 }

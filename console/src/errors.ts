@@ -5,6 +5,8 @@ export interface PlainError {
   body: string;
   advice: string | null;
   correlationId: string | null;
+  /** Not a failure: a guarded call waits for a second admin (shown as a notice, not an alert). */
+  pending?: { approvalId: string } | undefined;
 }
 
 const TITLES: Record<string, string> = {
@@ -19,6 +21,8 @@ const TITLES: Record<string, string> = {
   internal: "The service hit an unexpected error",
 };
 
+const capitalized = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
+
 /** Every failure in plain words, with what to do next. */
 export function describeError(e: unknown): PlainError {
   if (!(e instanceof ApiError)) {
@@ -27,6 +31,16 @@ export function describeError(e: unknown): PlainError {
       body: e instanceof Error ? e.message : String(e),
       advice: "Reload the page. If it happens again, report it with the steps that led here.",
       correlationId: null,
+    };
+  }
+  const pending = e.pendingApproval;
+  if (pending) {
+    return {
+      title: "Sent for approval",
+      body: `${capitalized(pending.operation.replace(/_/g, " "))} needs a second admin: request ${pending.approval_id} waits until ${pending.expires_at.replace("T", " ").replace(/\.\d+Z$/, " UTC")}. Nothing was done yet.`,
+      advice: "Another admin approves or rejects it on the Approvals page; it runs when approved.",
+      correlationId: e.correlationId,
+      pending: { approvalId: pending.approval_id },
     };
   }
   const title = TITLES[e.code] ?? `The call failed (${e.code})`;

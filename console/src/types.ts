@@ -134,3 +134,66 @@ export interface ReloadResponse extends Correlated {
   /** Newer servers: the job that moves every stored due date in step with the new intervals. */
   reschedule?: { job_id: string; total: number; rescheduled: number; queued: number; mode: string };
 }
+
+export type RoleName = "admin" | "auditor";
+
+export interface RoleHolder {
+  uid: string;
+  email?: string;
+  roles: RoleName[];
+  disabled: boolean;
+}
+
+export interface RolesResponse extends Correlated {
+  holders: RoleHolder[];
+  next_cursor: string | null;
+  source?: "index" | "auth";
+  reconciled_at?: string | null;
+}
+
+export interface SetRoleResponse extends Correlated {
+  uid: string;
+  roles: RoleName[];
+}
+
+export type GuardableOperation = "erase" | "rewrap" | "rotate_due" | "reload" | "set_role";
+export type ApprovalState = "pending" | "approved" | "rejected" | "expired";
+
+export interface PendingApproval {
+  approval_id: string;
+  operation: string;
+  requested_by: string;
+  expires_at: string;
+}
+
+export interface Approval {
+  approval_id: string;
+  operation: string;
+  request: Record<string, unknown>;
+  requested_by: string;
+  requested_at: string;
+  expires_at: string;
+  state: ApprovalState;
+  decided_by?: string;
+  decided_at?: string;
+  reason?: string;
+  run?: { state: "running" | "done" | "failed"; error?: { code: string; message: string } };
+  result?: Record<string, unknown>;
+}
+
+export interface ApprovalsResponse extends Correlated {
+  approvals: Approval[];
+  next_cursor: string | null;
+  policy?: { operations: GuardableOperation[]; intact: boolean };
+}
+
+export interface SetApprovalsResponse extends Correlated {
+  operations: GuardableOperation[];
+  pending_approval?: PendingApproval;
+}
+
+export interface DecideResponse extends Correlated {
+  approval: Approval;
+  result?: Record<string, unknown>;
+  error?: { code: string; message: string };
+}

@@ -14,6 +14,13 @@ import { MemoryState } from "../adapters/memory/memoryState";
 import { MemoryRefusalBudget } from "../adapters/memory/memoryRefusals";
 import { MemoryMetricsStore, MemoryRateLimiter } from "../adapters/memory/memoryStores";
 import { FirebaseIdentity } from "../adapters/firebaseIdentity";
+import { FirebaseAccounts } from "../adapters/firebaseAccounts";
+import { FirestoreApprovalStore } from "../adapters/firestore/firestoreApprovals";
+import { FirestoreRoleIndex } from "../adapters/firestore/firestoreRoles";
+import { MemoryApprovalStore } from "../adapters/memory/memoryApprovals";
+import { MemoryRoleIndex } from "../adapters/memory/memoryRoles";
+import { ApprovalPolicySource } from "../engine/approvalPolicy";
+import type { AccountDirectory } from "../ports/accounts";
 import { CloudTaskQueue, InProcessTaskQueue } from "../adapters/taskQueues";
 import { policyOf, readConfig } from "../config/config";
 import type { ServiceConfig } from "../config/settings";
@@ -45,6 +52,8 @@ export interface CompositionOptions {
   identity?: IdentityProvider;
   /** Where audit checkpoints are anchored (tests); otherwise AUDIT_ANCHOR_BUCKET decides. */
   anchor?: AnchorStore;
+  /** Firebase Auth accounts whose role claims the access use cases change (tests without an Auth emulator). */
+  accounts?: AccountDirectory;
   /** Run queued job tasks in this process instead of Cloud Tasks. */
   inProcessTasks?: boolean;
 }
@@ -102,6 +111,10 @@ export function composeServices(o: CompositionOptions = {}): Services {
         )
       : new CloudTaskQueue(config.region ?? "us-central1");
 
+  const approvals = firestore
+    ? new FirestoreApprovalStore(firestore, clock, secrets.auditKey, timeoutMs)
+    : new MemoryApprovalStore(memory, clock, secrets.auditKey);
+
   const built: Services = {
     config,
     clock,
@@ -141,6 +154,12 @@ export function composeServices(o: CompositionOptions = {}): Services {
     identity: o.identity ?? new FirebaseIdentity(),
     metricsStore,
     metrics: new MetricsRecorder(metricsStore),
+    approvals,
+    approvalPolicy: new ApprovalPolicySource(approvals, config.settingsRefreshSeconds * 1000),
+    accounts: o.accounts ?? new FirebaseAccounts(),
+    roles: firestore
+      ? new FirestoreRoleIndex(firestore, clock, secrets.auditKey, timeoutMs)
+      : new MemoryRoleIndex(memory, clock, secrets.auditKey),
   };
   services = built;
   return built;

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Command, CommanderError, Option } from "commander";
+import { registerAccessCommands } from "./commands/access";
 import { registerAdminCommands } from "./commands/admin";
 import { registerAuditLogCommands } from "./commands/auditLog";
 import { registerCompletionCommand } from "./commands/completion";
@@ -87,6 +88,8 @@ export function buildProgram(): Command {
   registerAuditLogCommands(program);
   program.commandsGroup("Configuration and maintenance:");
   registerAdminCommands(program);
+  program.commandsGroup("Access and dual control:");
+  registerAccessCommands(program);
   program.commandsGroup("Local files (in-process):");
   registerLocalCommands(program);
   program.commandsGroup("Session and shell:");

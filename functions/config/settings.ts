@@ -194,6 +194,13 @@ export const SETTINGS = {
     1_000_000,
     "The write rate batch jobs ramp up to; the task queue's dispatch rate and concurrency derive from it.",
   ),
+  approvalTtlHours: int(
+    "APPROVAL_TTL_HOURS",
+    24,
+    1,
+    720,
+    "Hours a request to a guarded operation waits for a second admin's decision before it expires.",
+  ),
   enableMetrics: bool("ENABLE_METRICS", "Serve Prometheus metrics at `salts-metrics`."),
   enableDevEndpoints: bool("ENABLE_DEV_ENDPOINTS", "Enable `salts-pseudonymizeTest` (development only)."),
   enforceAppCheck: bool("ENFORCE_APP_CHECK", "Require a valid App Check token on every callable."),

@@ -40,8 +40,13 @@ export type AuditDraft = Omit<AuditEntry, "id" | "at" | "integrity">;
 
 /** The audit entry of a change to the rotation intervals (staged or put in force). */
 export function intervalsAudit(
-  context: Pick<AuditDraft, "actor" | "correlation_id" | "reason" | "operation">,
+  context: Pick<AuditDraft, "actor" | "correlation_id" | "reason" | "operation" | "details">,
   details: Record<string, number | null>,
 ): AuditDraft {
-  return { ...context, target: { kind: "config", id: "intervals" }, result: "success", details };
+  return {
+    ...context,
+    target: { kind: "config", id: "intervals" },
+    result: "success",
+    details: { ...context.details, ...details },
+  };
 }

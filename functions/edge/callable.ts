@@ -5,6 +5,7 @@ import { SaltServiceError } from "../domain/errors";
 import { saltIdProblem } from "../domain/ids";
 import { logs } from "../observability/logs";
 import type { CallContext, Services } from "../usecases/deps";
+import { approvalGate } from "./approvals";
 import { authorize, signedIn, type Role } from "./auth";
 import { correlationIdFrom } from "./correlation";
 import { auditDenied } from "./denied";
@@ -69,6 +70,8 @@ export async function handleCall<S extends z.ZodType, R extends object>(
       if (prior.request) ctx.request = prior.request;
     }
     await rt.policy.refresh();
+    const held = await approvalGate(rt, spec.operation, ctx, input as Record<string, unknown>);
+    if (held) return { ...(held as unknown as R), correlation_id: correlationId };
     const result = await spec.run(rt, ctx, input);
     return { ...result, correlation_id: correlationId };
   } catch (e) {

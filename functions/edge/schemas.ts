@@ -130,3 +130,6 @@ export function parseRequest<S extends z.ZodType>(schema: S, data: unknown): z.o
   if (!parsed.success) throw invalidArgument(issuesOf(parsed.error));
   return parsed.data;
 }
+
+/** The field rules, for schemas declared beside this file (edge/controlSchemas.ts). */
+export const fields = { text, reason, cursor, requestId, userId };

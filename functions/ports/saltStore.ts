@@ -9,7 +9,7 @@ import type { LoadedSalt, SaltRecord, SaltVersionInfo } from "../domain/salt";
 export type StorageType = "firestore" | "memory";
 
 /** Who asked and why; the store turns it into the audit entry it commits with the change. */
-export type AuditContext = Pick<AuditDraft, "actor" | "correlation_id" | "reason" | "operation">;
+export type AuditContext = Pick<AuditDraft, "actor" | "correlation_id" | "reason" | "operation" | "details">;
 
 /**
  * A request id to commit with the change: a retry with the same key finds the

@@ -7,6 +7,7 @@ import type { z } from "zod";
 import { services } from "../app/instance";
 import { handleCall, type CallableSpec } from "../edge/callable";
 import { OPERATIONS } from "../edge/operations";
+import { ALL_OPERATIONS } from "../edge/registry";
 import { callableOptions } from "./options";
 
 function callable<S extends z.ZodType, R extends object>(spec: CallableSpec<S, R>) {
@@ -28,3 +29,9 @@ export const auditLog = callable(OPERATIONS.auditLog);
 export const erase = callable(OPERATIONS.erase);
 export const reloadConfig = callable(OPERATIONS.reloadConfig);
 export const pseudonymizeTest = callable(OPERATIONS.pseudonymizeTest);
+// Access and dual control.
+export const roles = callable(ALL_OPERATIONS.roles);
+export const setRole = callable(ALL_OPERATIONS.setRole);
+export const setApprovals = callable(ALL_OPERATIONS.setApprovals);
+export const approve = callable(ALL_OPERATIONS.approve);
+export const approvals = callable(ALL_OPERATIONS.approvals);

@@ -3,6 +3,9 @@ import type { ServiceConfig } from "../config/settings";
 import type { SaltCache } from "../engine/saltCache";
 import type { Pseudonymizer } from "../engine/pseudonymizer";
 import type { MetricsRecorder } from "../observability/metrics";
+import type { ApprovalPolicySource } from "../engine/approvalPolicy";
+import type { AccountDirectory, RoleIndex } from "../ports/accounts";
+import type { ApprovalStore } from "../ports/approvals";
 import type { IdentityProvider } from "../ports/identity";
 import type { JobStore, LeaseStore } from "../ports/jobStore";
 import type { AnchorStore } from "../ports/anchorStore";
@@ -46,6 +49,12 @@ export interface Services {
   readonly identity: IdentityProvider;
   readonly metricsStore: MetricsStore;
   readonly metrics: MetricsRecorder;
+  /** Dual control: pending and decided approvals, and the policy naming guarded operations. */
+  readonly approvals: ApprovalStore;
+  readonly approvalPolicy: ApprovalPolicySource;
+  /** Firebase Auth accounts (role claims), and the index of who holds a role. */
+  readonly accounts: AccountDirectory;
+  readonly roles: RoleIndex;
 }
 
 /** Who is calling and under which correlation id; every use case takes one. */
@@ -54,6 +63,8 @@ export interface CallContext {
   actor: { uid: string; via: ActorVia };
   /** Present when the call carried a request_id: where its first answer is kept, and what it asked. */
   request?: { key: string; fingerprint: string };
+  /** Present when a guarded request runs on approval: the actor asked, `approvedBy` approved. */
+  approval?: { id: string; approvedBy: string };
 }
 
 export function auditContext(ctx: CallContext, operation: string, reason?: string): AuditContext {
@@ -62,5 +73,9 @@ export function auditContext(ctx: CallContext, operation: string, reason?: strin
     correlation_id: ctx.correlationId,
     operation,
     ...(reason !== undefined ? { reason } : {}),
+    // A request run on approval names both admins in every entry it writes.
+    ...(ctx.approval
+      ? { details: { approval_id: ctx.approval.id, approved_by: ctx.approval.approvedBy } }
+      : {}),
   };
 }

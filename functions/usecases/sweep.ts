@@ -4,6 +4,7 @@ import { auditContext, type CallContext, type Services } from "./deps";
 import { startRotateDue, type RotateDueResponse } from "./jobs/rotation";
 import type { JobDeps } from "./jobs/spec";
 import { catchUpAnchor, CheckpointWriter, verifyCheckpoint, verifyTrailSlice } from "./sweepAudit";
+import { sweepControls, type ControlsReport } from "./sweepControls";
 import { checkSalts, noSaltChecks, type SaltChecks } from "./sweepSalts";
 
 export interface SweepReport extends SaltChecks {
@@ -17,9 +18,15 @@ export interface SweepReport extends SaltChecks {
   checkpoint_heads_verified: number;
   audit_breaks: number;
   checkpoint?: { id: string; seq: number; chains: number; digest: string };
+  /** Dual control and access: expiries recorded, role changes settled, the pass over Auth accounts. */
+  controls?: ControlsReport;
 }
 
-type SweepDeps = JobDeps & Pick<Services, "leases" | "metrics" | "settings" | "auditKey" | "anchor">;
+type SweepDeps = JobDeps &
+  Pick<
+    Services,
+    "leases" | "metrics" | "settings" | "auditKey" | "anchor" | "approvals" | "accounts" | "roles"
+  >;
 
 const LEASE_MS = 30 * 60 * 1000;
 
@@ -107,6 +114,7 @@ export async function runSweep(
       report.history_purged += purged;
       if (purged < 500) break;
     }
+    report.controls = await sweepControls(deps, ctx);
     const [users, globals] = await Promise.all([deps.salts.countDue("user"), deps.salts.countDue("global")]);
     report.due_after = { users, globals };
     result = "success";

@@ -29,6 +29,12 @@ describe("each function binds only the secrets it uses (built function metadata)
       listJobs: ["AUDIT_KEY"],
       listSalts: ["AUDIT_KEY"],
       reloadConfig: ["AUDIT_KEY"],
+      roles: ["AUDIT_KEY"],
+      setRole: ["AUDIT_KEY"],
+      setApprovals: ["AUDIT_KEY"],
+      // An approved rotate_due or rewrap runs inside approve.
+      approve: ["AUDIT_KEY", "SALT_ENCRYPTION_KEY"],
+      approvals: ["AUDIT_KEY"],
       rotateShard: ["AUDIT_KEY", "SALT_ENCRYPTION_KEY"],
       integritySweep: ["AUDIT_KEY", "SALT_ENCRYPTION_KEY"],
     };

@@ -11,6 +11,16 @@ export class ErrorPanel extends LightElement {
   override render() {
     if (this.error === null || this.error === undefined) return nothing;
     const d = describeError(this.error);
+    if (d.pending) {
+      return html`<div class="notice notice-warn" role="status" data-testid="pending-approval">
+        <p class="notice-title">${d.title}</p>
+        <p>${d.body}</p>
+        <p>
+          ${d.advice}
+          <a href=${`/approvals?id=${encodeURIComponent(d.pending.approvalId)}`}>Open Approvals</a>
+        </p>
+      </div>`;
+    }
     return html`<div class="notice notice-error" role="alert" data-testid="error">
       <p class="notice-title">${d.title}</p>
       <p>${d.body}</p>

@@ -155,7 +155,11 @@ export class FirestoreSaltStore extends FirestoreUpgrade implements SaltStore {
             target: { kind, id },
             result: "success",
             rotation_id: rotationId,
-            details: { versions_destroyed: versionsDestroyed, ...(unbound ? { legacy_unbound: true } : {}) },
+            details: {
+              ...audit.details,
+              versions_destroyed: versionsDestroyed,
+              ...(unbound ? { legacy_unbound: true } : {}),
+            },
           };
           const chain = snap.exists ? parseSaltDoc(snap.data()).chain : null;
           if (chain) {

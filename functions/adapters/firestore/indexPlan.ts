@@ -28,6 +28,15 @@ export const MONOTONIC_FIELDS: Record<string, Record<string, "exempt" | { lowRat
   salts_rate_limits: { expire_at: "exempt" },
   salts_requests: { created_at: "exempt", expire_at: "exempt" },
   salts_audit_checkpoints: { at: { lowRate: "one checkpoint per sweep (daily)" } },
+  salts_approvals: {
+    requested_at: { lowRate: "one per guarded call: a few a day (listings order by document id)" },
+    expires_at: { lowRate: "one per guarded call" },
+    decided_at: { lowRate: "one per decision" },
+  },
+  salts_roles: {
+    pending_at: { lowRate: "one per role change; the sweep looks for old ones" },
+    updated_at: { lowRate: "one per role change or holder found by a scan" },
+  },
 };
 
 /**

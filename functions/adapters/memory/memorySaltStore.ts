@@ -183,7 +183,7 @@ export class MemorySaltStore extends MemorySaltListing implements SaltStore {
     const stored = this.state.current.get(location);
     const versionsDestroyed = (stored ? 1 : 0) + (this.state.versions.get(location)?.size ?? 0);
     const now = this.deps.clock();
-    const details = { versions_destroyed: versionsDestroyed };
+    const details = { ...audit.details, versions_destroyed: versionsDestroyed };
     const draft: AuditDraft = {
       ...audit,
       target: { kind, id },

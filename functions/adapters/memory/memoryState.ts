@@ -1,8 +1,10 @@
+import type { ApprovalRecord } from "../../domain/approvals";
 import type { AuditEntry } from "../../domain/audit";
 import type { SealedHead } from "../../domain/auditChain";
 import type { CheckpointPage, CheckpointSummary } from "../../domain/auditLedger";
 import type { EncryptedSalt } from "../../domain/encryption";
 import type { SaltRecord, SaltVersionInfo } from "../../domain/salt";
+import type { RoleIndexEntry, RoleScanState } from "../../ports/accounts";
 import type { StoredSettings } from "../../ports/saltStore";
 
 export interface StoredCurrent {
@@ -40,6 +42,12 @@ export class MemoryState {
   readonly requests = new Map<string, { fingerprint: string; answer: string; expiresAt: Date }>();
   settings: StoredSettings = { pending: null, active: null };
   sweep: Record<string, string | number | null> = {};
+  /** Dual control: approvals by id, and the sealed policy (null until one is set). */
+  readonly approvals = new Map<string, ApprovalRecord>();
+  approvalPolicy: { operations: string[]; key_version: number; mac: string } | null = null;
+  /** Who holds a role (by uid), and how far the last pass over the accounts went. */
+  readonly roleIndex = new Map<string, RoleIndexEntry>();
+  roleScan: RoleScanState = { reconciled_at: null, scan: null };
 
   /** Runs `change` all or nothing: if it throws, everything is as it was. */
   atomically<T>(change: () => T): T {

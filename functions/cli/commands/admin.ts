@@ -1,7 +1,7 @@
 import { Option, type Command } from "commander";
 import type { Colors } from "../ui/colors";
 import { keyValues, printAnswer, when, type Answer } from "../ui/output";
-import { act, callAndPrint, defined, examples, wholeNumber } from "./define";
+import { act, callAndPrint, defined, examples, waitDecisionOption, wholeNumber } from "./define";
 
 /** forecast, config reload|stage, sweep. */
 const intervalsText = (a: Answer, c: Colors, verb: string): string => {
@@ -87,7 +87,8 @@ export function registerAdminCommands(program: Command): void {
     act(
       config
         .command("reload")
-        .description("Put the deployed params and any staged intervals in force on every instance"),
+        .description("Put the deployed params and any staged intervals in force on every instance")
+        .addOption(waitDecisionOption()),
       (s) =>
         callAndPrint(
           s,

@@ -48,9 +48,15 @@ export const requestIdOption = () =>
     "--request-id <id>",
     "idempotency key: repeat a call whose outcome is unknown; the service does it at most once",
   );
+/** For operations an approval policy can guard: wait for the second admin's decision (dual control). */
+export const waitDecisionOption = () =>
+  new Option("-w, --wait", "if a second admin must approve it, wait for the decision and print the result");
 export const waitOptions = (cmd: Command): Command =>
   cmd
-    .option("-w, --wait", "follow the job until it ends, with progress on stderr")
+    .option(
+      "-w, --wait",
+      "follow the job until it ends, with progress on stderr (first waiting for a second admin, if guarded)",
+    )
     .addOption(
       new Option("--interval <seconds>", "seconds between progress checks with --wait")
         .argParser(wholeNumber(1, 600))

@@ -3,7 +3,16 @@ import type { Colors } from "../ui/colors";
 import { confirmOrRefuse } from "../ui/confirm";
 import { keyValues, plural, when, type Answer } from "../ui/output";
 import { auditColumns, saltBlock, saltColumns, type AuditEntry, type SaltMetadata } from "../ui/views";
-import { act, callAndPrint, defined, examples, requestIdOption, wholeNumber, yesOption } from "./define";
+import {
+  act,
+  callAndPrint,
+  defined,
+  examples,
+  requestIdOption,
+  waitDecisionOption,
+  wholeNumber,
+  yesOption,
+} from "./define";
 
 /** status, list, rotate user|global, audit, erase. */
 const count = (o: unknown) => o as { total: number; due: number };
@@ -174,6 +183,7 @@ export function registerSaltCommands(program: Command): void {
         .argument("<user_id>", "the user id")
         .requiredOption("--reason <text>", "why, kept in the audit entry (required)")
         .addOption(yesOption())
+        .addOption(waitDecisionOption())
         .addOption(requestIdOption()),
       async (s, [userId], o) => {
         await confirmOrRefuse(`erase every salt of user ${userId} (cannot be undone)`, o.yes as boolean);

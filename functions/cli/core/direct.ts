@@ -22,14 +22,21 @@ export async function directTransport(
     process.env.GOOGLE_CLOUD_PROJECT ??= project;
     process.env.GCLOUD_PROJECT ??= project;
   }
-  const [{ adcIdentity }, { composeServices }, { OPERATIONS }, { parseRequest }, { priorAnswer }] =
-    await Promise.all([
-      import("./identity.js"),
-      import("../../app/compose.js"),
-      import("../../edge/operations.js"),
-      import("../../edge/schemas.js"),
-      import("../../edge/requests.js"),
-    ]);
+  const [
+    { adcIdentity },
+    { composeServices },
+    { ALL_OPERATIONS: OPERATIONS },
+    { parseRequest },
+    { priorAnswer },
+    { approvalGate },
+  ] = await Promise.all([
+    import("./identity.js"),
+    import("../../app/compose.js"),
+    import("../../edge/registry.js"),
+    import("../../edge/schemas.js"),
+    import("../../edge/requests.js"),
+    import("../../edge/approvals.js"),
+  ]);
   const identity: Identity = await adcIdentity();
   debug("direct mode as %s (from %s)", identity.uid, identity.source);
   const services = await guard(async () => {
@@ -66,6 +73,9 @@ export async function directTransport(
           if (prior.answer) return { ...prior.answer, correlation_id: correlationId };
           if (prior.request) ctx.request = prior.request;
         }
+        // Dual control binds break-glass too: a guarded operation is recorded for a second admin.
+        const held = await approvalGate(services, op.operation, ctx, input);
+        if (held) return { ...held, correlation_id: correlationId };
         const out = await op.run(services, ctx, input);
         return { ...out, correlation_id: correlationId };
       });

@@ -15,6 +15,7 @@ export const EXIT = {
   rateLimited: 6,
   precondition: 7,
   mismatch: 8,
+  pending: 9,
   cancelled: 130,
 } as const;
 
@@ -32,11 +33,15 @@ export const EXIT_HELP: [number, string][] = [
     EXIT.mismatch,
     "verification failed: a pseudonym did not match (verify), the trail is broken (audit-verify)",
   ],
+  [
+    EXIT.pending,
+    "pending: a second admin must approve the request first (dual control); --wait waits for it",
+  ],
   [EXIT.cancelled, "cancelled: interrupted, or the confirmation was declined"],
 ];
 
 /** Service error codes (the contract's, as the domain declares them), plus the CLI's own. */
-export type CliCode = ErrorCode | "usage" | "mismatch" | "cancelled";
+export type CliCode = ErrorCode | "usage" | "mismatch" | "cancelled" | "pending";
 
 const EXIT_OF: Record<CliCode, number> = {
   "invalid-argument": EXIT.usage,
@@ -50,6 +55,7 @@ const EXIT_OF: Record<CliCode, number> = {
   "failed-precondition": EXIT.precondition,
   aborted: EXIT.precondition,
   mismatch: EXIT.mismatch,
+  pending: EXIT.pending,
   cancelled: EXIT.cancelled,
   internal: EXIT.internal,
 };
@@ -67,6 +73,7 @@ export const CODE_WORDS: Record<CliCode, string> = {
   "failed-precondition": "cannot do this now",
   aborted: "aborted",
   mismatch: "mismatch",
+  pending: "awaiting approval",
   cancelled: "cancelled",
   internal: "internal error",
 };

@@ -15,6 +15,9 @@ export interface GlobalOptions {
   verbose?: boolean;
   color?: boolean;
   timeout: string;
+  /** A command's --wait: for a guarded call, wait for the second admin's decision. */
+  wait?: boolean;
+  interval?: number;
 }
 
 /**
@@ -97,7 +100,14 @@ export class Session {
     data: Record<string, unknown> = {},
     options: { requestId?: string } = {},
   ): Promise<Answer> {
-    return invoke(await this.transport(), name, data, options);
+    const answer = await invoke(await this.transport(), name, data, options);
+    if (answer.pending_approval === undefined || answer.pending_approval === null) return answer;
+    const { settlePending } = await import("./approvals.js");
+    return settlePending(this, answer, {
+      wait: this.opts.wait === true,
+      intervalMs: (this.opts.interval ?? 2) * 1000,
+      quiet: this.format !== "human" && !this.opts.verbose,
+    });
   }
 
   async close(): Promise<void> {

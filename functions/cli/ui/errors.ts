@@ -14,8 +14,10 @@ export function printError(e: CliError, json: boolean): void {
     return;
   }
   const c = colorsFor(process.stderr);
+  // Waiting for a second admin is no failure: said as what it is.
+  const label = e.code === "pending" ? c.yellow(c.bold("pending")) : c.red(c.bold("error"));
   const lines = [
-    `${c.red(c.bold("error"))}: ${CODE_WORDS[e.code]}: ${e.message}${
+    `${label}: ${CODE_WORDS[e.code]}: ${e.message}${
       correlationId ? c.dim(` (correlation id ${correlationId})`) : ""
     }`,
   ];

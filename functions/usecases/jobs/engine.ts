@@ -45,7 +45,7 @@ export async function auditJob(
     ...auditContext(ctx, spec.operation),
     target: { kind: "job", id: jobId },
     result,
-    details,
+    details: { ...auditContext(ctx, spec.operation).details, ...details },
   });
 }
 
