@@ -39,6 +39,9 @@ export interface BatchRotateItem {
   request: RotateRequest;
 }
 
+/** How long a once-marker is kept: longer than any BigQuery query runs (6 hours). */
+export const AUDIT_ONCE_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+
 /** Writes per rotation (salt, retired version, audit entry): 150 fit Firestore's 500 per commit. */
 export const MAX_BATCH_ROTATIONS = 150;
 
@@ -67,6 +70,8 @@ export interface PageRequest {
 export interface SaltReader {
   readonly storageType: StorageType;
   get(kind: SaltKind, id: string): Promise<LoadedSalt | null>;
+  /** The current salts of `ids` (null where absent), in order, read together in one round trip. */
+  getMany(kind: SaltKind, ids: readonly string[]): Promise<(LoadedSalt | null)[]>;
   /** Metadata only: nothing is decrypted. */
   record(kind: SaltKind, id: string): Promise<SaltRecord | null>;
   /** A retained version (current or retired and not yet expired), or null. */
@@ -90,6 +95,17 @@ export interface SaltWriter {
     id: string,
     audit?: AuditContext,
   ): Promise<{ loaded: LoadedSalt; created: boolean }>;
+  /**
+   * getOrCreate for many salts of one kind at once: the absent ones are created in batched commits
+   * whose every write is a create (a salt another caller created meanwhile is read, never replaced:
+   * one salt per id whoever races), each with its audit entry when `audit` is given. Answers in
+   * the order of `ids`.
+   */
+  getOrCreateMany(
+    kind: SaltKind,
+    ids: readonly string[],
+    audit?: AuditContext,
+  ): Promise<{ loaded: LoadedSalt; created: boolean }[]>;
   rotate(kind: SaltKind, id: string, request: RotateRequest): Promise<RotateOutcome>;
   /** Up to MAX_BATCH_ROTATIONS rotations committed together (all or none); outcomes in order. */
   rotateMany(items: BatchRotateItem[]): Promise<RotateOutcome[]>;
@@ -234,6 +250,11 @@ export interface ChainScanItem {
 export interface AuditStore extends CheckpointStore {
   /** Appends to `chain` (default: the log chain of the entry's target). */
   appendAudit(draft: AuditDraft, chain?: string): Promise<AuditEntry>;
+  /**
+   * Appends `draft` unless an entry was already appended under `onceKey` (a marker committed with the
+   * entry, kept AUDIT_ONCE_TTL_MS): null when it was. Concurrent callers with one key write one entry.
+   */
+  appendAuditOnce(draft: AuditDraft, onceKey: string, chain?: string): Promise<AuditEntry | null>;
   listAudit(query: AuditQuery): Promise<Page<AuditEntry>>;
   /** Entries ordered by (chain, seq), optionally only of some chains. */
   scanChains(page: PageRequest & { chains?: string[] }): Promise<Page<ChainScanItem>>;

@@ -2,16 +2,15 @@ import { REQUEST_TTL_MS } from "../../ports/requestStore";
 import { Timestamp } from "firebase-admin/firestore";
 import type { AuditDraft } from "../../domain/audit";
 import { chains } from "../../domain/auditChain";
-import { openWith, saltAad, sealSalt, shredAad } from "../../domain/encryption";
-import { encodeDocId, indexShard, type SaltKind } from "../../domain/ids";
-import { planCreate, saltLocation } from "../../domain/rotation";
+import { openWith, saltAad } from "../../domain/encryption";
+import type { SaltKind } from "../../domain/ids";
+import { saltLocation } from "../../domain/rotation";
 import type { LoadedSalt, SaltRecord, SaltVersionInfo } from "../../domain/salt";
 import type { AuditContext, EraseOutcome, IdempotencyRecord, SaltStore } from "../../ports/saltStore";
 import { appendLinked } from "./firestoreAudit";
 import { commitGuarded } from "./errors";
-import { FirestoreUpgrade } from "./firestoreUpgrade";
-import { newIncarnation } from "./firestoreSaltBase";
-import { COLLECTIONS, parseSaltDoc, parseSaltRecord, saltDocData, versionDocSchema } from "./schema";
+import { FirestoreSaltBatches } from "./firestoreSaltBatches";
+import { COLLECTIONS, parseSaltDoc, parseSaltRecord, versionDocSchema } from "./schema";
 
 /**
  * Salts in Firestore. Each salt is one document in `salts_user` / `salts_global`
@@ -19,7 +18,7 @@ import { COLLECTIONS, parseSaltDoc, parseSaltRecord, saltDocData, versionDocSche
  * subcollection with a TTL field. Every change commits with its audit entry,
  * chained in the salt document itself.
  */
-export class FirestoreSaltStore extends FirestoreUpgrade implements SaltStore {
+export class FirestoreSaltStore extends FirestoreSaltBatches implements SaltStore {
   get(kind: SaltKind, id: string): Promise<LoadedSalt | null> {
     return this.run("get", async () => {
       const snap = await this.saltRef(kind, id).get();
@@ -50,26 +49,7 @@ export class FirestoreSaltStore extends FirestoreUpgrade implements SaltStore {
         this.db.runTransaction(async (tx) => {
           const again = await tx.get(ref);
           if (again.exists) return { loaded: await this.open(kind, id, again.data()), created: false };
-          const now = this.deps.clock();
-          const plan = planCreate(kind, id, now, this.deps.policy());
-          const location = saltLocation(kind, id);
-          const chain = {
-            id: chains.salt(kind, id, newIncarnation()),
-            head: null as null | { seq: number; mac: string },
-          };
-          if (audit && auditKey) {
-            const draft: AuditDraft = { ...audit, target: { kind, id }, result: "success" };
-            chain.head = this.link(tx, draft, now, chain.id, null, auditKey).head;
-          }
-          const parts = {
-            salt: sealSalt(key, plan.salt, saltAad(location, 1)),
-            shred: plan.shred ? sealSalt(key, plan.shred, shredAad(location)) : null,
-            keyVersions: [key.version],
-            chain,
-            shard: indexShard(encodeDocId(id)),
-          };
-          tx.create(ref, saltDocData(plan.record, parts, now));
-          return { loaded: { record: plan.record, salt: plan.salt, shred: plan.shred }, created: true };
+          return { loaded: this.stageCreate(tx, kind, id, { key, auditKey }, audit), created: true };
         }),
       );
     });
