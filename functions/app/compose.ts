@@ -11,6 +11,7 @@ import { MemorySaltStore } from "../adapters/memory/memorySaltStore";
 import { MemoryState } from "../adapters/memory/memoryState";
 import { MemoryMetricsStore, MemoryRateLimiter } from "../adapters/memory/memoryStores";
 import { FirebaseIdentity } from "../adapters/firebaseIdentity";
+import { GoogleIdTokens } from "../adapters/googleIdTokens";
 import { CloudTaskQueue, InProcessTaskQueue } from "../adapters/taskQueues";
 import { policyOf, readConfig } from "../config/config";
 import type { ServiceConfig } from "../config/settings";
@@ -20,6 +21,7 @@ import { SaltCache } from "../engine/saltCache";
 import { MetricsRecorder } from "../observability/metrics";
 import type { BackendDeps } from "../ports/backendDeps";
 import type { IdentityProvider } from "../ports/identity";
+import type { IdTokenVerifier } from "../ports/idTokens";
 import type { TaskQueue } from "../ports/taskQueue";
 import type { Services } from "../usecases/deps";
 import { runTask } from "../usecases/jobs/fanout";
@@ -39,6 +41,8 @@ export interface CompositionOptions {
   memoryState?: MemoryState;
   /** Who callers are (tests without an Auth emulator). */
   identity?: IdentityProvider;
+  /** Who signed OIDC ID tokens (tests with their own signing keys). */
+  idTokens?: IdTokenVerifier;
   /** Run queued job tasks in this process instead of Cloud Tasks. */
   inProcessTasks?: boolean;
 }
@@ -120,6 +124,8 @@ export function composeServices(o: CompositionOptions = {}): Services {
       ? new FirestoreRateLimiter(firestore, clock, timeoutMs)
       : new MemoryRateLimiter(clock),
     identity: o.identity ?? new FirebaseIdentity(),
+    // Unsigned tokens only under the Functions emulator, where nothing can mint a Google-signed one.
+    idTokens: o.idTokens ?? new GoogleIdTokens({ acceptUnsigned: config.emulator }),
     metricsStore,
     metrics: new MetricsRecorder(metricsStore),
   };

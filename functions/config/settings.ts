@@ -8,6 +8,7 @@
  * `.env` files), `env` (plain environment, for operators and tests), `platform`
  * (set by the Functions runtime or the emulators; never set by hand).
  */
+import { BIGQUERY_SETTINGS } from "./bigquerySettings";
 import type { BoolSetting, IntSetting, Setting } from "./settingTypes";
 
 export type { Setting, SettingScope } from "./settingTypes";
@@ -251,6 +252,7 @@ export const SETTINGS = {
     scope: "env",
     description: "Service account `salts-metrics` runs as: it only reads Firestore and the metrics token.",
   },
+  ...BIGQUERY_SETTINGS,
   projectId: {
     env: "GCLOUD_PROJECT",
     type: "string",

@@ -1,4 +1,4 @@
-import type { AuditEntry } from "../domain/audit";
+import type { ActorVia, AuditEntry } from "../domain/audit";
 import { chains } from "../domain/auditChain";
 import { logs } from "../observability/logs";
 import type { Services } from "../usecases/deps";
@@ -22,6 +22,8 @@ export async function auditDenied(
     target: AuditEntry["target"];
     code: string;
     correlationId: string;
+    /** How the caller came (default: a callable). */
+    via?: ActorVia;
   },
 ): Promise<void> {
   // Per caller, and for everyone together (accounts are cheap to make where sign-up is open).
@@ -43,7 +45,7 @@ export async function auditDenied(
   await s.audit
     .appendAudit(
       {
-        actor: { uid: entry.uid, via: "callable" },
+        actor: { uid: entry.uid, via: entry.via ?? "callable" },
         operation: entry.operation,
         target: entry.target,
         result: "denied",

@@ -82,6 +82,10 @@ export const logs = {
   auditCheckpoint(fields: { id: string; chains: number; digest: string }): void {
     logger.info("audit checkpoint", { ...fields });
   },
+  /** One request to salts-pseudonymizeBatch: its size, storage round trips and outcome (the session user hashed). */
+  bigqueryBatch(fields: Record<string, string | number | boolean | null | undefined>): void {
+    (fields.status === 200 ? logger.info : logger.warn)("bigquery batch", fields);
+  },
   sweep(fields: Record<string, string | number | boolean | null>): void {
     logger.info("integrity sweep", fields);
   },

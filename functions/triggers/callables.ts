@@ -28,3 +28,4 @@ export const auditLog = callable(OPERATIONS.auditLog);
 export const erase = callable(OPERATIONS.erase);
 export const reloadConfig = callable(OPERATIONS.reloadConfig);
 export const pseudonymizeTest = callable(OPERATIONS.pseudonymizeTest);
+export const bigqueryInfo = callable(OPERATIONS.bigqueryInfo);

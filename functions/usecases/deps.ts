@@ -4,6 +4,7 @@ import type { SaltCache } from "../engine/saltCache";
 import type { Pseudonymizer } from "../engine/pseudonymizer";
 import type { MetricsRecorder } from "../observability/metrics";
 import type { IdentityProvider } from "../ports/identity";
+import type { IdTokenVerifier } from "../ports/idTokens";
 import type { JobStore, LeaseStore } from "../ports/jobStore";
 import type { MetricsStore } from "../ports/metricsStore";
 import type { PepperSource, VersionedSecret } from "../ports/secrets";
@@ -38,6 +39,8 @@ export interface Services {
   readonly rateLimiter: RateLimiter;
   /** Firebase Auth as it is now: revocation, disabled accounts, current roles. */
   readonly identity: IdentityProvider;
+  /** Who signed an OIDC ID token (callers of salts-pseudonymizeBatch). */
+  readonly idTokens: IdTokenVerifier;
   readonly metricsStore: MetricsStore;
   readonly metrics: MetricsRecorder;
 }

@@ -1,5 +1,4 @@
 import { REQUEST_TTL_MS } from "../../ports/requestStore";
-import { randomBytes } from "node:crypto";
 import type { AuditDraft } from "../../domain/audit";
 import { chains, type AuditKey } from "../../domain/auditChain";
 import {
@@ -11,7 +10,7 @@ import {
   type EncryptionKey,
 } from "../../domain/encryption";
 import type { SaltKind } from "../../domain/ids";
-import { decideRotation, planCreate, saltLocation } from "../../domain/rotation";
+import { decideRotation, saltLocation } from "../../domain/rotation";
 import type { LoadedSalt } from "../../domain/salt";
 import type {
   AuditContext,
