@@ -1,17 +1,20 @@
 // Runs a command with the emulators up:
 //   node scripts/with-emulators.mjs [--firestore-only] [--test-hooks] [--bench] <cmd...>
 // Starts only what is not already running, exports the hosts, and stops what it started.
-// --test-hooks: the functions load test/support/emulatorHooks.cjs (fault injection; emulator only).
+// --test-hooks: the functions load test/support/emulatorHooks.cjs (fault injection; emulator only), and
+//   reach Firestore through a proxy the tests can cut (FUNCTIONS_FIRESTORE_PROXY: its control URL).
 // --bench: adds the benchmark's baseline functions (bench/noop-functions) beside the service's.
 import { spawn } from "node:child_process";
 import path from "node:path";
 import {
+  DEMO_BIGQUERY_INVOKER,
   ensureFirestore,
   ensureLocalSecrets,
   installCleanup,
   PROJECT_ID,
   ROOT,
   startFirebaseEmulators,
+  startFaultProxy,
   startLocalSecretManager,
   stopAll,
 } from "./emulators.mjs";
@@ -28,6 +31,7 @@ const firestoreOnly = flags.has("--firestore-only");
 installCleanup();
 let code = 1;
 let secretManager = null;
+let faultProxy = null;
 try {
   const firestore = await ensureFirestore();
   // The functions read their secrets through Secret Manager's API, from this local server (version 1 of each
@@ -41,14 +45,20 @@ try {
     SECRET_MANAGER_EMULATOR_HOST: local.host,
   };
   if (!firestoreOnly || firestore.viaFirebaseTools) {
+    const hooks = flags.has("--test-hooks");
+    // Only a Firestore this launcher reaches by host can be routed through the proxy.
+    if (hooks && !firestoreOnly && !firestore.viaFirebaseTools) {
+      faultProxy = await startFaultProxy(firestore.host);
+      env.FUNCTIONS_FIRESTORE_PROXY = faultProxy.control;
+    }
     const hosts = await startFirebaseEmulators({
       firestore,
       only: firestoreOnly ? [] : ["auth", "functions", "tasks"],
       env: {
         SECRET_MANAGER_EMULATOR_HOST: local.host,
-        ...(flags.has("--test-hooks")
-          ? { EMULATOR_TEST_HOOKS: path.join(ROOT, "test/support/emulatorHooks.cjs") }
-          : {}),
+        BIGQUERY_INVOKERS: DEMO_BIGQUERY_INVOKER,
+        ...(hooks ? { EMULATOR_TEST_HOOKS: path.join(ROOT, "test/support/emulatorHooks.cjs") } : {}),
+        ...(faultProxy ? { FIRESTORE_EMULATOR_HOST: faultProxy.host } : {}),
       },
       codebases: flags.has("--bench") ? [{ source: "bench/noop-functions", codebase: "bench" }] : [],
     });
@@ -66,6 +76,7 @@ try {
   code = e.name === "MissingEmulatorError" ? 3 : 1;
 } finally {
   await secretManager?.stop();
+  await faultProxy?.stop();
   await stopAll();
 }
 process.exit(code);

@@ -3,6 +3,7 @@ import path from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { registerAdminCommands } from "./commands/admin";
 import { registerAuditLogCommands } from "./commands/auditLog";
+import { registerBigqueryCommands } from "./commands/bigquery";
 import { registerCompletionCommand } from "./commands/completion";
 import { setRunner } from "./commands/define";
 import { registerJobCommands } from "./commands/jobs";
@@ -87,6 +88,8 @@ export function buildProgram(): Command {
   registerAuditLogCommands(program);
   program.commandsGroup("Configuration and maintenance:");
   registerAdminCommands(program);
+  program.commandsGroup("BigQuery:");
+  registerBigqueryCommands(program);
   program.commandsGroup("Local files (in-process):");
   registerLocalCommands(program);
   program.commandsGroup("Session and shell:");

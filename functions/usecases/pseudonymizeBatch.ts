@@ -127,8 +127,8 @@ async function loadSalts(
   return { user, global };
 }
 
-// Audit markers this instance has seen written (or is writing): later batches of a job skip storage.
-const audited = new Map<string, Promise<unknown>>();
+// Per audit store (one per instance), the markers seen written or being written: later batches skip storage.
+const auditedBy = new WeakMap<object, Map<string, Promise<unknown>>>();
 const AUDITED_MAX = 10_000;
 
 /**
@@ -141,6 +141,8 @@ function auditJob(
   req: BatchRequest,
 ): Promise<unknown> {
   const key = sha256(`salt-service/bigquery-audit/v1\0${req.caller ?? ""}\0${ctx.actor.uid}`);
+  let audited = auditedBy.get(deps.audit);
+  if (!audited) auditedBy.set(deps.audit, (audited = new Map()));
   let pending = audited.get(key);
   if (!pending) {
     if (audited.size >= AUDITED_MAX) audited.clear();
