@@ -17,6 +17,7 @@ import {
   batchUrl,
   callFunction,
   DEMO_USERS,
+  demoBatchBody,
   ensureDemoUser,
   signIn,
   unsignedIdToken,
@@ -56,16 +57,7 @@ try {
   const status = await callFunction(state, "status", {}, token);
   const bigquery = batchUrl(state);
   const bigqueryToken = unsignedIdToken(DEMO_BIGQUERY_INVOKER, bigquery);
-  const bigqueryBody = JSON.stringify({
-    requestId: "demo-1",
-    caller: `//bigquery.googleapis.com/projects/${PROJECT_ID}/jobs/${PROJECT_ID}:US.bquxjob_demo`,
-    sessionUser: "analyst@demo.test",
-    userDefinedContext: { mode: "user", field: "email" },
-    calls: [
-      ["alice", "alice@example.com"],
-      ["bob", null],
-    ],
-  });
+  const bigqueryBody = JSON.stringify(demoBatchBody(PROJECT_ID));
   const web = await startConsoleHosting(hosts);
   const url = `http://${hosts.functions}/${PROJECT_ID}/us-central1/salts-status`;
   console.log(`

@@ -95,6 +95,18 @@ export function unsignedIdToken(email, audience) {
   return `${part({ alg: "none", typ: "JWT" })}.${part(payload)}.`;
 }
 
+/** The batch `npm start` prints a curl call for (docs/BIGQUERY.md shows it; a test keeps them equal). */
+export const demoBatchBody = (projectId) => ({
+  requestId: "demo-1",
+  caller: `//bigquery.googleapis.com/projects/${projectId}/jobs/${projectId}:US.bquxjob_demo`,
+  sessionUser: "analyst@demo.test",
+  userDefinedContext: { mode: "user", field: "email" },
+  calls: [
+    ["alice", "alice@example.com"],
+    ["bob", null],
+  ],
+});
+
 /** salts-pseudonymizeBatch's URL in the functions emulator. */
 export const batchUrl = (state) =>
   `http://${state.functions}/${state.projectId}/us-central1/salts-pseudonymizeBatch`;

@@ -3,6 +3,9 @@ import type { SaltKind } from "../domain/ids";
 import type { LoadedSalt } from "../domain/salt";
 import type { AuditContext, SaltReader, SaltWriter } from "../ports/saltStore";
 
+/** Salts one instance's cache holds at most (both kinds together), unless told otherwise. */
+export const SALT_CACHE_MAX_ENTRIES = 100_000;
+
 export interface SaltCacheOptions {
   /** How long a loaded salt (or retained version) is used before storage is asked again. */
   ttlMs: number;
@@ -50,7 +53,7 @@ export class SaltCache {
       Pick<SaltWriter, "getOrCreate" | "getOrCreateMany">,
     private readonly options: SaltCacheOptions,
   ) {
-    this.maxEntries = options.maxEntries ?? 100_000;
+    this.maxEntries = options.maxEntries ?? SALT_CACHE_MAX_ENTRIES;
     this.now = options.clock ?? Date.now;
   }
 

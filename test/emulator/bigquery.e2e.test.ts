@@ -282,7 +282,7 @@ describe("salts-pseudonymizeBatch retries and audit", () => {
     expect(reused.body.errorMessage).toMatch(/^requestId: was already used/);
   });
 
-  it("when a job sends many batches for two session users, then the trail holds one entry per (job, session user)", async () => {
+  it("when a job sends many batches for two session users, then the trail holds one entry per (job, session user)", { timeout: 240_000 }, async () => {
     const caller = `//bigquery.googleapis.com/projects/${PROJECT_ID}/jobs/${PROJECT_ID}:US.bquxjob_audit_${run}`;
     const sends = [
       "ann@example.com",

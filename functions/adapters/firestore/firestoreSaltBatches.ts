@@ -17,7 +17,7 @@ import { saltDocData } from "./schema";
 /** Documents one batched read asks for: Firestore's lookups take up to 1,000 keys. */
 const READ_CHUNK = 1000;
 /** Writes per commit (Firestore's 500 per commit). */
-const COMMIT_WRITES = 500;
+export const COMMIT_WRITES = 500;
 /** Rounds of create-then-reread before a salt that keeps vanishing and reappearing is given up on. */
 const MAX_ROUNDS = 5;
 
@@ -97,7 +97,14 @@ export abstract class FirestoreSaltBatches extends FirestoreUpgrade {
         );
         missing = absent.length === 0 ? [] : await this.createAbsent(guard, kind, absent, audit, found);
       }
-      return ids.map((id) => found.get(id)!);
+      // A repeated id was created once: its later places found it.
+      const seen = new Set<string>();
+      return ids.map((id) => {
+        const f = found.get(id)!;
+        const first = !seen.has(id);
+        seen.add(id);
+        return first ? f : { loaded: f.loaded, created: false };
+      });
     });
   }
 
