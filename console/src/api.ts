@@ -17,6 +17,7 @@ export interface Callables {
   auditVerify: [{ target_id?: string; limit?: number; cursor?: string }, T.AuditVerifyResponse];
   erase: [{ user_id: string; reason: string }, T.EraseResponse];
   reloadConfig: [Record<string, never>, T.ReloadResponse];
+  bigqueryInfo: [{ limit?: number }, T.BigqueryInfoResponse];
 }
 export type CallableName = keyof Callables;
 
@@ -33,7 +34,14 @@ export interface AuditLogQuery {
 /** Callables that change something: each user action sends a fresh request_id (safe retries). */
 const MUTATING = new Set<CallableName>(["rotateUser", "rotateGlobal", "rotateDue", "rewrap", "erase"]);
 /** Callables newer than the first release: a server without them is "not available yet", not broken. */
-const NEWER = new Set<CallableName>(["forecast", "rewrap", "auditVerify", "listSalts", "listJobs"]);
+const NEWER = new Set<CallableName>([
+  "forecast",
+  "rewrap",
+  "auditVerify",
+  "listSalts",
+  "listJobs",
+  "bigqueryInfo",
+]);
 
 export interface Issue {
   path: string;

@@ -5,6 +5,7 @@ import { loadConfig } from "./config";
 import type { ConsoleContext, Roles } from "./context";
 import { connectFirebase, type FirebaseHandles } from "./firebase";
 import "./pages/audit";
+import "./pages/bigquery";
 import "./pages/jobs";
 import "./pages/overview";
 import "./pages/salts";
@@ -28,6 +29,11 @@ const ROUTES: Route[] = [
   { path: "/salts", label: "Salts", render: (ctx) => html`<salts-page .ctx=${ctx}></salts-page>` },
   { path: "/jobs", label: "Jobs", render: (ctx) => html`<jobs-page .ctx=${ctx}></jobs-page>` },
   { path: "/audit", label: "Audit log", render: (ctx) => html`<audit-page .ctx=${ctx}></audit-page>` },
+  {
+    path: "/bigquery",
+    label: "BigQuery",
+    render: (ctx) => html`<bigquery-page .ctx=${ctx}></bigquery-page>`,
+  },
   {
     path: "/settings",
     label: "Settings",

@@ -132,3 +132,22 @@ export interface ReloadResponse extends Correlated {
   /** Newer servers: the job that moves every stored due date in step with the new intervals. */
   reschedule?: { job_id: string; total: number; rescheduled: number; queued: number; mode: string };
 }
+
+export interface BigqueryJob {
+  caller: string | null;
+  session_user: string;
+  invoker: string | null;
+  mode: string | null;
+  scope: string | null;
+  first_seen: string;
+  correlation_id: string;
+}
+
+export interface BigqueryInfoResponse extends Correlated {
+  endpoint: string;
+  emulator: boolean;
+  invokers: string[];
+  max_batching_rows: number;
+  max_calls: number;
+  recent_jobs: BigqueryJob[];
+}
