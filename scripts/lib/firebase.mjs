@@ -68,7 +68,8 @@ async function waitForFunctions(host) {
   // The functions emulator answers once it has loaded the code; an anonymous call is a 401.
   await waitFor(`http://${host}/${PROJECT_ID}/us-central1/salts-status`, {
     what: "the functions emulator (salts-status)",
-    timeoutMs: 120_000,
+    // A loaded machine (several stacks on two cores) can take minutes to start the first worker.
+    timeoutMs: 300_000,
     ok: (r) => r.status === 401,
     init: { method: "POST", headers: { "content-type": "application/json" }, body: '{"data":{}}' },
   });

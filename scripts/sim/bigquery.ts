@@ -102,6 +102,8 @@ export interface BigqueryReport {
    */
   unpacedCreatesPerSecond: number;
   instancesWithinRamp: number;
+  /** Salt reads per second at the pass's fastest (the model does not cap them; see docs/SCALE.md). */
+  peakReadsPerSecond: number;
   queuedQueries: number;
   operations: { reads: number; writes: number; deletes: number; requests: number; storedReplyGbDays: number };
   cost: { firestore: number; functions: number; total: number; perBillionRows: number };
@@ -170,6 +172,7 @@ export function simulateBigquery(input: BigqueryInput): BigqueryReport {
   let peakInstances = 0;
   let instanceSeconds = 0;
   let reads = 0;
+  let peakReads = 0;
   while (done < rows) {
     if (t > 7 * 24 * 3600) throw new Error("the model did not finish within a week of model time");
     // A row is the first of its user with the probability that the user has no salt yet.
@@ -189,6 +192,7 @@ export function simulateBigquery(input: BigqueryInput): BigqueryReport {
     peakCreates = Math.max(peakCreates, rate * createsPerRow);
     created = Math.min(users, created + step * createsPerRow);
     reads += (step / batchRows) * b.loads;
+    peakReads = Math.max(peakReads, (rate / batchRows) * b.loads);
     done += step;
     t += seconds;
   }
@@ -251,6 +255,7 @@ export function simulateBigquery(input: BigqueryInput): BigqueryReport {
     peakInstancesBusy: peakInstances,
     instanceSeconds,
     peakCreatesPerSecond: peakCreates,
+    peakReadsPerSecond: peakReads,
     unpacedCreatesPerSecond: instances * perInstanceCreates,
     instancesWithinRamp: perInstanceCreates > 0 ? ramp.maxOps / perInstanceCreates : Number.POSITIVE_INFINITY,
     queuedQueries: Math.max(0, queries - BIGQUERY_LIMITS.concurrentQueries),

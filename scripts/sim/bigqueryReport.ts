@@ -35,6 +35,9 @@ export function printBigqueryReport(r: BigqueryReport): void {
       `salt creation as the endpoint does it (unpaced): ${n(r.unpacedCreatesPerSecond)} creates/s at the start with every instance busy  [${verdict(r.unpacedCreatesPerSecond <= r.config.rampMaxOps)}: <= RAMP_MAX_OPS]; instances that stay within it: ${r.instancesWithinRamp >= 1 ? Math.floor(r.instancesWithinRamp) : `${r.instancesWithinRamp.toFixed(2)} (lower BIGQUERY_CONCURRENCY)`}`,
     );
   console.log(
+    `salt reads: peak ${n(r.peakReadsPerSecond)} reads/s (not capped by the model: Firestore's 500/50/5 guidance covers reads of cold ranges too)`,
+  );
+  console.log(
     `queries: ${i.queries} at once  [${verdict(r.queuedQueries === 0)}: ${BIGQUERY_LIMITS.concurrentQueries} with remote functions per project${r.queuedQueries ? `, ${r.queuedQueries} wait` : ""}]`,
   );
   const o = r.operations;
