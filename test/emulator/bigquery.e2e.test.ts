@@ -282,33 +282,37 @@ describe("salts-pseudonymizeBatch retries and audit", () => {
     expect(reused.body.errorMessage).toMatch(/^requestId: was already used/);
   });
 
-  it("when a job sends many batches for two session users, then the trail holds one entry per (job, session user)", { timeout: 240_000 }, async () => {
-    const caller = `//bigquery.googleapis.com/projects/${PROJECT_ID}/jobs/${PROJECT_ID}:US.bquxjob_audit_${run}`;
-    const sends = [
-      "ann@example.com",
-      "ann@example.com",
-      "ben@example.com",
-      "ann@example.com",
-      "ben@example.com",
-    ];
-    await Promise.all(
-      sends.map((sessionUser, i) => post(bq([[`aud-${run}-${i}`, "v"]], { caller, sessionUser }))),
-    );
-    const log = await call<{ entries: { actor: { uid: string }; details: Record<string, unknown> }[] }>(
-      "auditLog",
-      { operation: "pseudonymize_batch", result: "success", limit: 100 },
-      { token: auditor.token },
-    );
-    const mine = log.result!.entries.filter((e) => e.details.caller === caller);
-    expect(mine.map((e) => e.actor.uid).sort()).toEqual(["ann@example.com", "ben@example.com"]);
-    expect(mine[0]!.details).toEqual({ caller, invoker: INVOKER, mode: "user", scope: null });
-    const verify = await call<{ intact: boolean }>(
-      "auditVerify",
-      { target_id: "bigquery" },
-      { token: auditor.token },
-    );
-    expect(verify.result?.intact).toBe(true);
-  });
+  it(
+    "when a job sends many batches for two session users, then the trail holds one entry per (job, session user)",
+    { timeout: 240_000 },
+    async () => {
+      const caller = `//bigquery.googleapis.com/projects/${PROJECT_ID}/jobs/${PROJECT_ID}:US.bquxjob_audit_${run}`;
+      const sends = [
+        "ann@example.com",
+        "ann@example.com",
+        "ben@example.com",
+        "ann@example.com",
+        "ben@example.com",
+      ];
+      await Promise.all(
+        sends.map((sessionUser, i) => post(bq([[`aud-${run}-${i}`, "v"]], { caller, sessionUser }))),
+      );
+      const log = await call<{ entries: { actor: { uid: string }; details: Record<string, unknown> }[] }>(
+        "auditLog",
+        { operation: "pseudonymize_batch", result: "success", limit: 100 },
+        { token: auditor.token },
+      );
+      const mine = log.result!.entries.filter((e) => e.details.caller === caller);
+      expect(mine.map((e) => e.actor.uid).sort()).toEqual(["ann@example.com", "ben@example.com"]);
+      expect(mine[0]!.details).toEqual({ caller, invoker: INVOKER, mode: "user", scope: null });
+      const verify = await call<{ intact: boolean }>(
+        "auditVerify",
+        { target_id: "bigquery" },
+        { token: auditor.token },
+      );
+      expect(verify.result?.intact).toBe(true);
+    },
+  );
 });
 
 describe("salts-pseudonymizeBatch when Firestore is cut off from the functions (runs last)", () => {
