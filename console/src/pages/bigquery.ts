@@ -75,7 +75,7 @@ export class BigqueryPage extends LightElement {
           <div>
             <dt>Rows per request</dt>
             <dd>
-              max_batching_rows ${num(i.max_batching_rows)}
+              <code>max_batching_rows</code> ${num(i.max_batching_rows)}
               <span class="muted">(at most ${num(i.max_calls)})</span>
             </dd>
           </div>
