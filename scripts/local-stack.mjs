@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import {
+  DEMO_BIGQUERY_INVOKER,
   ensureFirestore,
   ensureLocalSecrets,
   installCleanup,
@@ -13,7 +14,15 @@ import {
   startLocalSecretManager,
   stopAll,
 } from "./emulators.mjs";
-import { callFunction, DEMO_USERS, ensureDemoUser, signIn } from "./stack-client.mjs";
+import {
+  batchUrl,
+  callFunction,
+  DEMO_USERS,
+  demoBatchBody,
+  ensureDemoUser,
+  signIn,
+  unsignedIdToken,
+} from "./stack-client.mjs";
 import { consoleBanner, startConsoleHosting, stopConsoleHosting } from "./console-hosting.mjs";
 
 installCleanup();
@@ -27,10 +36,12 @@ try {
   process.on("exit", () => void storage.storage.stop());
   const hosts = await startFirebaseEmulators({
     firestore,
+    // The demo invoker may call salts-pseudonymizeBatch (BigQuery's endpoint), with an unsigned token.
     env: {
       SECRET_MANAGER_EMULATOR_HOST: secretManager.host,
       STORAGE_EMULATOR_HOST: storage.host,
       AUDIT_ANCHOR_BUCKET: storage.bucket,
+      BIGQUERY_INVOKERS: DEMO_BIGQUERY_INVOKER,
     },
   });
   const state = { projectId: PROJECT_ID, ...hosts };
@@ -53,6 +64,9 @@ try {
     if (r.error) throw new Error(`seeding ${fn} failed: ${r.error.status} ${r.error.message}`);
   }
   const status = await callFunction(state, "status", {}, token);
+  const bigquery = batchUrl(state);
+  const bigqueryToken = unsignedIdToken(DEMO_BIGQUERY_INVOKER, bigquery);
+  const bigqueryBody = JSON.stringify(demoBatchBody(PROJECT_ID));
   const web = await startConsoleHosting(hosts);
   const url = `http://${hosts.functions}/${PROJECT_ID}/us-central1/salts-status`;
   console.log(`
@@ -89,6 +103,13 @@ Or with curl (this ID token is valid for one hour; \`node scripts/call.mjs --tok
     -H 'Content-Type: application/json' \\
     -H 'Authorization: Bearer ${token}' \\
     -d '{"data":{}}'
+
+BigQuery's remote-function endpoint (salts-pseudonymizeBatch; docs/BIGQUERY.md), as BigQuery calls it.
+BIGQUERY_INVOKERS=${DEMO_BIGQUERY_INVOKER}; under the emulator an unsigned ID token names the caller:
+  curl -s -X POST '${bigquery}' \\
+    -H 'Content-Type: application/json' \\
+    -H 'Authorization: Bearer ${bigqueryToken}' \\
+    -d '${bigqueryBody}'
 `);
   await new Promise(() => {});
 } catch (e) {

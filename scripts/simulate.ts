@@ -1,4 +1,6 @@
 // npm run simulate -- --salts 10000000 [--globals 100000] [--set RAMP_MAX_OPS=20000 ...] [--latency commitMs=80 ...]
+// npm run simulate -- --bigquery --rows 1000000000 --users 100000000 [--existing 0.5] [--order clustered]
+//   [--batch-rows 1000] [--queries 1] [--set BIGQUERY_MAX_INSTANCES=50 ...] [--latency commitMs=40 ...]
 // A discrete-event model of a large sweep: the service's own batch-rotation code on virtual time
 // (scripts/sim), with its real ramp, shard, page and queue settings. Prints what docs/SCALE.md uses.
 import { readConfig, type ServiceConfig } from "../functions/config/config";
@@ -6,6 +8,8 @@ import { SETTINGS } from "../functions/config/settings";
 import { WRITES_PER_ROTATION } from "../functions/domain/ramp";
 import { simulate, type ModelReport } from "./sim/model";
 import { costOf } from "./sim/prices";
+import { simulateBigquery, type BigqueryCosts } from "./sim/bigquery";
+import { printBigqueryReport } from "./sim/bigqueryReport";
 import type { Latency } from "./sim/stores";
 
 const LIMITS = {
@@ -22,12 +26,29 @@ function parseArgs(argv: string[]) {
   const out = {
     salts: 10_000_000,
     globals: 0,
+    bigquery: false,
+    rows: 1_000_000_000,
+    users: 100_000_000,
+    existing: 0,
+    order: "random" as "random" | "clustered",
+    batchRows: undefined as number | undefined,
+    queries: 1,
     env: {} as Record<string, string>,
     latency: {} as Partial<Latency>,
   };
   for (let i = 0; i < argv.length; i++) {
     const [flag, value] = [argv[i], argv[i + 1] ?? ""];
+    if (flag === "--bigquery") {
+      out.bigquery = true;
+      continue;
+    }
     if (flag === "--salts") out.salts = Number(value);
+    else if (flag === "--rows") out.rows = Number(value);
+    else if (flag === "--users") out.users = Number(value);
+    else if (flag === "--existing") out.existing = Number(value);
+    else if (flag === "--order") out.order = value === "clustered" ? "clustered" : "random";
+    else if (flag === "--batch-rows") out.batchRows = Number(value);
+    else if (flag === "--queries") out.queries = Number(value);
     else if (flag === "--globals") out.globals = Number(value);
     else if (flag === "--set") out.env[value.split("=")[0]!] = value.split("=")[1] ?? "";
     else if (flag === "--latency")
@@ -93,6 +114,14 @@ export function printReport(r: ModelReport): void {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const config = readConfig({ ...args.env });
+  if (args.bigquery) {
+    const { rows, users, existing, order, batchRows, queries } = args;
+    const costs = args.latency as Partial<BigqueryCosts>;
+    printBigqueryReport(
+      simulateBigquery({ rows, users, existing, order, batchRows, queries, config, costs }),
+    );
+    return;
+  }
   const report = await simulate({ users: args.salts, globals: args.globals, config, latency: args.latency });
   printReport(report);
 }

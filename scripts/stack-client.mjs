@@ -77,3 +77,36 @@ export async function callFunction(state, name, data, token, headers = {}) {
   });
   return json(res);
 }
+
+/**
+ * An unsigned OIDC ID token (`alg: none`) for `email`: what salts-pseudonymizeBatch reads for the
+ * caller's email under the Functions emulator only (nothing there can mint a Google-signed one).
+ * A deployed function refuses it.
+ */
+export function unsignedIdToken(email, audience) {
+  const part = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const payload = {
+    iss: "https://accounts.google.com",
+    aud: audience,
+    sub: email,
+    email,
+    email_verified: true,
+  };
+  return `${part({ alg: "none", typ: "JWT" })}.${part(payload)}.`;
+}
+
+/** The batch `npm start` prints a curl call for (docs/BIGQUERY.md shows it; a test keeps them equal). */
+export const demoBatchBody = (projectId) => ({
+  requestId: "demo-1",
+  caller: `//bigquery.googleapis.com/projects/${projectId}/jobs/${projectId}:US.bquxjob_demo`,
+  sessionUser: "analyst@demo.test",
+  userDefinedContext: { mode: "user", field: "email" },
+  calls: [
+    ["alice", "alice@example.com"],
+    ["bob", null],
+  ],
+});
+
+/** salts-pseudonymizeBatch's URL in the functions emulator. */
+export const batchUrl = (state) =>
+  `http://${state.functions}/${state.projectId}/us-central1/salts-pseudonymizeBatch`;

@@ -1,11 +1,13 @@
 // Runs a command with the emulators up:
 //   node scripts/with-emulators.mjs [--firestore-only] [--test-hooks] [--bench] <cmd...>
 // Starts only what is not already running, exports the hosts, and stops what it started.
-// --test-hooks: the functions load test/support/emulatorHooks.cjs (fault injection; emulator only).
+// --test-hooks: the functions load test/support/emulatorHooks.cjs (fault injection; emulator only), and
+//   reach Firestore through a proxy the tests can cut (FUNCTIONS_FIRESTORE_PROXY: its control URL).
 // --bench: adds the benchmark's baseline functions (bench/noop-functions) beside the service's.
 import { spawn } from "node:child_process";
 import path from "node:path";
 import {
+  DEMO_BIGQUERY_INVOKER,
   ensureFirestore,
   ensureLocalSecrets,
   installCleanup,
@@ -13,6 +15,7 @@ import {
   ROOT,
   startFirebaseEmulators,
   startLocalCloudStorage,
+  startFaultProxy,
   startLocalSecretManager,
   stopAll,
 } from "./emulators.mjs";
@@ -30,6 +33,7 @@ installCleanup();
 let code = 1;
 let secretManager = null;
 let cloudStorage = null;
+let faultProxy = null;
 try {
   const firestore = await ensureFirestore();
   // The functions read their secrets through Secret Manager's API, from this local server (version 1 of each
@@ -48,15 +52,21 @@ try {
     ...anchor,
   };
   if (!firestoreOnly || firestore.viaFirebaseTools) {
+    const hooks = flags.has("--test-hooks");
+    // Only a Firestore this launcher reaches by host can be routed through the proxy.
+    if (hooks && !firestoreOnly && !firestore.viaFirebaseTools) {
+      faultProxy = await startFaultProxy(firestore.host);
+      env.FUNCTIONS_FIRESTORE_PROXY = faultProxy.control;
+    }
     const hosts = await startFirebaseEmulators({
       firestore,
       only: firestoreOnly ? [] : ["auth", "functions", "tasks"],
       env: {
         SECRET_MANAGER_EMULATOR_HOST: local.host,
         ...anchor,
-        ...(flags.has("--test-hooks")
-          ? { EMULATOR_TEST_HOOKS: path.join(ROOT, "test/support/emulatorHooks.cjs") }
-          : {}),
+        BIGQUERY_INVOKERS: DEMO_BIGQUERY_INVOKER,
+        ...(hooks ? { EMULATOR_TEST_HOOKS: path.join(ROOT, "test/support/emulatorHooks.cjs") } : {}),
+        ...(faultProxy ? { FIRESTORE_EMULATOR_HOST: faultProxy.host } : {}),
       },
       codebases: flags.has("--bench") ? [{ source: "bench/noop-functions", codebase: "bench" }] : [],
     });
@@ -75,6 +85,7 @@ try {
 } finally {
   await secretManager?.stop();
   await cloudStorage?.stop();
+  await faultProxy?.stop();
   await stopAll();
 }
 process.exit(code);

@@ -28,6 +28,7 @@ export interface Callables {
     { state?: T.ApprovalState; limit?: number; cursor?: string; approval_id?: string },
     T.ApprovalsResponse,
   ];
+  bigqueryInfo: [{ limit?: number }, T.BigqueryInfoResponse];
 }
 export type CallableName = keyof Callables;
 
@@ -64,6 +65,7 @@ const NEWER = new Set<CallableName>([
   "setApprovals",
   "approve",
   "approvals",
+  "bigqueryInfo",
 ]);
 /** Callables an approval policy can guard: their answer may be a request waiting for a second admin. */
 const GUARDABLE = new Set<CallableName>(["erase", "rewrap", "rotateDue", "reloadConfig", "setRole"]);

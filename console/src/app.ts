@@ -7,6 +7,7 @@ import { connectFirebase, type FirebaseHandles } from "./firebase";
 import "./pages/access";
 import "./pages/approvals";
 import "./pages/audit";
+import "./pages/bigquery";
 import "./pages/jobs";
 import "./pages/overview";
 import "./pages/salts";
@@ -30,6 +31,11 @@ const ROUTES: Route[] = [
   { path: "/salts", label: "Salts", render: (ctx) => html`<salts-page .ctx=${ctx}></salts-page>` },
   { path: "/jobs", label: "Jobs", render: (ctx) => html`<jobs-page .ctx=${ctx}></jobs-page>` },
   { path: "/audit", label: "Audit log", render: (ctx) => html`<audit-page .ctx=${ctx}></audit-page>` },
+  {
+    path: "/bigquery",
+    label: "BigQuery",
+    render: (ctx) => html`<bigquery-page .ctx=${ctx}></bigquery-page>`,
+  },
   {
     path: "/settings",
     label: "Settings",

@@ -197,3 +197,22 @@ export interface DecideResponse extends Correlated {
   result?: Record<string, unknown>;
   error?: { code: string; message: string };
 }
+
+export interface BigqueryJob {
+  caller: string | null;
+  session_user: string;
+  invoker: string | null;
+  mode: string | null;
+  scope: string | null;
+  first_seen: string;
+  correlation_id: string;
+}
+
+export interface BigqueryInfoResponse extends Correlated {
+  endpoint: string;
+  emulator: boolean;
+  invokers: string[];
+  max_batching_rows: number;
+  max_calls: number;
+  recent_jobs: BigqueryJob[];
+}

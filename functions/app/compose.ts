@@ -21,6 +21,7 @@ import { MemoryApprovalStore } from "../adapters/memory/memoryApprovals";
 import { MemoryRoleIndex } from "../adapters/memory/memoryRoles";
 import { ApprovalPolicySource } from "../engine/approvalPolicy";
 import type { AccountDirectory } from "../ports/accounts";
+import { GoogleIdTokens } from "../adapters/googleIdTokens";
 import { CloudTaskQueue, InProcessTaskQueue } from "../adapters/taskQueues";
 import { policyOf, readConfig } from "../config/config";
 import type { ServiceConfig } from "../config/settings";
@@ -31,6 +32,7 @@ import { MetricsRecorder } from "../observability/metrics";
 import { NO_ANCHOR, type AnchorStore } from "../ports/anchorStore";
 import type { BackendDeps } from "../ports/backendDeps";
 import type { IdentityProvider } from "../ports/identity";
+import type { IdTokenVerifier } from "../ports/idTokens";
 import type { TaskQueue } from "../ports/taskQueue";
 import type { Services } from "../usecases/deps";
 import { runTask } from "../usecases/jobs/fanout";
@@ -54,6 +56,8 @@ export interface CompositionOptions {
   anchor?: AnchorStore;
   /** Firebase Auth accounts whose role claims the access use cases change (tests without an Auth emulator). */
   accounts?: AccountDirectory;
+  /** Who signed OIDC ID tokens (tests with their own signing keys). */
+  idTokens?: IdTokenVerifier;
   /** Run queued job tasks in this process instead of Cloud Tasks. */
   inProcessTasks?: boolean;
 }
@@ -152,6 +156,8 @@ export function composeServices(o: CompositionOptions = {}): Services {
         )
       : new MemoryRefusalBudget(clock),
     identity: o.identity ?? new FirebaseIdentity(),
+    // Unsigned tokens only under the Functions emulator, where nothing can mint a Google-signed one.
+    idTokens: o.idTokens ?? new GoogleIdTokens({ acceptUnsigned: config.emulator }),
     metricsStore,
     metrics: new MetricsRecorder(metricsStore),
     approvals,

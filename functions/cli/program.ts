@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from "commander";
 import { registerAccessCommands } from "./commands/access";
 import { registerAdminCommands } from "./commands/admin";
 import { registerAuditLogCommands } from "./commands/auditLog";
+import { registerBigqueryCommands } from "./commands/bigquery";
 import { registerCompletionCommand } from "./commands/completion";
 import { setRunner } from "./commands/define";
 import { registerJobCommands } from "./commands/jobs";
@@ -90,6 +91,8 @@ export function buildProgram(): Command {
   registerAdminCommands(program);
   program.commandsGroup("Access and dual control:");
   registerAccessCommands(program);
+  program.commandsGroup("BigQuery:");
+  registerBigqueryCommands(program);
   program.commandsGroup("Local files (in-process):");
   registerLocalCommands(program);
   program.commandsGroup("Session and shell:");

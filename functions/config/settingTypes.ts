@@ -33,3 +33,23 @@ export interface StringSetting extends Base {
   pattern?: RegExp;
 }
 export type Setting = IntSetting | NumberSetting | BoolSetting | EnumSetting | StringSetting;
+
+/** An integer param (prompted at deploy, set in `.env` files). */
+export const int = (env: string, def: number, min: number, max: number, description: string): IntSetting => ({
+  env,
+  type: "int",
+  default: def,
+  min,
+  max,
+  description,
+  scope: "param",
+});
+
+/** A boolean param, false unless set. */
+export const bool = (env: string, description: string): BoolSetting => ({
+  env,
+  type: "bool",
+  default: false,
+  description,
+  scope: "param",
+});

@@ -8,27 +8,11 @@
  * `.env` files), `env` (plain environment, for operators and tests), `platform`
  * (set by the Functions runtime or the emulators; never set by hand).
  */
-import type { BoolSetting, IntSetting, Setting } from "./settingTypes";
+import { BIGQUERY_SETTINGS } from "./bigquerySettings";
+import { CONTROL_SETTINGS } from "./controlSettings";
+import { bool, int, type Setting } from "./settingTypes";
 
 export type { Setting, SettingScope } from "./settingTypes";
-
-const int = (env: string, def: number, min: number, max: number, description: string): IntSetting => ({
-  env,
-  type: "int",
-  default: def,
-  min,
-  max,
-  description,
-  scope: "param",
-});
-
-const bool = (env: string, description: string): BoolSetting => ({
-  env,
-  type: "bool",
-  default: false,
-  description,
-  scope: "param",
-});
 
 export const SETTINGS = {
   userDays: int("USER_SALT_ROTATION_DAYS", 90, 1, 3650, "Days between rotations of a per-user salt."),
@@ -151,34 +135,12 @@ export const SETTINGS = {
     1_000_000_000,
     "Pseudonyms made under older pepper versions no longer verify.",
   ),
-  deniedAuditPerMinute: int(
-    "DENIED_AUDIT_PER_MINUTE",
-    10,
-    1,
-    10_000,
-    "Refused calls audited per caller per minute, spent before the budget all callers share (20 times it); " +
-      "beyond it they are counted, across instances, into the caller's next entry.",
-  ),
   sweepScanPerRun: int(
     "SWEEP_SCAN_PER_RUN",
     200_000,
     1,
     100_000_000,
     "Salts one sweep checks, going on from where the last stopped: a pass over every salt may take several sweeps.",
-  ),
-  auditVerifyPerSweep: int(
-    "AUDIT_VERIFY_PER_SWEEP",
-    20_000,
-    0,
-    10_000_000,
-    "Audit entries each sweep verifies, continuing where the last one stopped (the whole trail, over several sweeps).",
-  ),
-  checkpointVerifyPerSweep: int(
-    "CHECKPOINT_VERIFY_PER_SWEEP",
-    20_000,
-    0,
-    10_000_000,
-    "Chain heads of the previous checkpoint each sweep checks against the trail now (truncated or rewritten chains).",
   ),
   rampStartOps: int(
     "RAMP_START_OPS",
@@ -193,13 +155,6 @@ export const SETTINGS = {
     1,
     1_000_000,
     "The write rate batch jobs ramp up to; the task queue's dispatch rate and concurrency derive from it.",
-  ),
-  approvalTtlHours: int(
-    "APPROVAL_TTL_HOURS",
-    24,
-    1,
-    720,
-    "Hours a request to a guarded operation waits for a second admin's decision before it expires.",
   ),
   enableMetrics: bool("ENABLE_METRICS", "Serve Prometheus metrics at `salts-metrics`."),
   enableDevEndpoints: bool("ENABLE_DEV_ENDPOINTS", "Enable `salts-pseudonymizeTest` (development only)."),
@@ -245,14 +200,6 @@ export const SETTINGS = {
     scope: "env",
     description: "host:port of a local server speaking the Secret Manager API (tests, local stack).",
   },
-  anchorBucket: {
-    env: "AUDIT_ANCHOR_BUCKET",
-    type: "string",
-    default: null,
-    pattern: /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](\/[A-Za-z0-9._-]+)*$/,
-    scope: "env",
-    description: "Bucket (or `bucket/prefix`) anchoring audit checkpoints, write-once (see Operations).",
-  },
   serviceAccount: {
     env: "SALTS_SERVICE_ACCOUNT",
     type: "string",
@@ -268,6 +215,8 @@ export const SETTINGS = {
     scope: "env",
     description: "Service account `salts-metrics` runs as: it only reads Firestore and the metrics token.",
   },
+  ...CONTROL_SETTINGS,
+  ...BIGQUERY_SETTINGS,
   projectId: {
     env: "GCLOUD_PROJECT",
     type: "string",

@@ -1,6 +1,6 @@
 import type { SaltKind } from "./ids";
 
-export type ActorVia = "callable" | "scheduler" | "task" | "cli";
+export type ActorVia = "callable" | "scheduler" | "task" | "cli" | "bigquery";
 export type AuditResult = "success" | "error" | "denied";
 
 /**

@@ -1,4 +1,4 @@
-import type { AuditEntry } from "../domain/audit";
+import type { ActorVia, AuditEntry } from "../domain/audit";
 import { chains } from "../domain/auditChain";
 import { isSaltServiceError } from "../domain/errors";
 import { logs } from "../observability/logs";
@@ -80,6 +80,8 @@ export async function auditDenied(
     target: AuditEntry["target"];
     code: string;
     correlationId: string;
+    /** How the caller came (default: a callable). */
+    via?: ActorVia;
   },
 ): Promise<void> {
   const now = s.clock().getTime();
@@ -105,7 +107,7 @@ export async function auditDenied(
   await s.audit
     .appendAudit(
       {
-        actor: { uid: entry.uid, via: "callable" },
+        actor: { uid: entry.uid, via: entry.via ?? "callable" },
         operation: entry.operation,
         target: entry.target,
         result: "denied",

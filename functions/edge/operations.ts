@@ -2,6 +2,7 @@ import type { z } from "zod";
 import { auditLog, auditUser } from "../usecases/audit";
 import { eraseUser } from "../usecases/erase";
 import { auditVerify } from "../usecases/auditVerify";
+import { bigqueryInfo } from "../usecases/bigqueryInfo";
 import { forecast } from "../usecases/forecast";
 import { startRewrap } from "../usecases/jobs/rewrap";
 import { startRotateDue } from "../usecases/jobs/rotation";
@@ -132,6 +133,14 @@ export const OPERATIONS = {
     schema: schemas.reloadConfig,
     secrets: [],
     run: (s, ctx) => reloadConfig(s, ctx),
+  }),
+  bigqueryInfo: op({
+    operation: "bigquery_info",
+    role: "auditor",
+    mutating: false,
+    schema: schemas.bigqueryInfo,
+    secrets: [],
+    run: (s, _ctx, i) => bigqueryInfo(s, i),
   }),
   pseudonymizeTest: op({
     operation: "pseudonymize_test",

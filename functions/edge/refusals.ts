@@ -31,7 +31,8 @@ class CallGate {
     }
     const perMs = limit / WINDOW_MS;
     const last = this.buckets.get(key);
-    const tokens = last ? Math.min(limit, last.tokens + (now - last.at) * perMs) : limit;
+    // A clock that went back (tests, a corrected host clock) refills nothing rather than draining the bucket.
+    const tokens = last ? Math.min(limit, last.tokens + Math.max(0, now - last.at) * perMs) : limit;
     this.remember(this.buckets, key, { tokens: tokens >= 1 ? tokens - 1 : tokens, at: now });
     return tokens >= 1 ? null : Math.max(1, Math.ceil((1 - tokens) / perMs / 1000));
   }
@@ -48,7 +49,14 @@ class CallGate {
   }
 }
 
-const gate = new CallGate();
+// One gate per composed set of services (in production: one per instance), so separate runtimes in one
+// process (tests, the CLI) never share a caller's bucket.
+const gates = new WeakMap<object, CallGate>();
+const gateOf = (owner: object): CallGate => {
+  let gate = gates.get(owner);
+  if (!gate) gates.set(owner, (gate = new CallGate()));
+  return gate;
+};
 
 const rateLimited = (limit: number, retryAfterSeconds: number) =>
   new SaltServiceError("resource-exhausted", `Rate limit of ${limit} calls per minute reached`, {
@@ -62,6 +70,7 @@ export async function admitCall(
   uid: string,
 ): Promise<void> {
   const key = `${operation}:${uid}`;
+  const gate = gateOf(rt.rateLimiter);
   const limit = rt.config.rateLimitPerMinute;
   const now = rt.clock().getTime();
   const wait = gate.refuseLocally(key, limit, now);

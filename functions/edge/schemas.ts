@@ -83,6 +83,7 @@ export const schemas = {
     cursor: cursor.optional(),
   }),
   erase: z.strictObject({ user_id: userId, reason, request_id: requestId }),
+  bigqueryInfo: z.strictObject({ limit: z.number().int().min(1).max(100).default(20) }),
   reloadConfig: z.strictObject({}),
   pseudonymizeTest: z
     .strictObject({

@@ -16,53 +16,26 @@ import type { LoadedSalt } from "../domain/salt";
 import { SUBJECT_FIELD, subjectOf } from "../domain/subject";
 import type { Pepper, PepperSource } from "../ports/secrets";
 import type { SaltCache } from "./saltCache";
+import {
+  notPseudonymizable,
+  wellFormed,
+  type AnalyticsEvent,
+  type DataRecord,
+  type PseudonymizeResult,
+  DEFAULT_ANALYTICS_FIELDS,
+  type VerifyContext,
+} from "./pseudonymInputs";
 
-export type RecordValue = unknown;
-export type DataRecord = Record<string, RecordValue>;
-
-/** An analytics event: its type picks the global salt; listed fields are pseudonymized. */
-export interface AnalyticsEvent {
-  event_type: string;
-  [field: string]: RecordValue;
-}
-
-/** Fields of an analytics event pseudonymized when the caller lists none. */
-export const DEFAULT_ANALYTICS_FIELDS: readonly string[] = [
-  "user_id",
-  "anonymous_id",
-  "device_id",
-  "email",
-  "ip_address",
-];
-
-export { SUBJECT_FIELD };
-
-/**
- * What a pseudonym is checked against. For a global (event-type) pseudonym of an
- * event that named its subject, give that subject's `userId`.
- */
-export type VerifyContext =
-  | { kind: "user"; userId: string; field: string }
-  | { kind: "global"; eventType: string; field: string; userId?: string };
-
-export interface PseudonymizeResult<T> {
-  data: T;
-  saltVersion: number;
-  pepperVersion: number;
-}
-
-const wellFormed = (path: string, value: string): void => {
-  if (!value.isWellFormed())
-    throw invalidArgument([{ path, message: "must be well-formed Unicode (no lone surrogates)" }]);
-};
-
-const notPseudonymizable = (path: string) =>
-  invalidArgument([
-    {
-      path,
-      message: "must be a string (well-formed Unicode), finite number, boolean or null to be pseudonymized",
-    },
-  ]);
+export {
+  DEFAULT_ANALYTICS_FIELDS,
+  SUBJECT_FIELD,
+  subjectOf,
+  type AnalyticsEvent,
+  type DataRecord,
+  type PseudonymizeResult,
+  type RecordValue,
+  type VerifyContext,
+} from "./pseudonymInputs";
 
 /** What one salt derives under one pepper version: its field keys and the pseudonym prefix. */
 interface Derived {
@@ -130,20 +103,51 @@ export class Pseudonymizer {
     shred: Buffer | null,
   ): T {
     const d = this.derivedOf(loaded.salt, pepper);
-    const prefix = (d.prefix ??= pseudonymPrefix(kind, loaded.record.version, pepper.version));
     const out: DataRecord = { ...record };
     for (const field of fields) {
       // A field with a derived key was checked when the key was made.
-      const known = d.keys.get(field);
-      if (!known) wellFormed("fields", field);
+      if (!d.keys.has(field)) wellFormed("fields", field);
       if (!Object.hasOwn(record, field)) continue;
       const value = record[field];
       if (value === null || value === undefined) continue;
       if (!isPseudonymizable(value)) throw notPseudonymizable(`${pathPrefix}${field}`);
-      const key = this.boundKey(known ?? this.fieldKey(kind, scope, field, loaded.salt, pepper), shred);
-      out[field] = pseudonymWithPrefix(prefix, key, value);
+      out[field] = this.under(d, kind, scope, field, loaded, pepper, shred, value);
     }
     return out as T;
+  }
+
+  /**
+   * The pseudonym of one value of `field` under a salt already loaded (bound to `shred` when given):
+   * the computation behind every pseudonym made here, for callers that load their salts themselves
+   * (a BigQuery batch: usecases/pseudonymizeBatch).
+   */
+  pseudonymUnder(
+    kind: SaltKind,
+    scope: string,
+    field: string,
+    loaded: LoadedSalt,
+    pepper: Pepper,
+    shred: Buffer | null,
+    value: PseudonymizableValue,
+  ): string {
+    const d = this.derivedOf(loaded.salt, pepper);
+    if (!d.keys.has(field)) wellFormed("fields", field);
+    return this.under(d, kind, scope, field, loaded, pepper, shred, value);
+  }
+
+  private under(
+    d: Derived,
+    kind: SaltKind,
+    scope: string,
+    field: string,
+    loaded: LoadedSalt,
+    pepper: Pepper,
+    shred: Buffer | null,
+    value: PseudonymizableValue,
+  ): string {
+    const prefix = (d.prefix ??= pseudonymPrefix(kind, loaded.record.version, pepper.version));
+    const key = d.keys.get(field) ?? this.fieldKey(kind, scope, field, loaded.salt, pepper);
+    return pseudonymWithPrefix(prefix, this.boundKey(key, shred), value);
   }
 
   /** Pseudonymizes `fields` of one user's record with that user's salt (created on first use). */

@@ -3,6 +3,9 @@ import type { SaltKind } from "../domain/ids";
 import type { LoadedSalt } from "../domain/salt";
 import type { AuditContext, SaltMaintenance, SaltReader, SaltWriter } from "../ports/saltStore";
 
+/** Salts one instance's cache holds at most (both kinds together), unless told otherwise. */
+export const SALT_CACHE_MAX_ENTRIES = 100_000;
+
 export interface SaltCacheOptions {
   /** How long a loaded salt (or retained version) is used before storage is asked again. */
   ttlMs: number;
@@ -46,12 +49,12 @@ export class SaltCache {
   readonly stats: SaltCacheStats = { reads: 0, hits: 0, stale: 0 };
 
   constructor(
-    private readonly backend: Pick<SaltReader, "get" | "getVersion"> &
-      Pick<SaltWriter, "getOrCreate"> &
+    private readonly backend: Pick<SaltReader, "get" | "getMany" | "getVersion"> &
+      Pick<SaltWriter, "getOrCreate" | "getOrCreateMany"> &
       Pick<SaltMaintenance, "upgradeLegacy">,
     private readonly options: SaltCacheOptions,
   ) {
-    this.maxEntries = options.maxEntries ?? 100_000;
+    this.maxEntries = options.maxEntries ?? SALT_CACHE_MAX_ENTRIES;
     this.now = options.clock ?? Date.now;
   }
 
@@ -85,6 +88,66 @@ export class SaltCache {
     const load = this.fetch(kind, id, opts).finally(() => this.inflight.delete(flight));
     this.inflight.set(flight, load);
     return load;
+  }
+
+  /**
+   * The current salts of many ids of one kind (a batch's distinct users): fresh entries from the
+   * cache, loads already in flight shared, and the rest loaded together, in one batched read and,
+   * with `create`, batched commits creating the absent ones; all of them cached. Without `create`
+   * an absent salt is left out of the answer. While storage is unavailable each id is served as
+   * `current` would serve it, and if one cannot be, the call is unavailable.
+   */
+  async currentMany(
+    kind: SaltKind,
+    ids: readonly string[],
+    opts: { create: boolean; audit?: AuditContext },
+  ): Promise<Map<string, LoadedSalt>> {
+    const out = new Map<string, LoadedSalt>();
+    const waits: Promise<unknown>[] = [];
+    const load: string[] = [];
+    const mode = opts.create ? "create" : "read";
+    for (const id of new Set(ids)) {
+      const cached = this.peek(kind, id);
+      if (cached) {
+        out.set(id, cached);
+        continue;
+      }
+      const pending = this.inflight.get(`${SaltCache.key(kind, id)}\u0000${mode}`);
+      if (pending) {
+        this.stats.hits++;
+        waits.push(pending.then((l) => out.set(id, l)));
+      } else load.push(id);
+    }
+    if (load.length > 0) {
+      const batch = this.fetchMany(kind, load, opts);
+      load.forEach((id, n) => {
+        const flight = `${SaltCache.key(kind, id)}\u0000${mode}`;
+        const one = batch.then((all) => all[n] ?? Promise.reject(notFound(`The ${kind} salt`)));
+        this.inflight.set(flight, one);
+        // Whoever shares it handles its failure; the map entry only must not leave it unhandled.
+        one.catch(() => undefined).finally(() => this.inflight.delete(flight));
+      });
+      waits.push(batch.then((all) => all.forEach((l, n) => l && out.set(load[n]!, l))));
+    }
+    await Promise.all(waits);
+    return out;
+  }
+
+  private async fetchMany(
+    kind: SaltKind,
+    ids: string[],
+    opts: { create: boolean; audit?: AuditContext },
+  ): Promise<(LoadedSalt | null)[]> {
+    this.stats.reads += ids.length;
+    try {
+      const loaded = opts.create
+        ? (await this.backend.getOrCreateMany(kind, ids, opts.audit)).map((r) => r.loaded)
+        : await this.backend.getMany(kind, ids);
+      loaded.forEach((l, n) => l && this.rememberSalt(kind, ids[n]!, l));
+      return loaded;
+    } catch (e) {
+      return ids.map((id) => this.fallback(e, this.entries[kind].get(id)));
+    }
   }
 
   /** Serves `stale` when storage is down and it is young enough; otherwise rethrows. */

@@ -101,6 +101,10 @@ export const logs = {
   auditAnchorFailed(id: string, e: unknown): void {
     logger.error("audit checkpoint not anchored (the next sweep retries)", { id, error: safeError(e) });
   },
+  /** One request to salts-pseudonymizeBatch: its size, storage round trips and outcome (the session user hashed). */
+  bigqueryBatch(fields: Record<string, string | number | boolean | null | undefined>): void {
+    (fields.status === 200 ? logger.info : logger.warn)("bigquery batch", fields);
+  },
   sweep(fields: Record<string, string | number | boolean | null>): void {
     logger.info("integrity sweep", fields);
   },

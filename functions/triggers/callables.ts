@@ -35,3 +35,4 @@ export const setRole = callable(ALL_OPERATIONS.setRole);
 export const setApprovals = callable(ALL_OPERATIONS.setApprovals);
 export const approve = callable(ALL_OPERATIONS.approve);
 export const approvals = callable(ALL_OPERATIONS.approvals);
+export const bigqueryInfo = callable(ALL_OPERATIONS.bigqueryInfo);

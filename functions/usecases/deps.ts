@@ -7,6 +7,7 @@ import type { ApprovalPolicySource } from "../engine/approvalPolicy";
 import type { AccountDirectory, RoleIndex } from "../ports/accounts";
 import type { ApprovalStore } from "../ports/approvals";
 import type { IdentityProvider } from "../ports/identity";
+import type { IdTokenVerifier } from "../ports/idTokens";
 import type { JobStore, LeaseStore } from "../ports/jobStore";
 import type { AnchorStore } from "../ports/anchorStore";
 import type { MetricsStore } from "../ports/metricsStore";
@@ -47,6 +48,8 @@ export interface Services {
   readonly refusalBudget: RefusalBudget;
   /** Firebase Auth as it is now: revocation, disabled accounts, current roles. */
   readonly identity: IdentityProvider;
+  /** Who signed an OIDC ID token (callers of salts-pseudonymizeBatch). */
+  readonly idTokens: IdTokenVerifier;
   readonly metricsStore: MetricsStore;
   readonly metrics: MetricsRecorder;
   /** Dual control: pending and decided approvals, and the policy naming guarded operations. */

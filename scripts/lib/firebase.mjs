@@ -8,6 +8,9 @@ import { ensureLocalSecrets } from "./secrets.mjs";
 
 export const PROJECT_ID = process.env.GCLOUD_PROJECT || "demo-salts";
 
+/** The service account the local stack and the tests let call salts-pseudonymizeBatch (BIGQUERY_INVOKERS). */
+export const DEMO_BIGQUERY_INVOKER = "bigquery-demo@demo-salts.iam.gserviceaccount.com";
+
 /**
  * Starts the emulators in `only`. `env` reaches the functions (their workers inherit the
  * emulator's environment); `codebases` adds function sources beside the project's own.
@@ -38,7 +41,8 @@ export async function startFirebaseEmulators({
   const configPath = path.join(ROOT, "firebase.emulators.local.json");
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   const childEnv = { ...process.env, ...env };
-  if (firestore && !firestore.viaFirebaseTools) childEnv.FIRESTORE_EMULATOR_HOST = firestore.host;
+  // The functions may be given another route to the same Firestore (a proxy the tests can cut).
+  if (firestore && !firestore.viaFirebaseTools) childEnv.FIRESTORE_EMULATOR_HOST = env.FIRESTORE_EMULATOR_HOST ?? firestore.host;
   log(`starting firebase emulators: ${list.join(", ")}`);
   const child = spawnOwned(
     "firebase",
@@ -64,8 +68,9 @@ async function waitForFunctions(host) {
   // The functions emulator answers once it has loaded the code; an anonymous call is a 401.
   await waitFor(`http://${host}/${PROJECT_ID}/us-central1/salts-status`, {
     what: "the functions emulator (salts-status)",
-    // A machine shared with other work can take longer to load the code: FUNCTIONS_START_TIMEOUT_MS widens it.
-    timeoutMs: Number(process.env.FUNCTIONS_START_TIMEOUT_MS) || 120_000,
+    // A loaded machine (several stacks on two cores) can take minutes to start the first worker;
+    // FUNCTIONS_START_TIMEOUT_MS sets it.
+    timeoutMs: Number(process.env.FUNCTIONS_START_TIMEOUT_MS) || 300_000,
     ok: (r) => r.status === 401,
     init: { method: "POST", headers: { "content-type": "application/json" }, body: '{"data":{}}' },
   });

@@ -116,6 +116,7 @@ describe("indexes and the sequential-write limit", () => {
       .map((o) => `${o.collectionGroup}.${o.fieldPath}`);
     expect(ttl.sort()).toEqual([
       "salt_versions.expire_at",
+      "salts_audit_once.expire_at",
       "salts_rate_limits.expire_at",
       "salts_requests.expire_at",
     ]);

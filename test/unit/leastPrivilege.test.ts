@@ -37,6 +37,9 @@ describe("each function binds only the secrets it uses (built function metadata)
       approvals: ["AUDIT_KEY"],
       rotateShard: ["AUDIT_KEY", "SALT_ENCRYPTION_KEY"],
       integritySweep: ["AUDIT_KEY", "SALT_ENCRYPTION_KEY"],
+      bigqueryInfo: ["AUDIT_KEY"],
+      // BigQuery's endpoint pseudonymizes (pepper), loads and creates salts (key) and audits each job.
+      pseudonymizeBatch: ["AUDIT_KEY", "PSEUDONYM_PEPPER", "SALT_ENCRYPTION_KEY"],
     };
     for (const [name, secrets] of Object.entries(expected))
       expect(secretsOf(fns[name]), name).toEqual(secrets);

@@ -1,23 +1,26 @@
 import { MemoryAuditStore } from "../../functions/adapters/memory/memoryAudit";
+import { MemoryRequestStore } from "../../functions/adapters/memory/memoryRequests";
 import { MemorySaltStore } from "../../functions/adapters/memory/memorySaltStore";
 import { MemoryState } from "../../functions/adapters/memory/memoryState";
 import { saltLocation } from "../../functions/domain/rotation";
 import { backendContract } from "../contract/saltBackend.contract";
+import { batchContract } from "../contract/saltBatches.contract";
 import { makeDeps } from "../support/testDeps";
 
-backendContract("memory", async () => {
+const harness = async () => {
   const { deps, state } = makeDeps();
   const stored = new MemoryState();
   return {
     backend: new MemorySaltStore(deps, stored),
     audit: new MemoryAuditStore(stored, deps.clock, deps.auditKey),
+    requests: new MemoryRequestStore(stored, deps.clock),
     state,
     reset: async () => {},
-    tamper: async (kind, id) => {
+    tamper: async (kind: "user" | "global", id: string) => {
       const s = stored.current.get(saltLocation(kind, id))!;
       s.enc.ct[0] = s.enc.ct[0]! ^ 0x01;
     },
-    keepCopy: async (kind, id) => {
+    keepCopy: async (kind: "user" | "global", id: string) => {
       const location = saltLocation(kind, id);
       const current = structuredClone(stored.current.get(location)!);
       const versions = new Map(stored.versions.get(location) ?? []);
@@ -31,10 +34,13 @@ backendContract("memory", async () => {
         },
       };
     },
-    copyCiphertext: async (kind, from, to) => {
+    copyCiphertext: async (kind: "user" | "global", from: string, to: string) => {
       const src = stored.current.get(saltLocation(kind, from))!;
       const dst = stored.current.get(saltLocation(kind, to))!;
       dst.enc = { ...src.enc };
     },
   };
-});
+};
+
+backendContract("memory", harness);
+batchContract("memory", harness);

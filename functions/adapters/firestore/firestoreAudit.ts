@@ -3,6 +3,7 @@ import {
   FieldPath,
   Timestamp,
   type DocumentReference,
+  type DocumentSnapshot,
   type Firestore,
   type Query,
   type Transaction,
@@ -12,6 +13,8 @@ import { bindings, chains, linkEntry, type AuditKey, type SealedHead } from "../
 import { ALL_SHARDS, indexShard } from "../../domain/ids";
 import { decodeCursor, toPage, type Page } from "../../domain/paging";
 import type { VersionedSecret } from "../../ports/secrets";
+import { AUDIT_ONCE_TTL_MS } from "../../ports/saltStore";
+import { storageCalls } from "../../observability/storageCalls";
 import type {
   ActiveSettings,
   AuditContext,
@@ -90,6 +93,37 @@ export class FirestoreAuditStore extends FirestoreChainHeads implements AuditSto
       return transactGuarded(this.db, guard, (tx) =>
         appendLinked(this.db, tx, chain, draft, this.clock(), key),
       );
+    });
+  }
+
+  appendAuditOnce(
+    draft: AuditDraft,
+    onceKey: string,
+    chain: string = chains.of(draft.target),
+  ): Promise<AuditEntry | null> {
+    return guarded("appendAuditOnce", this.timeoutMs, async () => {
+      const marker = this.db.collection(COLLECTIONS.auditOnce).doc(onceKey);
+      const live = (s: DocumentSnapshot) =>
+        s.exists && (s.get("expire_at") as Timestamp).toDate() > this.clock();
+      // A plain read first: every later batch of a job finds the marker without a transaction.
+      storageCalls.read();
+      if (live(await marker.get())) return null;
+      const key = await this.auditKey.current();
+      return this.db.runTransaction(async (tx) => {
+        // Two reads (the marker, then the chain's head in appendLinked) and the commit.
+        storageCalls.read(2);
+        storageCalls.commit();
+        if (live(await tx.get(marker))) return null;
+        const now = this.clock();
+        const entry = await appendLinked(this.db, tx, chain, draft, now, key);
+        // The marker commits with the entry: both are written, or neither.
+        tx.set(marker, {
+          entry_id: entry.id,
+          at: Timestamp.fromDate(now),
+          expire_at: Timestamp.fromMillis(now.getTime() + AUDIT_ONCE_TTL_MS),
+        });
+        return entry;
+      });
     });
   }
 

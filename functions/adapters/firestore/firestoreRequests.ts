@@ -1,5 +1,7 @@
 import { Timestamp, type Firestore } from "firebase-admin/firestore";
 import { REQUEST_TTL_MS, type RequestStore, type StoredRequest } from "../../ports/requestStore";
+import { unavailable } from "../../domain/errors";
+import { storageCalls } from "../../observability/storageCalls";
 import { guarded, transactGuarded } from "./errors";
 import { COLLECTIONS } from "./schema";
 
@@ -47,6 +49,49 @@ export class FirestoreRequestStore implements RequestStore {
         return { fingerprint, answer };
       }),
     );
+  }
+
+  keep(key: string, fingerprint: string, answer: unknown): Promise<StoredRequest & { first: boolean }> {
+    return guarded("request.keep", this.timeoutMs, async () => {
+      const ref = this.ref(key);
+      const text = JSON.stringify(answer);
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const now = this.clock();
+        const record = {
+          fingerprint,
+          answer: text,
+          created_at: Timestamp.fromDate(now),
+          expire_at: Timestamp.fromMillis(now.getTime() + REQUEST_TTL_MS),
+        };
+        try {
+          storageCalls.commit();
+          await ref.create(record);
+          return { fingerprint, answer, first: true };
+        } catch (e) {
+          // 6 ALREADY_EXISTS: a record is there (a retry, or a duplicate that finished first).
+          if ((e as { code?: number }).code !== 6) throw e;
+        }
+        storageCalls.read();
+        const snap = await ref.get();
+        if (!snap.exists) continue;
+        if ((snap.get("expire_at") as Timestamp).toDate() > this.clock()) {
+          const stored = {
+            fingerprint: snap.get("fingerprint") as string,
+            answer: JSON.parse(snap.get("answer") as string) as unknown,
+          };
+          return { ...stored, first: false };
+        }
+        // Expired but not yet deleted by the TTL policy: replaced, unless someone else replaced it first.
+        try {
+          storageCalls.commit();
+          await ref.update(record, { lastUpdateTime: snap.updateTime! });
+          return { fingerprint, answer, first: true };
+        } catch (e) {
+          if ((e as { code?: number }).code !== 9) throw e;
+        }
+      }
+      throw unavailable("The request record is changing too often to keep an answer; retry");
+    });
   }
 
   complete(key: string, answer: unknown): Promise<void> {

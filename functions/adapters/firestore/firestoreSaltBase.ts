@@ -32,6 +32,20 @@ export interface SaltRead {
   erased: { incarnations: string[]; chainless: boolean } | null;
 }
 
+/** A salt document and its place's erasure record, as read together. */
+export function saltRead(snap: DocumentSnapshot, erased: DocumentSnapshot): SaltRead {
+  const data = erased.exists ? erased.data() : null;
+  return {
+    snap,
+    erased: data
+      ? {
+          incarnations: Array.isArray(data.incarnations) ? (data.incarnations as string[]) : [],
+          chainless: data.chainless === true,
+        }
+      : null,
+  };
+}
+
 /** Whether the salt document read is a copy of an incarnation that was erased (restored after the erasure). */
 export function isErasedCopy(read: SaltRead): boolean {
   if (!read.snap.exists || !read.erased) return false;
@@ -71,16 +85,7 @@ export abstract class FirestoreSaltBase {
   protected async readSalt(kind: SaltKind, id: string, tx?: Transaction): Promise<SaltRead> {
     const refs = [this.saltRef(kind, id), this.erasedRef(kind, id)] as const;
     const [snap, erased] = tx ? await tx.getAll(...refs) : await this.db.getAll(...refs);
-    const data = erased!.exists ? erased!.data() : null;
-    return {
-      snap: snap!,
-      erased: data
-        ? {
-            incarnations: Array.isArray(data.incarnations) ? (data.incarnations as string[]) : [],
-            chainless: data.chainless === true,
-          }
-        : null,
-    };
+    return saltRead(snap!, erased!);
   }
 
   protected run<T>(operation: string, fn: (guard: Guard) => Promise<T>): Promise<T> {

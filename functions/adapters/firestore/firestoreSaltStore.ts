@@ -1,17 +1,17 @@
 import { REQUEST_TTL_MS } from "../../ports/requestStore";
 import { FieldValue, Timestamp } from "firebase-admin/firestore";
 import type { AuditDraft } from "../../domain/audit";
-import { bindings, chains, saltOfChain, type SealedHead } from "../../domain/auditChain";
-import { erasedIncarnation, openWith, saltAad, sealSalt, shredAad } from "../../domain/encryption";
-import { encodeDocId, indexShard, type SaltKind } from "../../domain/ids";
-import { planCreate, saltPlace } from "../../domain/rotation";
+import { bindings, chains, saltOfChain } from "../../domain/auditChain";
+import { erasedIncarnation, openWith, saltAad } from "../../domain/encryption";
+import type { SaltKind } from "../../domain/ids";
+import { saltPlace } from "../../domain/rotation";
 import type { LoadedSalt, SaltRecord, SaltVersionInfo } from "../../domain/salt";
 import type { AuditContext, EraseOutcome, IdempotencyRecord, SaltStore } from "../../ports/saltStore";
 import { appendLinked } from "./firestoreAudit";
 import { commitGuarded } from "./errors";
-import { FirestoreUpgrade } from "./firestoreUpgrade";
-import { isErasedCopy, newIncarnation } from "./firestoreSaltBase";
-import { COLLECTIONS, parseSaltDoc, parseSaltRecord, saltDocData, versionDocSchema } from "./schema";
+import { FirestoreSaltBatches } from "./firestoreSaltBatches";
+import { isErasedCopy } from "./firestoreSaltBase";
+import { COLLECTIONS, parseSaltDoc, parseSaltRecord, versionDocSchema } from "./schema";
 
 /**
  * Salts in Firestore. Each salt is one document in `salts_user` / `salts_global`
@@ -19,7 +19,7 @@ import { COLLECTIONS, parseSaltDoc, parseSaltRecord, saltDocData, versionDocSche
  * subcollection with a TTL field. Every change commits with its audit entry,
  * chained in the salt document itself.
  */
-export class FirestoreSaltStore extends FirestoreUpgrade implements SaltStore {
+export class FirestoreSaltStore extends FirestoreSaltBatches implements SaltStore {
   get(kind: SaltKind, id: string): Promise<LoadedSalt | null> {
     return this.run("get", async () => {
       const read = await this.readSalt(kind, id);
@@ -40,7 +40,6 @@ export class FirestoreSaltStore extends FirestoreUpgrade implements SaltStore {
     audit?: AuditContext,
   ): Promise<{ loaded: LoadedSalt; created: boolean }> {
     return this.run("getOrCreate", async (guard) => {
-      const ref = this.saltRef(kind, id);
       // A plain read first: the common case needs no transaction.
       const read = await this.readSalt(kind, id);
       if (read.snap.exists) return { loaded: await this.open(kind, id, read), created: false };
@@ -50,26 +49,7 @@ export class FirestoreSaltStore extends FirestoreUpgrade implements SaltStore {
         this.db.runTransaction(async (tx) => {
           const again = await this.readSalt(kind, id, tx);
           if (again.snap.exists) return { loaded: await this.open(kind, id, again), created: false };
-          const now = this.deps.clock();
-          const plan = planCreate(kind, id, now, this.deps.policy());
-          const chain = {
-            id: chains.salt(kind, id, newIncarnation()),
-            head: null as null | SealedHead,
-          };
-          if (audit && auditKey) {
-            const draft: AuditDraft = { ...audit, target: { kind, id }, result: "success" };
-            chain.head = this.link(tx, draft, now, chain.id, null, auditKey, bindings.live(plan.record)).head;
-          }
-          const place = saltPlace(kind, id, chain.id);
-          const parts = {
-            salt: sealSalt(key, plan.salt, saltAad(place, 1)),
-            shred: plan.shred ? sealSalt(key, plan.shred, shredAad(place)) : null,
-            keyVersions: [key.version],
-            chain,
-            shard: indexShard(encodeDocId(id)),
-          };
-          tx.create(ref, saltDocData(plan.record, parts, now));
-          return { loaded: { record: plan.record, salt: plan.salt, shred: plan.shred }, created: true };
+          return { loaded: this.stageCreate(tx, kind, id, { key, auditKey }, audit), created: true };
         }),
       );
     });

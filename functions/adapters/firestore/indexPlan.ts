@@ -27,6 +27,7 @@ export const MONOTONIC_FIELDS: Record<string, Record<string, "exempt" | { lowRat
   shards: { updated_at: "exempt" },
   salts_rate_limits: { expire_at: "exempt" },
   salts_requests: { created_at: "exempt", expire_at: "exempt" },
+  salts_audit_once: { at: "exempt", expire_at: "exempt" },
   salts_audit_checkpoints: { at: { lowRate: "one checkpoint per sweep (daily)" } },
   salts_approvals: {
     requested_at: { lowRate: "one per guarded call: a few a day (listings order by document id)" },

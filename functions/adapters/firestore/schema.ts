@@ -21,6 +21,8 @@ export const COLLECTIONS = {
   requests: "salts_requests",
   rateLimits: "salts_rate_limits",
   metrics: "salts_metrics",
+  /** Markers of entries written once per key (a BigQuery job and session user), committed with the entry. */
+  auditOnce: "salts_audit_once",
 } as const;
 
 /** Storage is parsed, not trusted: a malformed document is an error, not a guess. */
@@ -95,7 +97,7 @@ const link = z.object({
 export const auditDocSchema = z.object({
   id: z.string(),
   at: timestamp,
-  actor: z.object({ uid: z.string(), via: z.enum(["callable", "scheduler", "task", "cli"]) }),
+  actor: z.object({ uid: z.string(), via: z.enum(["callable", "scheduler", "task", "cli", "bigquery"]) }),
   operation: z.string(),
   target: z.object({ kind: z.enum(["user", "global", "job", "config", "system"]), id: z.string() }),
   result: z.enum(["success", "error", "denied"]),

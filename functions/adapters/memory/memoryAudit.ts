@@ -14,6 +14,7 @@ import {
 import { encodeDocId, SALT_KINDS } from "../../domain/ids";
 import { decodeCursor, toPage, type Page } from "../../domain/paging";
 import { saltLocation } from "../../domain/rotation";
+import { AUDIT_ONCE_TTL_MS } from "../../ports/saltStore";
 import type {
   ActiveSettings,
   AuditContext,
@@ -82,6 +83,19 @@ export class MemoryAuditStore extends MemoryCheckpoints implements AuditStore {
   async appendAudit(draft: AuditDraft, chain: string = chains.of(draft.target)): Promise<AuditEntry> {
     const key = await this.auditKey.current();
     return appendToChain(this.state, draft, this.clock(), chain, key);
+  }
+
+  async appendAuditOnce(
+    draft: AuditDraft,
+    onceKey: string,
+    chain: string = chains.of(draft.target),
+  ): Promise<AuditEntry | null> {
+    const key = await this.auditKey.current();
+    const now = this.clock();
+    const until = this.state.auditOnce.get(onceKey);
+    if (until && until > now) return null;
+    this.state.auditOnce.set(onceKey, new Date(now.getTime() + AUDIT_ONCE_TTL_MS));
+    return appendToChain(this.state, draft, now, chain, key);
   }
 
   async listAudit(query: AuditQuery): Promise<Page<AuditEntry>> {

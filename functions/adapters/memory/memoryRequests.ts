@@ -22,6 +22,18 @@ export class MemoryRequestStore implements RequestStore {
     return { fingerprint, answer };
   }
 
+  async keep(key: string, fingerprint: string, answer: unknown) {
+    await Promise.resolve();
+    // Decided and stored in one synchronous step: of two concurrent keeps, one is first.
+    const r = this.state.requests.get(key);
+    if (r && r.expiresAt > this.clock()) {
+      return { fingerprint: r.fingerprint, answer: JSON.parse(r.answer) as unknown, first: false };
+    }
+    const expiresAt = new Date(this.clock().getTime() + REQUEST_TTL_MS);
+    this.state.requests.set(key, { fingerprint, answer: JSON.stringify(answer), expiresAt });
+    return { fingerprint, answer, first: true };
+  }
+
   async complete(key: string, answer: unknown): Promise<void> {
     await Promise.resolve();
     const r = this.state.requests.get(key);

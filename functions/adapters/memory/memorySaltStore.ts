@@ -1,7 +1,6 @@
 import { REQUEST_TTL_MS } from "../../ports/requestStore";
-import { randomBytes } from "node:crypto";
 import type { AuditDraft } from "../../domain/audit";
-import { bindings, chains, saltOfChain, type AuditKey, type SealedHead } from "../../domain/auditChain";
+import { bindings, chains, saltOfChain, type AuditKey } from "../../domain/auditChain";
 import {
   openWith,
   saltAad,
@@ -12,7 +11,7 @@ import {
   type EncryptionKey,
 } from "../../domain/encryption";
 import type { SaltKind } from "../../domain/ids";
-import { decideRotation, planCreate, saltLocation, saltPlace } from "../../domain/rotation";
+import { decideRotation, saltLocation, saltPlace } from "../../domain/rotation";
 import type { LoadedSalt } from "../../domain/salt";
 import type {
   AuditContext,
@@ -28,18 +27,15 @@ import type {
 } from "../../ports/saltStore";
 import { MAX_BATCH_ROTATIONS } from "../../ports/saltStore";
 import { appendLinked, appendToChain } from "./memoryAudit";
-import { MemorySaltListing } from "./memorySaltListing";
+import { incarnation, MemorySaltBatches } from "./memorySaltBatches";
 import { copyEnc, type StoredVersion } from "./memoryState";
-
-const incarnation = (kind: SaltKind, id: string) =>
-  chains.salt(kind, id, randomBytes(9).toString("base64url"));
 
 /**
  * A faithful in-process salt store: the same records, the same encryption at
  * rest, the same chained audit entries, the same atomicity (every change is
  * decided and applied synchronously between awaits). State is per process.
  */
-export class MemorySaltStore extends MemorySaltListing implements SaltStore {
+export class MemorySaltStore extends MemorySaltBatches implements SaltStore {
   async getOrCreate(
     kind: SaltKind,
     id: string,
@@ -54,23 +50,7 @@ export class MemorySaltStore extends MemorySaltListing implements SaltStore {
     ]);
     const again = this.state.current.get(key);
     if (again) return { loaded: await this.open(key, again), created: false };
-    const now = this.deps.clock();
-    const { record, salt, shred } = planCreate(kind, id, now, this.deps.policy());
-    const chain = { id: incarnation(kind, id), head: null as null | SealedHead };
-    if (audit && auditKey) {
-      const draft: AuditDraft = { ...audit, target: { kind, id }, result: "success" };
-      chain.head = appendLinked(this.state, draft, now, chain.id, null, auditKey, bindings.live(record)).head;
-    }
-    const place = saltPlace(kind, id, chain.id);
-    this.state.current.set(key, {
-      record,
-      enc: sealSalt(encKey, salt, saltAad(place, 1)),
-      shred: shred ? sealSalt(encKey, shred, shredAad(place)) : null,
-      keyVersions: [encKey.version],
-      chain,
-      lastRewrapId: null,
-    });
-    return { loaded: { record: { ...record }, salt, shred }, created: true };
+    return { loaded: this.createNow(kind, id, encKey, auditKey, audit), created: true };
   }
 
   /** Synchronous, so nothing can interleave with it. */

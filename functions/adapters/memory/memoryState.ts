@@ -40,6 +40,8 @@ export class MemoryState {
   readonly checkpointPages = new Map<string, CheckpointPage>();
   /** Idempotency records: the first answer to a request id. */
   readonly requests = new Map<string, { fingerprint: string; answer: string; expiresAt: Date }>();
+  /** Once-markers of audit entries (appendAuditOnce): key -> when it expires. */
+  readonly auditOnce = new Map<string, Date>();
   settings: StoredSettings = { pending: null, active: null };
   sweep: Record<string, string | number | null> = {};
   /** Dual control: approvals by id, and the sealed policy (null until one is set). */

@@ -1,0 +1,169 @@
+import { createHash } from "node:crypto";
+import type { AuditDraft } from "../domain/audit";
+import { invalidArgument, SaltServiceError, type Issue } from "../domain/errors";
+import type { SaltKind } from "../domain/ids";
+import type { LoadedSalt } from "../domain/salt";
+import { CallRefused, modeFor, type BatchMode } from "./batchModes";
+import type { CallContext, Services } from "./deps";
+
+/** One request of BigQuery's remote-function protocol (edge/remoteFunction.ts parses it). */
+export interface BatchRequest {
+  requestId: string;
+  caller: string | null;
+  sessionUser: string | null;
+  mode: string;
+  field: string;
+  scope: string | null;
+  calls: readonly unknown[];
+}
+
+export interface BatchOutcome {
+  replies: readonly (string | null)[];
+  /** The replies kept by an earlier try of this request (a retry, or a duplicate that finished first). */
+  replayed: boolean;
+  /** Distinct salts the batch's replies are made under. */
+  salts: number;
+}
+
+/** Refusals named in one answer; the rest are counted. */
+const MAX_ISSUES = 5;
+
+/** The operation name of the batch in audit entries, logs and metrics. */
+export const BATCH_OPERATION = "pseudonymize_batch";
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/**
+ * salts-pseudonymizeBatch: BigQuery's (or a pipeline's) batch of calls, each answered by its mode
+ * (usecases/batchModes.ts) exactly as the library answers the same input. In order:
+ *   1. every call is checked: anything that can never succeed is refused, naming the call, before
+ *      anything is read or written;
+ *   2. the first batch of a (job, session user) is audited, once however many batches follow, while
+ *   3. every salt the batch needs is loaded through the cache: one batched read for those not cached,
+ *      and batched commits creating the absent ones (as the library creates a salt on first use);
+ *   4. the replies are kept under the request id, so a retry, even across a rotation, gets these same
+ *      replies (within REQUEST_TTL_MS); a retry that finds them answers them.
+ */
+export async function pseudonymizeBatch(
+  deps: Pick<Services, "cache" | "pepper" | "pseudonymizer" | "audit" | "requests">,
+  ctx: CallContext & { invoker: string },
+  req: BatchRequest,
+): Promise<BatchOutcome> {
+  const mode = modeFor(req.mode, req.field);
+  if (req.scope !== null) {
+    // No scope exists in this release; salts-putScope will create them.
+    throw invalidArgument([{ path: "userDefinedContext.scope", message: `unknown scope "${req.scope}"` }]);
+  }
+  const rows = rowsOf(mode, req.field, req.calls);
+  const pepper = await deps.pepper.current();
+  const [, salts] = await Promise.all([auditJob(deps, ctx, req), loadSalts(deps, mode, rows)]);
+  const under = {
+    pseudonymizer: deps.pseudonymizer,
+    pepper,
+    field: req.field,
+    salt: (kind: SaltKind, id: string) => salts[kind].get(id)!,
+  };
+  const replies = rows.map((row) => (row === null ? null : mode.reply(row, under)));
+  const key = sha256(`salt-service/bigquery-reply/v1\0${ctx.invoker}\0${req.caller ?? ""}\0${req.requestId}`);
+  const fingerprint = sha256(JSON.stringify([req.mode, req.field, req.scope, req.calls]));
+  const kept = await deps.requests.keep(key, fingerprint, replies);
+  if (kept.fingerprint !== fingerprint) {
+    throw invalidArgument([
+      { path: "requestId", message: "was already used, within the last 24 hours, for a different batch" },
+    ]);
+  }
+  return {
+    replies: kept.answer as (string | null)[],
+    replayed: !kept.first,
+    salts: salts.user.size + salts.global.size,
+  };
+}
+
+/** Each call checked by its mode; every refusal is collected, and the batch refused naming them. */
+function rowsOf(mode: BatchMode<unknown>, field: string, calls: readonly unknown[]): unknown[] {
+  const issues: Issue[] = [];
+  let refused = 0;
+  const rows = calls.map((call, i) => {
+    const refuse = (message: string) => {
+      if (refused++ < MAX_ISSUES) issues.push({ path: `calls[${i}]`, message });
+      return null;
+    };
+    if (!Array.isArray(call) || call.length !== mode.args.length) {
+      const got = Array.isArray(call) ? `${call.length}` : "not an array";
+      return refuse(`expected ${mode.args.length} arguments (${mode.args.join(", ")}), got ${got}`);
+    }
+    try {
+      return mode.row(call, field);
+    } catch (e) {
+      if (e instanceof CallRefused) return refuse(e.message);
+      throw e;
+    }
+  });
+  if (refused > 0) {
+    const more = refused - issues.length;
+    const text = issues.map((i) => `${i.path}: ${i.message}`).join("; ");
+    throw new SaltServiceError(
+      "invalid-argument",
+      more > 0 ? `${text}; and ${more} more call${more === 1 ? "" : "s"}` : text,
+      { issues, refused },
+    );
+  }
+  return rows;
+}
+
+/** Every salt the rows need, loaded through the cache (batched reads, batched creation), by kind and id. */
+async function loadSalts(
+  deps: Pick<Services, "cache">,
+  mode: BatchMode<unknown>,
+  rows: readonly unknown[],
+): Promise<Record<SaltKind, Map<string, LoadedSalt>>> {
+  const ids: Record<SaltKind, Set<string>> = { user: new Set(), global: new Set() };
+  for (const row of rows) if (row !== null) for (const need of mode.needs(row)) ids[need.kind].add(need.id);
+  const load = (kind: SaltKind) =>
+    ids[kind].size === 0
+      ? Promise.resolve(new Map<string, LoadedSalt>())
+      : deps.cache.currentMany(kind, [...ids[kind]], { create: true });
+  const [user, global] = await Promise.all([load("user"), load("global")]);
+  // A first-release user salt has no shred secret: it is given one before anything is bound to it.
+  await Promise.all(
+    [...user].map(async ([id, loaded]) => {
+      if (!loaded.shred) user.set(id, await deps.cache.userWithShred(id, loaded));
+    }),
+  );
+  return { user, global };
+}
+
+// Per audit store (one per instance), the markers seen written or being written: later batches skip storage.
+const auditedBy = new WeakMap<object, Map<string, Promise<unknown>>>();
+const AUDITED_MAX = 10_000;
+
+/**
+ * One audit entry per (BigQuery job, session user), however many batches the job sends: a marker
+ * committed with the entry dedupes across instances, and this instance remembers what it wrote.
+ */
+function auditJob(
+  deps: Pick<Services, "audit">,
+  ctx: CallContext & { invoker: string },
+  req: BatchRequest,
+): Promise<unknown> {
+  const key = sha256(`salt-service/bigquery-audit/v1\0${req.caller ?? ""}\0${ctx.actor.uid}`);
+  let audited = auditedBy.get(deps.audit);
+  if (!audited) auditedBy.set(deps.audit, (audited = new Map()));
+  let pending = audited.get(key);
+  if (!pending) {
+    if (audited.size >= AUDITED_MAX) audited.clear();
+    const draft: AuditDraft = {
+      actor: ctx.actor,
+      operation: BATCH_OPERATION,
+      target: { kind: "system", id: "bigquery" },
+      result: "success",
+      correlation_id: ctx.correlationId,
+      details: { caller: req.caller, invoker: ctx.invoker, mode: req.mode, scope: req.scope },
+    };
+    pending = deps.audit.appendAuditOnce(draft, key);
+    audited.set(key, pending);
+    // A failed write is tried again by the next batch.
+    pending.catch(() => audited.delete(key));
+  }
+  return pending;
+}

@@ -1,0 +1,284 @@
+import { randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { composeServices } from "../../functions/app/compose";
+import { isSaltServiceError } from "../../functions/domain/errors";
+import type { ServiceConfig } from "../../functions/config/settings";
+import { BATCH_MODES } from "../../functions/usecases/batchModes";
+import { pseudonymizeBatch, type BatchRequest } from "../../functions/usecases/pseudonymizeBatch";
+import type { Services } from "../../functions/usecases/deps";
+import { runtimeSecrets, testConfig } from "../support/runtimes";
+import { ManualClock } from "../support/testDeps";
+
+const INVOKER = "bq@p.iam.gserviceaccount.com";
+
+function memoryRuntime(over: Partial<ServiceConfig> = {}): Services {
+  return composeServices({
+    config: testConfig({ backend: "memory", ...over }),
+    clock: new ManualClock().now,
+    secrets: runtimeSecrets({ key: randomBytes(32).toString("hex"), pepper: "p".repeat(40) }),
+  });
+}
+
+let jobs = 0;
+const request = (calls: unknown[][], over: Partial<BatchRequest> = {}): BatchRequest => ({
+  requestId: `req-${randomBytes(6).toString("hex")}`,
+  caller: `//bigquery.googleapis.com/projects/p/jobs/p:US.job_${++jobs}`,
+  sessionUser: "analyst@example.com",
+  mode: "user",
+  field: "value",
+  scope: null,
+  calls,
+  ...over,
+});
+
+const ctxOf = (req: BatchRequest) => ({
+  correlationId: "unit",
+  actor: { uid: req.sessionUser ?? INVOKER, via: "bigquery" as const },
+  invoker: INVOKER,
+});
+
+const batch = (rt: Services, req: BatchRequest) => pseudonymizeBatch(rt, ctxOf(req), req);
+
+/** What the batch answers for one call: its reply, or the refusal's message. */
+async function one(rt: Services, mode: string, call: unknown[], field = "value") {
+  try {
+    return { reply: (await batch(rt, request([call], { mode, field }))).replies[0] };
+  } catch (e) {
+    if (isSaltServiceError(e) && e.code === "invalid-argument") return { refused: e.message };
+    throw e;
+  }
+}
+
+/** What the library answers for the same input: the pseudonym, or that it refuses (invalid-argument). */
+async function library(rt: Services, mode: string, call: unknown[], field = "value") {
+  try {
+    if (mode === "user") {
+      const [userId, value] = call;
+      if (userId === null) return { reply: null };
+      const out = await rt.pseudonymizer.pseudonymizeUserData(userId as string, { [field]: value }, [field]);
+      return { reply: out.data[field] ?? null };
+    }
+    const [eventType, value, userId] = call;
+    const event = { event_type: eventType as string, user_id: userId, [field]: value };
+    const out = await rt.pseudonymizer.pseudonymizeAnalyticsData(event, [field]);
+    return { reply: out.data[field] ?? null };
+  } catch (e) {
+    if (isSaltServiceError(e) && e.code === "invalid-argument") return { refused: true };
+    throw e;
+  }
+}
+
+// Inputs a table can hold, and some it should not: every mode's answer must match the library's.
+const IDS = [
+  "alice",
+  "bob/.x",
+  "é",
+  "e\u0301",
+  "u".repeat(128),
+  "u".repeat(129),
+  "",
+  "a\u0001b",
+  "\ud800",
+  null,
+  7,
+  true,
+];
+const VALUES = [
+  "a@example.com",
+  "",
+  "9007199254740993",
+  "日本語",
+  "\ud800x",
+  0,
+  -0,
+  1e21,
+  1e-7,
+  123,
+  2 ** 53 + 2,
+  true,
+  false,
+  null,
+  {},
+  [1],
+];
+const TYPES = ["page_view", "signup", "", "Bad Type", null];
+
+describe("salts-pseudonymizeBatch on the memory backend: the same answers as the library", () => {
+  it("when every user-mode input kind is sent one call at a time, then each reply (or refusal) is the library's", async () => {
+    const rt = memoryRuntime();
+    for (const id of IDS)
+      for (const value of VALUES) {
+        const got = await one(rt, "user", [id, value]);
+        const want = await library(rt, "user", [id, value]);
+        if ("refused" in want) expect(got, JSON.stringify([id, value])).toHaveProperty("refused");
+        else expect(got, JSON.stringify([id, value])).toEqual({ reply: want.reply });
+        if ("refused" in got) expect(got.refused).toMatch(/^calls\[0\]: /);
+      }
+  });
+
+  it("when every event-mode input kind is sent, then each reply (or refusal) is the library's, bound to the subject", async () => {
+    const rt = memoryRuntime();
+    for (const type of TYPES)
+      for (const value of VALUES.slice(0, 8))
+        for (const id of [...IDS.slice(0, 4), "", null, 42, "\ud800"]) {
+          const call = [type, value, id];
+          const got = await one(rt, "event", call);
+          const want = await library(rt, "event", call);
+          if ("refused" in want) expect(got, JSON.stringify(call)).toHaveProperty("refused");
+          else expect(got, JSON.stringify(call)).toEqual({ reply: want.reply });
+        }
+    // The field may be user_id itself: the value is then the subject, as in the library.
+    const self = await one(rt, "event", ["signup", "carol", "ignored"], "user_id");
+    expect(self).toEqual({
+      reply: (await library(rt, "event", ["signup", "carol", "ignored"], "user_id")).reply,
+    });
+  });
+
+  it("when one batch holds many users, fields and NULLs, then its replies are the library's, in order", async () => {
+    const rt = memoryRuntime();
+    const calls = Array.from({ length: 500 }, (_, i) => [
+      i % 7 === 0 ? null : `user-${i % 50}`,
+      i % 5 === 0 ? null : i % 3 === 0 ? i : `value-${i}`,
+    ]);
+    const out = await batch(rt, request(calls, { field: "email" }));
+    expect(out.replies).toHaveLength(500);
+    // Users whose every value is NULL need no salt (users 0, 5, ..., 45 here): 40 are loaded.
+    expect(out.salts).toBe(40);
+    expect(await rt.salts.count("user")).toBe(40);
+    for (const [n, call] of calls.entries())
+      expect(out.replies[n]).toEqual((await library(rt, "user", call, "email")).reply);
+    expect(out.replies.filter((r) => r === null).length).toBe(
+      calls.filter(([u, v]) => u === null || v === null).length,
+    );
+  });
+
+  it("when an INT64 above 2^53 arrives as a string, then it is pseudonymized as that string (and a small one as a number)", async () => {
+    const rt = memoryRuntime();
+    const out = await batch(
+      rt,
+      request([
+        ["alice", "9007199254740993"],
+        ["alice", 42],
+        ["alice", "42"],
+      ]),
+    );
+    const lib = await rt.pseudonymizer.pseudonymizeUserData(
+      "alice",
+      { a: "9007199254740993", b: 42, c: "42" },
+      ["a", "b", "c"],
+    );
+    expect(out.replies).toEqual([
+      (await library(rt, "user", ["alice", "9007199254740993"])).reply,
+      (await library(rt, "user", ["alice", 42])).reply,
+      (await library(rt, "user", ["alice", "42"])).reply,
+    ]);
+    // Typed: the number 42 and the string "42" are different pseudonyms (docs/BIGQUERY.md: declare STRING).
+    expect(out.replies[1]).not.toBe(out.replies[2]);
+    expect(lib.data.a).toMatch(/^ps1\.u\.1\.1\./);
+  });
+});
+
+describe("salts-pseudonymizeBatch refusals (HTTP 400 at the edge)", () => {
+  it("when calls have the wrong arity or bad values, then the batch is refused naming each call, and nothing is created", async () => {
+    const rt = memoryRuntime();
+    const calls: unknown[][] = [
+      ["ok", "v"],
+      ["too", "many", "args"],
+      ["x"],
+      ["\ud800", "v"],
+      ["y", { no: 1 }],
+    ];
+    const e = await batch(rt, request(calls)).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: "invalid-argument" });
+    const message = (e as Error).message;
+    expect(message).toContain("calls[1]: expected 2 arguments (user_id, value), got 3");
+    expect(message).toContain("calls[2]: expected 2 arguments (user_id, value), got 1");
+    expect(message).toContain("calls[3]: user_id must be well-formed Unicode");
+    expect(message).toContain("calls[4]: value must be a string");
+    expect(await rt.salts.count("user")).toBe(0);
+  });
+
+  it("when more than five calls are refused, then five are named and the rest counted", async () => {
+    const rt = memoryRuntime();
+    const e = await batch(rt, request(Array.from({ length: 12 }, () => ["only-one"]))).catch(
+      (x: unknown) => x,
+    );
+    expect((e as Error).message).toMatch(/calls\[4\]: .*; and 7 more calls$/);
+    expect((e as Error).message).not.toContain("calls[5]");
+  });
+
+  it("when the mode is unknown, the field is event_type in event mode, or a scope is named, then the request is refused", async () => {
+    const rt = memoryRuntime();
+    await expect(batch(rt, request([["a", "b"]], { mode: "users" }))).rejects.toThrow(
+      /userDefinedContext.mode: must be one of user, event/,
+    );
+    await expect(
+      batch(rt, request([["t", "b", null]], { mode: "event", field: "event_type" })),
+    ).rejects.toThrow(/userDefinedContext.field: event_type selects the salt/);
+    await expect(batch(rt, request([["a", "b"]], { scope: "partner" }))).rejects.toThrow(
+      /userDefinedContext.scope: unknown scope "partner"/,
+    );
+    // A mode is one entry of the table: every name it lists is accepted, with its own arity.
+    expect(Object.keys(BATCH_MODES).sort()).toEqual(["event", "user"]);
+    for (const [mode, call] of [
+      ["user", [null, "v"]],
+      ["event", ["page_view", null, null]],
+    ] as const)
+      await expect(batch(rt, request([[...call]], { mode }))).resolves.toMatchObject({ replies: [null] });
+  });
+});
+
+describe("salts-pseudonymizeBatch retries and audit", () => {
+  it("when a batch is retried with its requestId after a rotation, then it gets its first replies; a new requestId gets new ones", async () => {
+    const rt = memoryRuntime({ cacheTtlSeconds: 0 });
+    const req = request([
+      ["alice", "a@example.com"],
+      ["bob", "b@example.com"],
+    ]);
+    const first = await batch(rt, req);
+    expect(first.replayed).toBe(false);
+    await rt.salts.rotate("user", "alice", {
+      rotationId: "r-1",
+      force: true,
+      audit: { actor: { uid: "ops", via: "cli" }, operation: "rotate_user", correlation_id: "c" },
+    });
+    const retry = await batch(rt, { ...req });
+    expect(retry).toMatchObject({ replayed: true, replies: first.replies });
+    const fresh = await batch(rt, { ...req, requestId: "another" });
+    expect(fresh.replies[0]).not.toBe(first.replies[0]);
+    expect(fresh.replies[0]).toMatch(/^ps1\.u\.2\./);
+    expect(fresh.replies[1]).toBe(first.replies[1]);
+  });
+
+  it("when a requestId is reused for different calls, then the batch is refused instead of answered with another batch's replies", async () => {
+    const rt = memoryRuntime();
+    const req = request([["alice", "a"]]);
+    await batch(rt, req);
+    await expect(batch(rt, { ...req, calls: [["alice", "b"]] })).rejects.toThrow(
+      /requestId: was already used, within the last 24 hours, for a different batch/,
+    );
+    // The same requestId from another job (caller) is another request.
+    await expect(batch(rt, { ...req, caller: "other-job", calls: [["alice", "b"]] })).resolves.toMatchObject({
+      replayed: false,
+    });
+  });
+
+  it("when a job sends many batches for two session users, then the trail has one entry per (job, session user)", async () => {
+    const rt = memoryRuntime();
+    const caller = "//bigquery.googleapis.com/projects/p/jobs/p:US.bquxjob_audit";
+    for (const sessionUser of ["ann@example.com", "ann@example.com", "ben@example.com", "ann@example.com"])
+      await batch(rt, request([["u1", "v"]], { caller, sessionUser }));
+    await batch(rt, request([["u1", "v"]], { caller, sessionUser: null }));
+    const entries = (await rt.audit.listAudit({ limit: 50, operation: "pseudonymize_batch" })).items;
+    expect(entries).toHaveLength(3);
+    expect(entries.map((e) => e.actor.uid).sort()).toEqual(["ann@example.com", "ben@example.com", INVOKER]);
+    for (const e of entries) {
+      expect(e).toMatchObject({
+        actor: { via: "bigquery" },
+        target: { kind: "system", id: "bigquery" },
+        result: "success",
+        details: { caller, invoker: INVOKER, mode: "user", scope: null },
+      });
+    }
+  });
+});
