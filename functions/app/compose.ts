@@ -26,6 +26,8 @@ import { runTask } from "../usecases/jobs/fanout";
 import { JOB_SPECS } from "../usecases/jobs/kinds";
 import { adminFirestore } from "./firebase";
 import { secretsFor, type ServiceSecrets } from "./secrets";
+import { composeEvents } from "./events";
+import type { EventPublisher } from "../ports/events";
 
 /** What an entry point (or a test) may choose instead of what the configuration says. */
 export interface CompositionOptions {
@@ -41,6 +43,8 @@ export interface CompositionOptions {
   identity?: IdentityProvider;
   /** Run queued job tasks in this process instead of Cloud Tasks. */
   inProcessTasks?: boolean;
+  /** Where events go instead of the Pub/Sub topic (tests). */
+  publisher?: EventPublisher;
 }
 
 /**
@@ -63,7 +67,11 @@ export function composeServices(o: CompositionOptions = {}): Services {
   const params = o.config ? () => policyOf(config) : () => policyOf(readConfig());
   const policy = new StoredPolicySource(settings, params, config.settingsRefreshSeconds * 1000);
 
+  // Events are drained in this process wherever jobs run in it (the memory backend, tests).
+  const inProcess = Boolean(o.inProcessTasks || !firestore);
+  const events = composeEvents({ config, clock, firestore, memory, publisher: o.publisher, inProcess });
   const backendDeps: BackendDeps = {
+    events,
     clock,
     policy: () => policy.current(),
     retentionDays: () => config.retentionDays,
@@ -83,18 +91,17 @@ export function composeServices(o: CompositionOptions = {}): Services {
 
   let services: Services | null = null;
   // Without Cloud Tasks (memory backend, tests), queued work runs here through the same use case.
-  const tasks: TaskQueue =
-    o.inProcessTasks || !firestore
-      ? new InProcessTaskQueue((task, finalAttempt) =>
-          runTask(
-            services!,
-            { correlationId: "in-process-task", actor: { uid: "job-task", via: "task" } },
-            JOB_SPECS,
-            task,
-            finalAttempt,
-          ),
-        )
-      : new CloudTaskQueue(config.region ?? "us-central1");
+  const tasks: TaskQueue = inProcess
+    ? new InProcessTaskQueue((task, finalAttempt) =>
+        runTask(
+          services!,
+          { correlationId: "in-process-task", actor: { uid: "job-task", via: "task" } },
+          JOB_SPECS,
+          task,
+          finalAttempt,
+        ).finally(() => events.flush()),
+      )
+    : new CloudTaskQueue(config.region ?? "us-central1");
 
   const built: Services = {
     config,
@@ -110,7 +117,9 @@ export function composeServices(o: CompositionOptions = {}): Services {
     keys: secrets.keys,
     auditKey: secrets.auditKey,
     pseudonymizer: new Pseudonymizer(cache, pepper, { minPepperVersion: config.pepperMinVersion }),
-    jobs: firestore ? new FirestoreJobStore(firestore, timeoutMs) : new MemoryJobStore(memory.requests),
+    jobs: firestore
+      ? new FirestoreJobStore(firestore, timeoutMs, events)
+      : new MemoryJobStore(memory, events),
     requests: firestore
       ? new FirestoreRequestStore(firestore, clock, timeoutMs)
       : new MemoryRequestStore(memory, clock),
@@ -122,6 +131,7 @@ export function composeServices(o: CompositionOptions = {}): Services {
     identity: o.identity ?? new FirebaseIdentity(),
     metricsStore,
     metrics: new MetricsRecorder(metricsStore),
+    events,
   };
   services = built;
   return built;

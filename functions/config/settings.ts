@@ -9,6 +9,7 @@
  * (set by the Functions runtime or the emulators; never set by hand).
  */
 import type { BoolSetting, IntSetting, Setting } from "./settingTypes";
+import { EVENT_SETTINGS } from "./eventSettings";
 
 export type { Setting, SettingScope } from "./settingTypes";
 
@@ -272,6 +273,7 @@ export const SETTINGS = {
     scope: "platform",
     description: "Set by the Functions emulator.",
   },
+  ...EVENT_SETTINGS,
 } as const satisfies Record<string, Setting>;
 
 export type SettingKey = keyof typeof SETTINGS;

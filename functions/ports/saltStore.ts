@@ -39,8 +39,8 @@ export interface BatchRotateItem {
   request: RotateRequest;
 }
 
-/** Writes per rotation (salt, retired version, audit entry): 150 fit Firestore's 500 per commit. */
-export const MAX_BATCH_ROTATIONS = 150;
+/** Writes per rotation (salt, retired version, audit entry, outbox event): 125 fit Firestore's 500 per commit. */
+export const MAX_BATCH_ROTATIONS = 125;
 
 /**
  * A salt as a listing saw it, with an adapter-private handle to the exact state

@@ -17,3 +17,4 @@ onInit(async () => {
 
 export * from "./callables";
 export * from "./workers";
+export * from "./events";

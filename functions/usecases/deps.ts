@@ -12,6 +12,7 @@ import type { RateLimiter } from "../ports/rateLimiter";
 import type { RequestStore } from "../ports/requestStore";
 import type { AuditContext, AuditStore, SaltStore, SettingsStore } from "../ports/saltStore";
 import type { TaskQueue } from "../ports/taskQueue";
+import type { EventRelay } from "./events/relay";
 
 /**
  * Everything a use case may depend on, built by a composition root (app/) per
@@ -40,6 +41,8 @@ export interface Services {
   readonly identity: IdentityProvider;
   readonly metricsStore: MetricsStore;
   readonly metrics: MetricsRecorder;
+  /** Publishes the events the outbox holds (after each call; the drain as backstop). */
+  readonly events: EventRelay;
 }
 
 /** Who is calling and under which correlation id; every use case takes one. */

@@ -31,6 +31,9 @@ describe("each function binds only the secrets it uses (built function metadata)
       reloadConfig: ["AUDIT_KEY"],
       rotateShard: ["AUDIT_KEY", "SALT_ENCRYPTION_KEY"],
       integritySweep: ["AUDIT_KEY", "SALT_ENCRYPTION_KEY"],
+      // The event drain reads the outbox and publishes: no secret.
+      publishEvents: [],
+      drainEvents: [],
     };
     for (const [name, secrets] of Object.entries(expected))
       expect(secretsOf(fns[name]), name).toEqual(secrets);

@@ -5,6 +5,7 @@ import { chains } from "../../domain/auditChain";
 import { openWith, saltAad, sealSalt, shredAad } from "../../domain/encryption";
 import { encodeDocId, indexShard, type SaltKind } from "../../domain/ids";
 import { planCreate, saltLocation } from "../../domain/rotation";
+import { LIBRARY_CORRELATION_ID, saltChanged, saltEventKey, subjectErased } from "../../domain/events";
 import type { LoadedSalt, SaltRecord, SaltVersionInfo } from "../../domain/salt";
 import type { AuditContext, EraseOutcome, IdempotencyRecord, SaltStore } from "../../ports/saltStore";
 import { appendLinked } from "./firestoreAudit";
@@ -46,7 +47,7 @@ export class FirestoreSaltStore extends FirestoreUpgrade implements SaltStore {
       if (snap.exists) return { loaded: await this.open(kind, id, snap.data()), created: false };
       // The audit key only when an entry is written: the library creates salts without one, and so need not hold it.
       const [key, auditKey] = await Promise.all([this.deps.keys.current(), audit ? this.auditKey() : null]);
-      return commitGuarded(guard, () =>
+      const out = await commitGuarded(guard, () =>
         this.db.runTransaction(async (tx) => {
           const again = await tx.get(ref);
           if (again.exists) return { loaded: await this.open(kind, id, again.data()), created: false };
@@ -69,9 +70,16 @@ export class FirestoreSaltStore extends FirestoreUpgrade implements SaltStore {
             shard: indexShard(encodeDocId(id)),
           };
           tx.create(ref, saltDocData(plan.record, parts, now));
+          this.outbox(
+            tx,
+            saltChanged(plan.record, now, audit?.correlation_id ?? LIBRARY_CORRELATION_ID),
+            now,
+          );
           return { loaded: { record: plan.record, salt: plan.salt, shred: plan.shred }, created: true };
         }),
       );
+      if (out.created) this.committed([saltEventKey(kind, id)]);
+      return out;
     });
   }
 
@@ -125,7 +133,7 @@ export class FirestoreSaltStore extends FirestoreUpgrade implements SaltStore {
     return this.run("erase", async (guard) => {
       const ref = this.saltRef(kind, id);
       const auditKey = await this.auditKey();
-      return commitGuarded(guard, () =>
+      const out = await commitGuarded(guard, () =>
         this.db.runTransaction(async (tx) => {
           const requestRef = idempotency ? this.requestRef(idempotency.key) : null;
           const [snap, retired, request] = await Promise.all([
@@ -161,6 +169,9 @@ export class FirestoreSaltStore extends FirestoreUpgrade implements SaltStore {
           }
           for (const doc of retired.docs) tx.delete(doc.ref);
           if (snap.exists) tx.delete(ref);
+          const last = snap.exists ? parseSaltDoc(snap.data()).record : null;
+          const erased = { versionsDestroyed, rotationId, at: now, correlationId: audit.correlation_id };
+          this.outbox(tx, subjectErased(kind, id, last, erased), now);
           const outcome: EraseOutcome = {
             status: "erased",
             erased: versionsDestroyed > 0,
@@ -178,6 +189,8 @@ export class FirestoreSaltStore extends FirestoreUpgrade implements SaltStore {
           return outcome;
         }),
       );
+      if (out.status === "erased") this.committed([saltEventKey(kind, id)]);
+      return out;
     });
   }
 }

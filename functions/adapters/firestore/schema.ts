@@ -19,6 +19,7 @@ export const COLLECTIONS = {
   requests: "salts_requests",
   rateLimits: "salts_rate_limits",
   metrics: "salts_metrics",
+  events: "salts_events",
 } as const;
 
 /** Storage is parsed, not trusted: a malformed document is an error, not a guess. */

@@ -29,6 +29,8 @@ import { MAX_BATCH_ROTATIONS } from "../../ports/saltStore";
 import { appendLinked, appendToChain } from "./memoryAudit";
 import { MemorySaltListing } from "./memorySaltListing";
 import { copyEnc, type StoredVersion } from "./memoryState";
+import { stageEvent } from "./memoryOutbox";
+import { LIBRARY_CORRELATION_ID, saltChanged, saltEventKey, subjectErased } from "../../domain/events";
 
 const incarnation = (kind: SaltKind, id: string) =>
   chains.salt(kind, id, randomBytes(9).toString("base64url"));
@@ -68,6 +70,8 @@ export class MemorySaltStore extends MemorySaltListing implements SaltStore {
       chain,
       lastRewrapId: null,
     });
+    stageEvent(this.state, saltChanged(record, now, audit?.correlation_id ?? LIBRARY_CORRELATION_ID), now);
+    this.deps.events?.committed([saltEventKey(kind, id)]);
     return { loaded: { record: { ...record }, salt, shred }, created: true };
   }
 
@@ -114,6 +118,7 @@ export class MemorySaltStore extends MemorySaltListing implements SaltStore {
       chain: { id: chain.id, head: linked.head },
       lastRewrapId: null,
     });
+    stageEvent(this.state, saltChanged(record, now, request.audit.correlation_id), now);
     const status = decision.type === "create" ? "created" : "rotated";
     const outcome: RotateOutcome = { status, record: { ...record }, rotationId: request.rotationId };
     if (idem) this.remember(idem, outcome, now);
@@ -148,7 +153,10 @@ export class MemorySaltStore extends MemorySaltListing implements SaltStore {
       throw new Error(`at most ${MAX_BATCH_ROTATIONS} rotations per commit`);
     const [key, auditKey] = await Promise.all([this.deps.keys.current(), this.deps.auditKey.current()]);
     // All or none, as in Firestore: nothing is applied if any item throws.
-    return this.state.atomically(() => items.map((i) => this.rotateNow(i, key, auditKey)));
+    const outcomes = this.state.atomically(() => items.map((i) => this.rotateNow(i, key, auditKey)));
+    const changed = items.filter((_, n) => ["created", "rotated"].includes(outcomes[n]!.status));
+    if (changed.length > 0) this.deps.events?.committed(changed.map((i) => saltEventKey(i.kind, i.id)));
+    return outcomes;
   }
 
   /** In memory the guarded path is as cheap as any: it is the one used. */
@@ -188,6 +196,9 @@ export class MemorySaltStore extends MemorySaltListing implements SaltStore {
     }
     this.state.current.delete(location);
     this.state.versions.delete(location);
+    const erased = { versionsDestroyed, rotationId, at: now, correlationId: audit.correlation_id };
+    stageEvent(this.state, subjectErased(kind, id, stored?.record ?? null, erased), now);
+    this.deps.events?.committed([saltEventKey(kind, id)]);
     const outcome: EraseOutcome = { status: "erased", erased: versionsDestroyed > 0, versionsDestroyed };
     if (idempotency) this.remember(idempotency, outcome, now);
     return outcome;

@@ -3,6 +3,7 @@ import type { ChainHead } from "../../domain/auditChain";
 import type { EncryptedSalt } from "../../domain/encryption";
 import type { SaltRecord, SaltVersionInfo } from "../../domain/salt";
 import type { StoredSettings } from "../../ports/saltStore";
+import type { OutboxEvent } from "../../domain/events";
 
 export interface StoredCurrent {
   record: SaltRecord;
@@ -11,6 +12,14 @@ export interface StoredCurrent {
   keyVersions: number[];
   chain: { id: string; head: ChainHead | null };
   lastRewrapId: string | null;
+}
+
+/** An outbox record: pending until Pub/Sub accepted it, then kept until `expiresAt` (as Firestore's TTL would). */
+export interface StoredEvent {
+  event: OutboxEvent;
+  pending: boolean;
+  createdAt: Date;
+  expiresAt: Date | null;
 }
 
 export interface StoredVersion {
@@ -32,6 +41,8 @@ export class MemoryState {
   readonly chainHeads = new Map<string, ChainHead>();
   /** Idempotency records: the first answer to a request id. */
   readonly requests = new Map<string, { fingerprint: string; answer: string; expiresAt: Date }>();
+  /** The event outbox, by event id (see memoryOutbox.ts). */
+  readonly outbox = new Map<string, StoredEvent>();
   settings: StoredSettings = { pending: null, active: null };
   sweep: Record<string, string | number | null> = {};
 
@@ -41,6 +52,7 @@ export class MemoryState {
     const versions = new Map([...this.versions].map(([k, v]) => [k, new Map(v)]));
     const heads = new Map(this.chainHeads);
     const requests = new Map(this.requests);
+    const outbox = new Map(this.outbox);
     const auditLength = this.audit.length;
     try {
       return change();
@@ -53,6 +65,7 @@ export class MemoryState {
       restore(this.versions, versions);
       restore(this.chainHeads, heads);
       restore(this.requests, requests);
+      restore(this.outbox, outbox);
       this.audit.length = auditLength;
       throw e;
     }

@@ -53,7 +53,9 @@ export async function directTransport(
         throw new CliError("failed-precondition", `This version of the service has no ${name} operation`);
       }
       return guard(async () => {
-        const out = await op.run(services, context, parseRequest(op.schema, data));
+        const out = await op
+          .run(services, context, parseRequest(op.schema, data))
+          .finally(() => services.events.flush());
         return { ...out, correlation_id: correlationId };
       });
     },
