@@ -5,3 +5,4 @@ export { ensureFirestore, firestorePlan, javaMajor, MissingEmulatorError } from 
 export { PROJECT_ID, startFirebaseEmulators } from "./lib/firebase.mjs";
 export { ensureLocalSecrets, readSecrets } from "./lib/secrets.mjs";
 export { LocalSecretManager, startLocalSecretManager } from "./lib/secretManager.mjs";
+export { createSubscription, createTopic, ensurePubsub, EVENTS_TOPIC, pubsubPlan } from "./lib/pubsub.mjs";

@@ -8,6 +8,7 @@ import path from "node:path";
 import {
   ensureFirestore,
   ensureLocalSecrets,
+  ensurePubsub,
   installCleanup,
   PROJECT_ID,
   ROOT,
@@ -28,6 +29,7 @@ const firestoreOnly = flags.has("--firestore-only");
 installCleanup();
 let code = 1;
 let secretManager = null;
+let pubsub = null;
 try {
   const firestore = await ensureFirestore();
   // The functions read their secrets through Secret Manager's API, from this local server (version 1 of each
@@ -40,12 +42,20 @@ try {
     FIRESTORE_EMULATOR_HOST: firestore.host,
     SECRET_MANAGER_EMULATOR_HOST: local.host,
   };
+  // Events go to the Pub/Sub emulator (through a gate tests can close: PUBSUB_EMULATOR_CONTROL).
+  pubsub = firestoreOnly ? null : await ensurePubsub(PROJECT_ID);
+  if (pubsub?.missing) console.error(`\n!!! Pub/Sub: ${pubsub.missing}\n!!! Events stay in the outbox.\n`);
+  else if (pubsub) {
+    env.PUBSUB_EMULATOR_HOST = pubsub.host;
+    if (pubsub.control) env.PUBSUB_EMULATOR_CONTROL = pubsub.control;
+  }
   if (!firestoreOnly || firestore.viaFirebaseTools) {
     const hosts = await startFirebaseEmulators({
       firestore,
       only: firestoreOnly ? [] : ["auth", "functions", "tasks"],
       env: {
         SECRET_MANAGER_EMULATOR_HOST: local.host,
+        ...(env.PUBSUB_EMULATOR_HOST ? { PUBSUB_EMULATOR_HOST: env.PUBSUB_EMULATOR_HOST } : {}),
         ...(flags.has("--test-hooks")
           ? { EMULATOR_TEST_HOOKS: path.join(ROOT, "test/support/emulatorHooks.cjs") }
           : {}),
@@ -66,6 +76,7 @@ try {
   code = e.name === "MissingEmulatorError" ? 3 : 1;
 } finally {
   await secretManager?.stop();
+  await pubsub?.stop?.();
   await stopAll();
 }
 process.exit(code);

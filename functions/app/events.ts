@@ -11,17 +11,17 @@ import type { DrainRequester, EventPublisher } from "../ports/events";
 import { EventRelay } from "../usecases/events/relay";
 
 /**
- * Pub/Sub for the events topic; under the Functions emulator without a Pub/Sub emulator, a publisher
- * that refuses (the events stay in the outbox, as they would while Pub/Sub is down): never the real service.
+ * Pub/Sub for the events topic. Without a project to publish in (no GCLOUD_PROJECT: a test, a tool), or
+ * under the Functions emulator without a Pub/Sub emulator, a publisher that refuses: the events stay in
+ * the outbox, as they would while Pub/Sub is down, and nothing reaches for the real service.
  */
 export function eventPublisher(config: ServiceConfig): EventPublisher {
-  if (config.emulator && !config.pubsubEmulatorHost) {
-    logs.events("no Pub/Sub emulator (PUBSUB_EMULATOR_HOST unset): events stay in the outbox", {});
-    const offline = new MemoryPublisher();
-    offline.refuse = true;
-    return offline;
-  }
-  return new PubSubPublisher(config.eventsTopic, config.projectId);
+  const offline = !config.pubsubEmulatorHost && (config.emulator || !config.projectId);
+  if (!offline) return new PubSubPublisher(config.eventsTopic, config.projectId);
+  logs.events("no Pub/Sub to publish to (no emulator, or no project): events stay in the outbox", {});
+  const refusing = new MemoryPublisher();
+  refusing.refuse = true;
+  return refusing;
 }
 
 /** The outbox over the chosen storage, and the relay that publishes it (see usecases/events/relay). */
