@@ -24,10 +24,10 @@ export interface EventOutbox {
 /**
  * Pub/Sub. Messages with one ordering key are sent in the order given, and a
  * refused one refuses the rest of its key in the same call. Never throws:
- * resolves, per message, whether Pub/Sub accepted it.
+ * resolves, per message, whether Pub/Sub accepted it within `timeoutMs`.
  */
 export interface EventPublisher {
-  publish(messages: readonly WireMessage[]): Promise<boolean[]>;
+  publish(messages: readonly WireMessage[], timeoutMs: number): Promise<boolean[]>;
 }
 
 /** Told by a storage adapter, after a commit that staged events, which keys they belong to. */

@@ -12,7 +12,7 @@ export class MemoryPublisher implements EventPublisher {
   refuse: boolean | ((m: WireMessage) => boolean) = false;
   calls = 0;
 
-  async publish(messages: readonly WireMessage[]): Promise<boolean[]> {
+  async publish(messages: readonly WireMessage[], _timeoutMs?: number): Promise<boolean[]> {
     await Promise.resolve();
     this.calls++;
     const paused = new Set<string>();

@@ -1,4 +1,4 @@
-import type { Topic } from "@google-cloud/pubsub";
+import type { PubSub, Topic } from "@google-cloud/pubsub";
 import type { WireMessage } from "../../domain/events";
 import { logs } from "../../observability/logs";
 import type { EventPublisher } from "../../ports/events";
@@ -13,22 +13,28 @@ const RETRY_CODES = [4, 8, 10, 13, 14, 2];
  * ordering key's messages in order and, once one is refused, refuses the rest
  * of that key until `resumePublishing`, which is called after every refusal so
  * the next attempt (which starts again from the key's oldest pending event)
- * can go through. One attempt gives up after `timeoutMs`: the outbox keeps
- * what was not accepted for the next one. Loaded on first use (cold starts).
+ * can go through. An attempt gives up after its `timeoutMs` (transient errors
+ * retried within it): the outbox keeps what was not accepted for the next one.
+ * Loaded on first use (cold starts).
  */
 export class PubSubPublisher implements EventPublisher {
-  private topic: Promise<Topic> | null = null;
+  private client: Promise<PubSub> | null = null;
+  /** One topic handle per attempt deadline (a call's short one, the drain's longer one). */
+  private readonly topics = new Map<number, Promise<Topic>>();
 
   constructor(
     private readonly topicName: string,
     private readonly projectId: string | null,
-    private readonly timeoutMs = 10_000,
   ) {}
 
-  private open(): Promise<Topic> {
-    this.topic ??= import("@google-cloud/pubsub").then(({ PubSub }) => {
-      const client = new PubSub(this.projectId ? { projectId: this.projectId } : {});
-      const rpc = Math.min(this.timeoutMs, 5_000);
+  private open(timeoutMs: number): Promise<Topic> {
+    this.client ??= import("@google-cloud/pubsub").then(
+      ({ PubSub }) => new PubSub(this.projectId ? { projectId: this.projectId } : {}),
+    );
+    const known = this.topics.get(timeoutMs);
+    if (known) return known;
+    const topic = this.client.then((client) => {
+      const rpc = Math.min(timeoutMs, 5_000);
       return client.topic(this.topicName, {
         messageOrdering: true,
         batching: { maxMessages: 1000, maxMilliseconds: 10 },
@@ -43,22 +49,23 @@ export class PubSubPublisher implements EventPublisher {
               initialRpcTimeoutMillis: rpc,
               rpcTimeoutMultiplier: 1,
               maxRpcTimeoutMillis: rpc,
-              totalTimeoutMillis: this.timeoutMs,
+              totalTimeoutMillis: timeoutMs,
             },
           },
         },
       });
     });
-    return this.topic;
+    this.topics.set(timeoutMs, topic);
+    return topic;
   }
 
-  async publish(messages: readonly WireMessage[]): Promise<boolean[]> {
+  async publish(messages: readonly WireMessage[], timeoutMs: number): Promise<boolean[]> {
     if (messages.length === 0) return [];
     let topic: Topic;
     try {
-      topic = await this.open();
+      topic = await this.open(timeoutMs);
     } catch (e) {
-      this.topic = null;
+      this.reset();
       logs.events("the Pub/Sub client could not be loaded", {}, e);
       return messages.map(() => false);
     }
@@ -81,7 +88,16 @@ export class PubSubPublisher implements EventPublisher {
         { refused: refused.length, topic: this.topicName },
         first.reason,
       );
+      // A channel that lost its server backs off reconnecting for up to minutes: the next attempt starts afresh.
+      this.reset();
     }
     return results.map((r) => r.status === "fulfilled");
+  }
+
+  private reset(): void {
+    const client = this.client;
+    this.client = null;
+    this.topics.clear();
+    void client?.then((c) => c.close()).catch(() => undefined);
   }
 }

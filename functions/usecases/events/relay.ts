@@ -16,6 +16,10 @@ export const FLUSH_KEYS_MAX = 20;
 export const DRAIN_PAGE = 500;
 /** After Pub/Sub refused, calls stop publishing themselves for this long and leave it to the drain. */
 const QUIET_AFTER_FAILURE_MS = 30_000;
+/** How long a call waits for Pub/Sub before answering anyway (its events are in the outbox). */
+export const FLUSH_TIMEOUT_MS = 2_000;
+/** How long one drain round waits for Pub/Sub. */
+export const DRAIN_TIMEOUT_MS = 15_000;
 
 export interface PublishReport {
   published: number;
@@ -85,7 +89,7 @@ export class EventRelay implements CommitListener {
       return;
     }
     try {
-      const report = await this.publish(await this.deps.outbox.pendingOf(keys));
+      const report = await this.publish(await this.deps.outbox.pendingOf(keys), FLUSH_TIMEOUT_MS);
       if (report.failed > 0) await this.requestDrain();
     } catch (e) {
       logs.events("publishing after the commit failed; left to the drain", { keys: keys.length }, e);
@@ -105,7 +109,7 @@ export class EventRelay implements CommitListener {
       const pending = await this.deps.outbox.pending(options.shards ?? ALL_SHARDS, DRAIN_PAGE);
       if (pending.length === 0) break;
       report.rounds++;
-      const round = await this.publish(pending);
+      const round = await this.publish(pending, DRAIN_TIMEOUT_MS);
       report.published += round.published;
       report.failed += round.failed;
       // A refusal stops this run: the next one starts again from the oldest pending event.
@@ -117,10 +121,10 @@ export class EventRelay implements CommitListener {
   }
 
   /** Hands pending events to Pub/Sub in order and marks what may be marked (see acceptedInOrder). */
-  private async publish(pending: PendingEvent[]): Promise<PublishReport> {
+  private async publish(pending: PendingEvent[], timeoutMs: number): Promise<PublishReport> {
     if (pending.length === 0) return { published: 0, failed: 0 };
     const ordered = publicationOrder(pending);
-    const accepted = await this.deps.publisher.publish(ordered.map(toWire));
+    const accepted = await this.deps.publisher.publish(ordered.map(toWire), timeoutMs);
     const done = acceptedInOrder(ordered, accepted);
     if (done.length > 0) await this.deps.outbox.markPublished(done.map((e) => e.outboxId));
     const failed = ordered.length - done.length;
