@@ -3,8 +3,11 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import {
+  createSubscription,
   ensureFirestore,
   ensureLocalSecrets,
+  ensurePubsub,
+  EVENTS_TOPIC,
   installCleanup,
   PROJECT_ID,
   ROOT,
@@ -15,17 +18,43 @@ import {
 import { callFunction, DEMO_USERS, ensureDemoUser, signIn } from "./stack-client.mjs";
 import { consoleBanner, startConsoleHosting, stopConsoleHosting } from "./console-hosting.mjs";
 
+const EVENTS_SUBSCRIPTION = "salts-events-local";
+
+/** The Pub/Sub emulator's line of the banner, or why events are not published. */
+function pubsubBanner(pubsub) {
+  if (pubsub.missing)
+    return `  Pub/Sub emulator     NOT RUNNING: ${pubsub.missing} Events stay in the outbox (salts_events).`;
+  return `  Pub/Sub emulator     ${pubsub.host}   (topic ${EVENTS_TOPIC}; subscription ${EVENTS_SUBSCRIPTION}, ordered)`;
+}
+
+/** How to read the events the service published. */
+function pubsubPull(pubsub) {
+  if (pubsub.missing) return "";
+  const sub = `http://${pubsub.host}/v1/projects/${PROJECT_ID}/subscriptions/${EVENTS_SUBSCRIPTION}`;
+  return `Events (every salt created, rotated, erased; every finished job) from the Pub/Sub emulator:
+  curl -s -X POST '${sub}:pull' -H 'Content-Type: application/json' -d '{"maxMessages":10}'
+  (each message's data is base64 JSON; with jq: ... | jq -r '.receivedMessages[].message.data | @base64d')
+  Acknowledge what you read: curl -s -X POST '${sub}:acknowledge' -H 'Content-Type: application/json' -d '{"ackIds":["<ackId>"]}'
+`;
+}
+
 installCleanup();
 try {
   const firestore = await ensureFirestore();
   // The functions read their secrets through Secret Manager's API, from a local server holding .secret.local.
   const secretManager = await startLocalSecretManager(PROJECT_ID, ensureLocalSecrets());
   process.on("exit", () => void secretManager.sm.stop());
+  // Events go to the Pub/Sub emulator's topic; a subscription lets you pull them.
+  const pubsub = await ensurePubsub(PROJECT_ID);
+  if (pubsub.host) await createSubscription(pubsub.host, PROJECT_ID, EVENTS_SUBSCRIPTION);
   const hosts = await startFirebaseEmulators({
     firestore,
-    env: { SECRET_MANAGER_EMULATOR_HOST: secretManager.host },
+    env: {
+      SECRET_MANAGER_EMULATOR_HOST: secretManager.host,
+      ...(pubsub.host ? { PUBSUB_EMULATOR_HOST: pubsub.host } : {}),
+    },
   });
-  const state = { projectId: PROJECT_ID, ...hosts };
+  const state = { projectId: PROJECT_ID, ...hosts, pubsub: pubsub.host ?? null };
   mkdirSync(path.join(ROOT, ".tmp"), { recursive: true });
   writeFileSync(path.join(ROOT, ".tmp/stack.json"), JSON.stringify(state, null, 2));
 
@@ -55,6 +84,7 @@ Local stack is up (project ${PROJECT_ID}); Ctrl-C stops everything.
   Functions emulator   ${hosts.functions}   (salts-status, salts-rotateUser, ...)
   Cloud Tasks emulator ${hosts.tasks}
   Secret Manager       ${secretManager.host}   (local server; version 1 of each secret is in .secret.local)
+${pubsubBanner(pubsub)}
 ${consoleBanner(web.url, DEMO_USERS)}
 
 Demo users (Auth emulator):
@@ -75,6 +105,7 @@ Call the callables directly:
   node scripts/call.mjs pseudonymizeTest '{"user_id":"alice","data":{"email":"alice@example.com","plan":"pro"},"fields":["email"]}'
   node scripts/call.mjs audit '{"user_id":"alice"}' --as auditor
 
+${pubsubPull(pubsub)}
 Or with curl (this ID token is valid for one hour; \`node scripts/call.mjs --token\` prints a fresh one):
   curl -s -X POST '${url}' \\
     -H 'Content-Type: application/json' \\
