@@ -64,7 +64,9 @@ async function waitForFunctions(host) {
   // The functions emulator answers once it has loaded the code; an anonymous call is a 401.
   await waitFor(`http://${host}/${PROJECT_ID}/us-central1/salts-status`, {
     what: "the functions emulator (salts-status)",
-    timeoutMs: 120_000,
+    timeoutMs: 300_000,
+    // A slow first load is waited for, not asked again: each request left waiting starts another worker.
+    attemptMs: 120_000,
     ok: (r) => r.status === 401,
     init: { method: "POST", headers: { "content-type": "application/json" }, body: '{"data":{}}' },
   });
