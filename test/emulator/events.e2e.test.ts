@@ -60,7 +60,7 @@ async function load<T>(n: number, inFlight: number, one: (i: number) => Promise<
 }
 
 async function jobDone(jobId: string, token: string): Promise<Record<string, any>> {
-  const until = Date.now() + 180_000;
+  const until = Date.now() + 600_000;
   for (;;) {
     const r = await call<Record<string, any>>("job", { job_id: jobId }, { token });
     if (r.result && r.result.state !== "running") return r.result;
@@ -169,12 +169,12 @@ describe("events on Pub/Sub: a load run with an outage of the Pub/Sub emulator",
       await seedSalts(db(), secrets().SALT_ENCRYPTION_KEY!, "user", due);
       // No call committed those: the scheduled drain (salts-drainEvents) publishes them.
       expect(await rt.events.drain()).toMatchObject({ published: 150, failed: 0 });
-      const before = await delivered(collector, 120_000);
+      const before = await delivered(collector, 600_000);
       expect(before.length).toBe(users.length + 1 + 3 + 1 + 120 + 150);
 
       // Down: the same load goes on; every commit succeeds, its event waits in the outbox.
       await pubsubControl("stop");
-      await load(100, 8, (i) => ok(rotate(i + 120)));
+      await load(80, 8, (i) => ok(rotate(i + 120)));
       const job = await ok(call("rotateDue", { kind: "user" }, { token: admin.token }));
       // Fanned out through the Cloud Tasks emulator (ROTATE_INLINE_LIMIT is 100 there): shards of 10.
       expect(job).toMatchObject({ mode: "fanout", queued: 150 });
@@ -188,12 +188,12 @@ describe("events on Pub/Sub: a load run with an outage of the Pub/Sub emulator",
       );
       expect(erased.versions_destroyed).toBeGreaterThan(0);
       const waiting = (await outbox()).filter((d) => d.pending).length;
-      // 100 rotations, 150 by the job, its job.finished, the erase (the drain cannot publish meanwhile).
-      expect(waiting).toBeGreaterThanOrEqual(252);
+      // 80 rotations, 150 by the job, its job.finished, the erase (the drain cannot publish meanwhile).
+      expect(waiting).toBeGreaterThanOrEqual(232);
 
       // Up again (a fresh emulator: the subscription is made before any message can be published).
       await pubsubControl("start", { subscriptions: [{ name: collector.subscription }] });
-      await load(50, 8, (i) => ok(rotate(i + 220)));
+      await load(50, 8, (i) => ok(rotate(i + 200)));
       // The sweep, as deployed: its job rotates what is due, then its events are published.
       const sweepDue = Array.from({ length: 20 }, (_, i) => `ev-sweep-${i}`);
       await seedSalts(db(), secrets().SALT_ENCRYPTION_KEY!, "user", sweepDue);
@@ -203,7 +203,7 @@ describe("events on Pub/Sub: a load run with an outage of the Pub/Sub emulator",
       }).finally(() => rt.events.flush());
       expect(sweep.job).toMatchObject({ rotated: 20, failed: 0 });
 
-      const docs = await delivered(collector, 180_000);
+      const docs = await delivered(collector, 600_000);
       const received = collector.events();
       const seqOf = new Map(docs.map((d) => [d.id, d]));
 
@@ -284,6 +284,7 @@ describe("events on Pub/Sub: a load run with an outage of the Pub/Sub emulator",
         expect(message.data).not.toMatch(/ps1\.[ug]\./);
       }
     },
-    420_000,
+    // Generous: the emulators share two cores with other work; nothing here measures time.
+    1_800_000,
   );
 });
