@@ -19,9 +19,7 @@ export function eventPublisher(config: ServiceConfig): EventPublisher {
   const offline = !config.pubsubEmulatorHost && (config.emulator || !config.projectId);
   if (!offline) return new PubSubPublisher(config.eventsTopic, config.projectId);
   logs.events("no Pub/Sub to publish to (no emulator, or no project): events stay in the outbox", {});
-  const refusing = new MemoryPublisher();
-  refusing.refuse = true;
-  return refusing;
+  return new MemoryPublisher(true);
 }
 
 /** The outbox over the chosen storage, and the relay that publishes it (see usecases/events/relay). */

@@ -28,6 +28,8 @@ export interface EventOutbox {
  */
 export interface EventPublisher {
   publish(messages: readonly WireMessage[], timeoutMs: number): Promise<boolean[]>;
+  /** Set when there is no Pub/Sub to publish to at all (no project, no emulator): nothing is attempted. */
+  readonly offline?: boolean;
 }
 
 /** Told by a storage adapter, after a commit that staged events, which keys they belong to. */

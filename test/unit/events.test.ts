@@ -121,10 +121,10 @@ describe("events: what they say (domain/events)", () => {
 });
 
 /** A memory salt store whose commits feed a relay publishing to an in-memory Pub/Sub. */
-function rig() {
+function rig(offline = false) {
   const { deps, state: test } = makeDeps();
   const state = new MemoryState();
-  const publisher = new MemoryPublisher();
+  const publisher = new MemoryPublisher(offline);
   const drains = { requested: 0, request: async () => void drains.requested++ };
   const outbox = new MemoryOutbox(state, deps.clock);
   const relay = new EventRelay({ outbox, publisher, drains, clock: deps.clock });
@@ -180,6 +180,13 @@ describe("events: the relay (publish after commit, drain as backstop)", () => {
     expect(r.drains.requested).toBe(2);
     expect(await r.relay.drain()).toMatchObject({ published: 2, failed: 0 });
     expect(firstSeen(r.publisher.accepted).get("user:alice")).toEqual([1, 2]);
+  });
+
+  it("when there is no Pub/Sub at all (no project, no emulator), then a call attempts nothing and the events wait", async () => {
+    const r = rig(true);
+    await r.rotate("alice", 0);
+    await r.relay.flush();
+    expect([r.publisher.calls, r.drains.requested, await r.outbox.countPending()]).toEqual([0, 0, 1]);
   });
 
   it("when a change touches more keys than a call publishes itself, then it leaves them to the drain", async () => {

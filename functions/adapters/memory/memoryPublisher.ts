@@ -12,6 +12,11 @@ export class MemoryPublisher implements EventPublisher {
   refuse: boolean | ((m: WireMessage) => boolean) = false;
   calls = 0;
 
+  /** `offline`: stands for no Pub/Sub at all (see app/events.ts): it refuses everything and says so. */
+  constructor(readonly offline = false) {
+    if (offline) this.refuse = true;
+  }
+
   async publish(messages: readonly WireMessage[], _timeoutMs?: number): Promise<boolean[]> {
     await Promise.resolve();
     this.calls++;

@@ -80,6 +80,12 @@ export class EventRelay implements CommitListener {
    */
   async flush(): Promise<void> {
     if (!this.hasCommitted) return;
+    if (this.deps.publisher.offline) {
+      // No Pub/Sub here at all: the events wait in the outbox for a deployment that has one.
+      this.touched.clear();
+      this.overflow = false;
+      return;
+    }
     const keys = [...this.touched];
     const bulk = this.overflow;
     this.touched.clear();
