@@ -191,9 +191,15 @@ describe("events on Pub/Sub: a load run with an outage of the Pub/Sub emulator",
       // 80 rotations, 150 by the job, its job.finished, the erase (the drain cannot publish meanwhile).
       expect(waiting).toBeGreaterThanOrEqual(232);
 
-      // Up again (a fresh emulator: the subscription is made before any message can be published).
+      // Up again (a fresh emulator: the subscription is made before any message can be published). Calls
+      // publish their own salts' events (the backlog of those salts first); the job's, the erasure and the
+      // job's end are the deployed drain's to publish: salts-publishEvents, retried by the Cloud Tasks emulator.
       await pubsubControl("start", { subscriptions: [{ name: collector.subscription }] });
+      const restarted = Date.now();
       await load(50, 8, (i) => ok(rotate(i + 200)));
+      const recovered = await delivered(collector, 600_000);
+      const recoveryMs = Date.now() - restarted;
+      expect(recovered.length).toBe(before.length + 80 + 150 + 1 + 1 + 50);
       // The sweep, as deployed: its job rotates what is due, then its events are published.
       const sweepDue = Array.from({ length: 20 }, (_, i) => `ev-sweep-${i}`);
       await seedSalts(db(), secrets().SALT_ENCRYPTION_KEY!, "user", sweepDue);
@@ -272,6 +278,17 @@ describe("events on Pub/Sub: a load run with an outage of the Pub/Sub emulator",
         ["salt.rotated", 4],
         ["subject.erased", null],
       ]);
+
+      // What a reader of this run wants to know (not asserted: the machine is shared).
+      const copies = received.length - new Set(received.map((r) => r.event.event_id)).size;
+      console.log(
+        JSON.stringify({
+          events: docs.length,
+          messages: received.length,
+          duplicates: copies,
+          recovery_ms: recoveryMs,
+        }),
+      );
 
       // No salt, key or pseudonym in any message.
       const forbidden = [secrets().SALT_ENCRYPTION_KEY!, secrets().PSEUDONYM_PEPPER!, secrets().AUDIT_KEY!];
