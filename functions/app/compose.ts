@@ -91,17 +91,18 @@ export function composeServices(o: CompositionOptions = {}): Services {
 
   let services: Services | null = null;
   // Without Cloud Tasks (memory backend, tests), queued work runs here through the same use case.
-  const tasks: TaskQueue = inProcess
-    ? new InProcessTaskQueue((task, finalAttempt) =>
-        runTask(
-          services!,
-          { correlationId: "in-process-task", actor: { uid: "job-task", via: "task" } },
-          JOB_SPECS,
-          task,
-          finalAttempt,
-        ).finally(() => events.flush()),
-      )
-    : new CloudTaskQueue(config.region ?? "us-central1");
+  const tasks: TaskQueue =
+    o.inProcessTasks || !firestore
+      ? new InProcessTaskQueue((task, finalAttempt) =>
+          runTask(
+            services!,
+            { correlationId: "in-process-task", actor: { uid: "job-task", via: "task" } },
+            JOB_SPECS,
+            task,
+            finalAttempt,
+          ).finally(() => events.flush()),
+        )
+      : new CloudTaskQueue(config.region ?? "us-central1");
 
   const built: Services = {
     config,
