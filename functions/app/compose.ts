@@ -100,7 +100,7 @@ export function composeServices(o: CompositionOptions = {}): Services {
             JOB_SPECS,
             task,
             finalAttempt,
-          ).finally(() => events.flush()),
+          ).finally(() => events.flush({ toDrain: true })),
         )
       : new CloudTaskQueue(config.region ?? "us-central1");
 

@@ -198,6 +198,14 @@ describe("events: the relay (publish after commit, drain as backstop)", () => {
     expect((await r.relay.drain()).published).toBe(FLUSH_KEYS_MAX + 1);
   });
 
+  it("when a job's worker flushes, then it publishes nothing itself and asks for the drain", async () => {
+    const r = rig();
+    await r.rotate("alice", 0);
+    await r.relay.flush({ toDrain: true });
+    expect([r.publisher.calls, r.drains.requested]).toEqual([0, 1]);
+    expect((await r.relay.drain()).published).toBe(1);
+  });
+
   it("when the drain meets a refusal, then it marks what was accepted before it, throws, and a later drain finishes", async () => {
     const r = rig();
     for (let n = 0; n < 4; n++) await r.rotate("alice", n);

@@ -76,9 +76,10 @@ export class EventRelay implements CommitListener {
 
   /**
    * Publishes the pending events of the keys committed in this process since the last flush, or
-   * asks for the drain. Never throws: the events are in the outbox whatever happens here.
+   * asks for the drain (always, with `toDrain`: a job's work publishes nothing itself). Never throws:
+   * the events are in the outbox whatever happens here.
    */
-  async flush(): Promise<void> {
+  async flush(options: { toDrain?: boolean } = {}): Promise<void> {
     if (!this.hasCommitted) return;
     if (this.deps.publisher.offline) {
       // No Pub/Sub here at all: the events wait in the outbox for a deployment that has one.
@@ -87,7 +88,7 @@ export class EventRelay implements CommitListener {
       return;
     }
     const keys = [...this.touched];
-    const bulk = this.overflow;
+    const bulk = this.overflow || options.toDrain === true;
     this.touched.clear();
     this.overflow = false;
     if (bulk || this.deps.clock().getTime() < this.quietUntil) {
