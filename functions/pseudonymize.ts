@@ -14,13 +14,19 @@ export type { AnalyticsEvent, DataRecord, PseudonymizeResult, VerifyContext } fr
 export { parsePseudonym, formatPseudonym } from "./domain/pseudonym";
 export { SaltServiceError } from "./domain/errors";
 
+/** A salt created on first use is an event: published before the answer (nothing to do otherwise). */
+function published<T>(value: T): T | Promise<T> {
+  const events = services().events;
+  return events.hasCommitted ? events.flush().then(() => value) : value;
+}
+
 /** Returns a copy of `record` with `fields` replaced by pseudonyms under the user's salt. */
 export async function pseudonymizeUserData<T extends DataRecord>(
   userId: string,
   record: T,
   fields: readonly string[],
 ): Promise<T> {
-  return (await services().pseudonymizer.pseudonymizeUserData(userId, record, fields)).data;
+  return published((await services().pseudonymizer.pseudonymizeUserData(userId, record, fields)).data);
 }
 
 /** Returns a copy of `event` with its identifying fields pseudonymized under its event type's salt. */
@@ -28,7 +34,7 @@ export async function pseudonymizeAnalyticsData<T extends AnalyticsEvent>(
   event: T,
   fields?: readonly string[],
 ): Promise<T> {
-  return (await services().pseudonymizer.pseudonymizeAnalyticsData(event, fields)).data;
+  return published((await services().pseudonymizer.pseudonymizeAnalyticsData(event, fields)).data);
 }
 
 /** Pseudonyms for many values of one field of one user (one salt lookup): the bulk path. */
@@ -37,7 +43,7 @@ export async function pseudonymizeUserValues(
   field: string,
   values: readonly (PseudonymizableValue | null)[],
 ): Promise<(string | null)[]> {
-  return (await services().pseudonymizer.pseudonymizeValues(userId, field, values)).pseudonyms;
+  return published((await services().pseudonymizer.pseudonymizeValues(userId, field, values)).pseudonyms);
 }
 
 /** Whether `pseudonym` was made from `value` in `context` under a retained salt and a loadable pepper. */

@@ -7,3 +7,4 @@ export { startFaultProxy } from "./lib/faultProxy.mjs";
 export { ensureLocalSecrets, readSecrets } from "./lib/secrets.mjs";
 export { LocalSecretManager, startLocalSecretManager } from "./lib/secretManager.mjs";
 export { LOCAL_ANCHOR_BUCKET, LocalCloudStorage, startLocalCloudStorage } from "./lib/cloudStorage.mjs";
+export { createSubscription, createTopic, ensurePubsub, EVENTS_TOPIC, pubsubPlan } from "./lib/pubsub.mjs";

@@ -3,9 +3,12 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import {
+  createSubscription,
   DEMO_BIGQUERY_INVOKER,
   ensureFirestore,
   ensureLocalSecrets,
+  ensurePubsub,
+  EVENTS_TOPIC,
   installCleanup,
   PROJECT_ID,
   ROOT,
@@ -25,6 +28,26 @@ import {
 } from "./stack-client.mjs";
 import { consoleBanner, startConsoleHosting, stopConsoleHosting } from "./console-hosting.mjs";
 
+const EVENTS_SUBSCRIPTION = "salts-events-local";
+
+/** The Pub/Sub emulator's line of the banner, or why events are not published. */
+function pubsubBanner(pubsub) {
+  if (pubsub.missing)
+    return `  Pub/Sub emulator     NOT RUNNING: ${pubsub.missing} Events stay in the outbox (salts_events).`;
+  return `  Pub/Sub emulator     ${pubsub.host}   (topic ${EVENTS_TOPIC}; subscription ${EVENTS_SUBSCRIPTION}, ordered)`;
+}
+
+/** How to read the events the service published. */
+function pubsubPull(pubsub) {
+  if (pubsub.missing) return "";
+  const sub = `http://${pubsub.host}/v1/projects/${PROJECT_ID}/subscriptions/${EVENTS_SUBSCRIPTION}`;
+  return `Events (every salt created, rotated, erased; every finished job) from the Pub/Sub emulator:
+  curl -s -X POST '${sub}:pull' -H 'Content-Type: application/json' -d '{"maxMessages":10}'
+  (each message's data is base64 JSON; with jq: ... | jq -r '.receivedMessages[].message.data | @base64d')
+  Acknowledge what you read: curl -s -X POST '${sub}:acknowledge' -H 'Content-Type: application/json' -d '{"ackIds":["<ackId>"]}'
+`;
+}
+
 installCleanup();
 try {
   const firestore = await ensureFirestore();
@@ -34,6 +57,9 @@ try {
   // Audit checkpoints are anchored in a retention-locked bucket of a local Cloud Storage server.
   const storage = await startLocalCloudStorage();
   process.on("exit", () => void storage.storage.stop());
+  // Events go to the Pub/Sub emulator's topic; a subscription lets you pull them.
+  const pubsub = await ensurePubsub(PROJECT_ID);
+  if (pubsub.host) await createSubscription(pubsub.host, PROJECT_ID, EVENTS_SUBSCRIPTION);
   const hosts = await startFirebaseEmulators({
     firestore,
     // The demo invoker may call salts-pseudonymizeBatch (BigQuery's endpoint), with an unsigned token.
@@ -42,9 +68,10 @@ try {
       STORAGE_EMULATOR_HOST: storage.host,
       AUDIT_ANCHOR_BUCKET: storage.bucket,
       BIGQUERY_INVOKERS: DEMO_BIGQUERY_INVOKER,
+      ...(pubsub.host ? { PUBSUB_EMULATOR_HOST: pubsub.host } : {}),
     },
   });
-  const state = { projectId: PROJECT_ID, ...hosts };
+  const state = { projectId: PROJECT_ID, ...hosts, pubsub: pubsub.host ?? null };
   mkdirSync(path.join(ROOT, ".tmp"), { recursive: true });
   writeFileSync(path.join(ROOT, ".tmp/stack.json"), JSON.stringify(state, null, 2));
 
@@ -78,6 +105,7 @@ Local stack is up (project ${PROJECT_ID}); Ctrl-C stops everything.
   Cloud Tasks emulator ${hosts.tasks}
   Secret Manager       ${secretManager.host}   (local server; version 1 of each secret is in .secret.local)
   Cloud Storage        ${storage.host}   (local server; audit checkpoints anchored in gs://${storage.bucket}, retention-locked)
+${pubsubBanner(pubsub)}
 ${consoleBanner(web.url, DEMO_USERS)}
 
 Demo users (Auth emulator):
@@ -98,6 +126,7 @@ Call the callables directly:
   node scripts/call.mjs pseudonymizeTest '{"user_id":"alice","data":{"email":"alice@example.com","plan":"pro"},"fields":["email"]}'
   node scripts/call.mjs audit '{"user_id":"alice"}' --as auditor
 
+${pubsubPull(pubsub)}
 Or with curl (this ID token is valid for one hour; \`node scripts/call.mjs --token\` prints a fresh one):
   curl -s -X POST '${url}' \\
     -H 'Content-Type: application/json' \\

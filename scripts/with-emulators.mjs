@@ -10,6 +10,7 @@ import {
   DEMO_BIGQUERY_INVOKER,
   ensureFirestore,
   ensureLocalSecrets,
+  ensurePubsub,
   installCleanup,
   PROJECT_ID,
   ROOT,
@@ -34,6 +35,7 @@ let code = 1;
 let secretManager = null;
 let cloudStorage = null;
 let faultProxy = null;
+let pubsub = null;
 try {
   const firestore = await ensureFirestore();
   // The functions read their secrets through Secret Manager's API, from this local server (version 1 of each
@@ -51,6 +53,13 @@ try {
     SECRET_MANAGER_EMULATOR_HOST: local.host,
     ...anchor,
   };
+  // Events go to the Pub/Sub emulator (through a gate tests can close: PUBSUB_EMULATOR_CONTROL).
+  pubsub = firestoreOnly ? null : await ensurePubsub(PROJECT_ID);
+  if (pubsub?.missing) console.error(`\n!!! Pub/Sub: ${pubsub.missing}\n!!! Events stay in the outbox.\n`);
+  else if (pubsub) {
+    env.PUBSUB_EMULATOR_HOST = pubsub.host;
+    if (pubsub.control) env.PUBSUB_EMULATOR_CONTROL = pubsub.control;
+  }
   if (!firestoreOnly || firestore.viaFirebaseTools) {
     const hooks = flags.has("--test-hooks");
     // Only a Firestore this launcher reaches by host can be routed through the proxy.
@@ -67,6 +76,7 @@ try {
         BIGQUERY_INVOKERS: DEMO_BIGQUERY_INVOKER,
         ...(hooks ? { EMULATOR_TEST_HOOKS: path.join(ROOT, "test/support/emulatorHooks.cjs") } : {}),
         ...(faultProxy ? { FIRESTORE_EMULATOR_HOST: faultProxy.host } : {}),
+        ...(env.PUBSUB_EMULATOR_HOST ? { PUBSUB_EMULATOR_HOST: env.PUBSUB_EMULATOR_HOST } : {}),
       },
       codebases: flags.has("--bench") ? [{ source: "bench/noop-functions", codebase: "bench" }] : [],
     });
@@ -86,6 +96,7 @@ try {
   await secretManager?.stop();
   await cloudStorage?.stop();
   await faultProxy?.stop();
+  await pubsub?.stop?.();
   await stopAll();
 }
 process.exit(code);

@@ -39,6 +39,8 @@ import { runTask } from "../usecases/jobs/fanout";
 import { JOB_SPECS } from "../usecases/jobs/kinds";
 import { adminFirestore, cloudStorage } from "./firebase";
 import { secretsFor, type ServiceSecrets } from "./secrets";
+import { composeEvents } from "./events";
+import type { EventPublisher } from "../ports/events";
 
 /** What an entry point (or a test) may choose instead of what the configuration says. */
 export interface CompositionOptions {
@@ -60,6 +62,8 @@ export interface CompositionOptions {
   idTokens?: IdTokenVerifier;
   /** Run queued job tasks in this process instead of Cloud Tasks. */
   inProcessTasks?: boolean;
+  /** Where events go instead of the Pub/Sub topic (tests). */
+  publisher?: EventPublisher;
 }
 
 /**
@@ -82,7 +86,11 @@ export function composeServices(o: CompositionOptions = {}): Services {
   const params = o.config ? () => policyOf(config) : () => policyOf(readConfig());
   const policy = new StoredPolicySource(settings, params, config.settingsRefreshSeconds * 1000);
 
+  // Events are drained in this process wherever jobs run in it (the memory backend, tests).
+  const inProcess = Boolean(o.inProcessTasks || !firestore);
+  const events = composeEvents({ config, clock, firestore, memory, publisher: o.publisher, inProcess });
   const backendDeps: BackendDeps = {
+    events,
     clock,
     policy: () => policy.current(),
     retentionDays: () => config.retentionDays,
@@ -111,7 +119,7 @@ export function composeServices(o: CompositionOptions = {}): Services {
             JOB_SPECS,
             task,
             finalAttempt,
-          ),
+          ).finally(() => events.flush({ toDrain: true })),
         )
       : new CloudTaskQueue(config.region ?? "us-central1");
 
@@ -138,7 +146,9 @@ export function composeServices(o: CompositionOptions = {}): Services {
     keys: secrets.keys,
     auditKey: secrets.auditKey,
     pseudonymizer: new Pseudonymizer(cache, pepper, { minPepperVersion: config.pepperMinVersion }),
-    jobs: firestore ? new FirestoreJobStore(firestore, timeoutMs) : new MemoryJobStore(memory.requests),
+    jobs: firestore
+      ? new FirestoreJobStore(firestore, timeoutMs, events)
+      : new MemoryJobStore(memory, events),
     requests: firestore
       ? new FirestoreRequestStore(firestore, clock, timeoutMs)
       : new MemoryRequestStore(memory, clock),
@@ -166,6 +176,7 @@ export function composeServices(o: CompositionOptions = {}): Services {
     roles: firestore
       ? new FirestoreRoleIndex(firestore, clock, secrets.auditKey, timeoutMs)
       : new MemoryRoleIndex(memory, clock, secrets.auditKey),
+    events,
   };
   services = built;
   return built;

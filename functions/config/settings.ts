@@ -11,6 +11,7 @@
 import { BIGQUERY_SETTINGS } from "./bigquerySettings";
 import { CONTROL_SETTINGS } from "./controlSettings";
 import { bool, int, type Setting } from "./settingTypes";
+import { EVENT_SETTINGS } from "./eventSettings";
 
 export type { Setting, SettingScope } from "./settingTypes";
 
@@ -238,6 +239,7 @@ export const SETTINGS = {
     scope: "platform",
     description: "Set by the Functions emulator.",
   },
+  ...EVENT_SETTINGS,
 } as const satisfies Record<string, Setting>;
 
 export type SettingKey = keyof typeof SETTINGS;

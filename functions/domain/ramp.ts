@@ -18,8 +18,11 @@ export interface Ramp {
 
 export const FIRESTORE_RAMP = { growth: 1.5, stepSeconds: 300 } as const;
 
-/** Writes one rotation commits: the salt, its retired version, its audit entry. */
-export const WRITES_PER_ROTATION = 3;
+/**
+ * Writes one rotation commits: the salt, its retired version, its audit entry, its event in the outbox.
+ * (Marking the event published is one more write, made by the event drain in batches, off the job's ramp.)
+ */
+export const WRITES_PER_ROTATION = 4;
 /** Writes one rewrap commits on average: the salt, about one retained version, its audit entry. */
 export const WRITES_PER_REWRAP = 3;
 /** What one task worker sustains (chunks committed in parallel), a conservative figure for sizing. */

@@ -81,6 +81,8 @@ export async function handleCall<S extends z.ZodType, R extends object>(
     if (actorUid !== undefined) await auditFailure(rt, spec, request.data, actorUid, error, correlationId);
     throw toHttpsError(error, correlationId);
   } finally {
+    // The events this call committed are published before it answers (or left to the drain).
+    await rt.events.flush();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const result = !failure ? "success" : REFUSED.has(failure.code) ? "denied" : "error";
     logs.callCompleted({

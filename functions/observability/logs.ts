@@ -108,4 +108,9 @@ export const logs = {
   sweep(fields: Record<string, string | number | boolean | null>): void {
     logger.info("integrity sweep", fields);
   },
+  /** Event publication: counts and outbox ids, never message data; a failure as a warning. */
+  events(what: string, fields: Record<string, string | number | boolean | null>, e?: unknown): void {
+    if (e === undefined) logger.info("events", { what, ...fields });
+    else logger.warn("events", { what, ...fields, error: safeError(e) });
+  },
 };

@@ -1,5 +1,6 @@
 import type { KeyRing } from "../domain/encryption";
 import type { RotationPolicy } from "../domain/policy";
+import type { CommitListener } from "./events";
 import type { VersionedSecret } from "./secrets";
 
 /** What every storage adapter needs from the outside, injected so tests control it. */
@@ -11,4 +12,6 @@ export interface BackendDeps {
   keys: KeyRing;
   /** The key of the audit trail's hash chains (and of keyed id hashes). */
   auditKey: VersionedSecret;
+  /** Told which keys a commit staged events for, so they are published soon after it (optional in tests). */
+  events?: CommitListener;
 }

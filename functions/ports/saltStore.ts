@@ -43,8 +43,8 @@ export interface BatchRotateItem {
 /** How long a once-marker is kept: longer than any BigQuery query runs (6 hours). */
 export const AUDIT_ONCE_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 
-/** Writes per rotation (salt, retired version, audit entry): 150 fit Firestore's 500 per commit. */
-export const MAX_BATCH_ROTATIONS = 150;
+/** Writes per rotation (salt, retired version, audit entry, outbox event): 125 fit Firestore's 500 per commit. */
+export const MAX_BATCH_ROTATIONS = 125;
 
 /**
  * A salt as a listing saw it, with an adapter-private handle to the exact state

@@ -18,3 +18,4 @@ onInit(async () => {
 export * from "./callables";
 export * from "./workers";
 export * from "./bigquery";
+export * from "./events";

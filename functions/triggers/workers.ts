@@ -45,7 +45,12 @@ export const rotateShard = onTaskDispatched(
       correlationId: `task-${request.id ?? "local"}`,
       actor: { uid: "job-task", via: "task" as const },
     };
-    await runTask(s, ctx, JOB_SPECS, task, (request.retryCount ?? 0) >= MAX_ATTEMPTS - 1);
+    try {
+      await runTask(s, ctx, JOB_SPECS, task, (request.retryCount ?? 0) >= MAX_ATTEMPTS - 1);
+    } finally {
+      // A job's events go to Pub/Sub in the drain's batches, not from the shard.
+      await s.events.flush({ toDrain: true });
+    }
   },
 );
 
@@ -60,10 +65,11 @@ export const integritySweep = onSchedule(
     memory: "1GiB",
   },
   async (event) => {
-    await runSweep(services(), {
+    const s = services();
+    await runSweep(s, {
       correlationId: `sweep-${event.scheduleTime}`,
       actor: { uid: "scheduler", via: "scheduler" },
-    });
+    }).finally(() => s.events.flush());
   },
 );
 

@@ -18,6 +18,7 @@ import type { RefusalBudget } from "../ports/refusalBudget";
 import type { RequestStore } from "../ports/requestStore";
 import type { AuditContext, AuditStore, SaltStore, SettingsStore } from "../ports/saltStore";
 import type { TaskQueue } from "../ports/taskQueue";
+import type { EventRelay } from "./events/relay";
 
 /**
  * Everything a use case may depend on, built by a composition root (app/) per
@@ -58,6 +59,8 @@ export interface Services {
   /** Firebase Auth accounts (role claims), and the index of who holds a role. */
   readonly accounts: AccountDirectory;
   readonly roles: RoleIndex;
+  /** Publishes the events the outbox holds (after each call; the drain as backstop). */
+  readonly events: EventRelay;
 }
 
 /** Who is calling and under which correlation id; every use case takes one. */

@@ -71,6 +71,8 @@ async function waitForFunctions(host) {
     // A loaded machine (several stacks on two cores) can take minutes to start the first worker;
     // FUNCTIONS_START_TIMEOUT_MS sets it.
     timeoutMs: Number(process.env.FUNCTIONS_START_TIMEOUT_MS) || 300_000,
+    // A slow first load is waited for, not asked again: each request left waiting starts another worker.
+    attemptMs: 120_000,
     ok: (r) => r.status === 401,
     init: { method: "POST", headers: { "content-type": "application/json" }, body: '{"data":{}}' },
   });

@@ -27,13 +27,13 @@ export async function pickPort(preferred) {
 
 export async function waitFor(
   url,
-  { timeoutMs = 60_000, what = url, ok = (r) => r.status < 500, init = {} } = {},
+  { timeoutMs = 60_000, what = url, ok = (r) => r.status < 500, init = {}, attemptMs = 5000 } = {},
 ) {
   const until = Date.now() + timeoutMs;
   let last = "";
   while (Date.now() < until) {
     try {
-      const res = await fetch(url, { ...init, signal: AbortSignal.timeout(5000) });
+      const res = await fetch(url, { ...init, signal: AbortSignal.timeout(attemptMs) });
       if (ok(res)) return;
       last = `HTTP ${res.status}`;
     } catch (e) {

@@ -4,6 +4,8 @@ import { Timestamp } from "firebase-admin/firestore";
 import { describe, expect, it } from "vitest";
 import { MONOTONIC_FIELDS, SPREADING_FIELDS } from "../../functions/adapters/firestore/indexPlan";
 import { auditDocData, saltDocData, versionDocData } from "../../functions/adapters/firestore/schema";
+import { outboxDocData, publishedFields } from "../../functions/adapters/firestore/firestoreOutbox";
+import { saltChanged } from "../../functions/domain/events";
 import { sealSalt } from "../../functions/domain/encryption";
 import { planCreate, planRotate } from "../../functions/domain/rotation";
 import { DEFAULT_POLICY } from "../../functions/domain/policy";
@@ -57,6 +59,9 @@ describe("indexes and the sequential-write limit", () => {
         ),
       ),
     };
+    // An event in the outbox, as its change commits it and as the drain marks it published.
+    const event = outboxDocData(saltChanged(created.record, now, "c"), now);
+    written.salts_events = timestampFields({ ...event, ...publishedFields(now) });
     for (const [collection, fields] of Object.entries(written)) {
       for (const f of fields) expect(MONOTONIC_FIELDS[collection]?.[f], `${collection}.${f}`).toBeDefined();
     }
@@ -110,13 +115,14 @@ describe("indexes and the sequential-write limit", () => {
     expect(unserved).toEqual([]);
   });
 
-  it("when retired versions, rate-limit windows and request records expire, then a TTL policy deletes them", () => {
+  it("when retired versions, published events, rate-limit windows and request records expire, then a TTL policy deletes them", () => {
     const ttl = spec.fieldOverrides
       .filter((o) => o.ttl === true)
       .map((o) => `${o.collectionGroup}.${o.fieldPath}`);
     expect(ttl.sort()).toEqual([
       "salt_versions.expire_at",
       "salts_audit_once.expire_at",
+      "salts_events.expire_at",
       "salts_rate_limits.expire_at",
       "salts_requests.expire_at",
     ]);

@@ -40,6 +40,9 @@ describe("each function binds only the secrets it uses (built function metadata)
       bigqueryInfo: ["AUDIT_KEY"],
       // BigQuery's endpoint pseudonymizes (pepper), loads and creates salts (key) and audits each job.
       pseudonymizeBatch: ["AUDIT_KEY", "PSEUDONYM_PEPPER", "SALT_ENCRYPTION_KEY"],
+      // The event drain reads the outbox and publishes: no secret.
+      publishEvents: [],
+      drainEvents: [],
     };
     for (const [name, secrets] of Object.entries(expected))
       expect(secretsOf(fns[name]), name).toEqual(secrets);

@@ -40,7 +40,8 @@ describe("the 500/50/5 ramp", () => {
 
   it("when the queue is configured, then its limits come from the same ceiling", () => {
     const limits = queueLimits(ramp, 500, WRITES_PER_ROTATION);
-    expect(limits.maxDispatchesPerSecond).toBe(Math.floor(10_000 / (500 * 3)));
+    // Four writes per rotation (salt, retired version, audit entry, outbox event).
+    expect(limits.maxDispatchesPerSecond).toBe(Math.floor(10_000 / (500 * 4)));
     expect(limits.maxConcurrentDispatches).toBe(10);
   });
 
@@ -48,12 +49,12 @@ describe("the 500/50/5 ramp", () => {
     const stride = heartbeatStride(ramp, 500, WRITES_PER_ROTATION);
     // Twice the queue's dispatch rate: at most one heartbeat write every two seconds at full speed.
     expect(stride).toBe(2 * queueLimits(ramp, 500, WRITES_PER_ROTATION).maxDispatchesPerSecond);
-    expect(stride).toBe(12);
+    expect(stride).toBe(10);
     const now = new Date("2026-01-01T00:10:00Z");
     const job = (secondsAgo: number) =>
       ({ heartbeat_at: new Date(now.getTime() - secondsAgo * 1000) }) as JobRecord;
     expect(renewsHeartbeat(0, stride, job(1), now, 900)).toBe(true);
-    expect(renewsHeartbeat(24, stride, job(1), now, 900)).toBe(true);
+    expect(renewsHeartbeat(20, stride, job(1), now, 900)).toBe(true);
     expect(renewsHeartbeat(5, stride, job(1), now, 900)).toBe(false);
     expect(renewsHeartbeat(5, stride, job(300), now, 900)).toBe(false);
     expect(renewsHeartbeat(5, stride, job(301), now, 900)).toBe(true);

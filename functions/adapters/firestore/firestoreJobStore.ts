@@ -1,11 +1,28 @@
-import { AggregateField, FieldPath, Timestamp, type Firestore, type Query } from "firebase-admin/firestore";
+import {
+  AggregateField,
+  FieldPath,
+  Timestamp,
+  type Firestore,
+  type Query,
+  type Transaction,
+  type WriteBatch,
+} from "firebase-admin/firestore";
 import { z } from "zod";
-import { completion, type JobRecord, type ShardProgress, type ShardTotals } from "../../domain/jobs";
+import {
+  completion,
+  zeroCounts,
+  type JobRecord,
+  type ShardProgress,
+  type ShardTotals,
+} from "../../domain/jobs";
 import { decodeCursor, toPage, type Page } from "../../domain/paging";
 import type { JobClaim, JobStore, LeaseStore } from "../../ports/jobStore";
 import { REQUEST_TTL_MS, type StoredRequest } from "../../ports/requestStore";
 import { commitGuarded, guarded, transactGuarded } from "./errors";
 import { COLLECTIONS } from "./schema";
+import { jobEventKey, jobFinished } from "../../domain/events";
+import type { CommitListener } from "../../ports/events";
+import { stageEvent } from "./firestoreOutbox";
 
 const ts = z.instanceof(Timestamp).transform((t) => t.toDate());
 const jobSchema = z.object({
@@ -48,11 +65,17 @@ const toFirestore = (patch: Record<string, unknown>): Record<string, unknown> =>
   return out;
 };
 
-/** Jobs in `salts_jobs/{job_id}`, shard progress in `salts_jobs/{job_id}/shards/{n}`, leases in `salts_meta`. */
+const isFinal = (state: JobRecord["state"] | undefined) => state === "done" || state === "failed";
+
+/**
+ * Jobs in `salts_jobs/{job_id}`, shard progress in `salts_jobs/{job_id}/shards/{n}`, leases in `salts_meta`.
+ * The write that puts a job in a final state stages its `job.finished` event in the same commit.
+ */
 export class FirestoreJobStore implements JobStore {
   constructor(
     private readonly db: Firestore,
     private readonly timeoutMs = 20_000,
+    private readonly events?: CommitListener,
   ) {}
 
   private job(jobId: string) {
@@ -77,14 +100,28 @@ export class FirestoreJobStore implements JobStore {
     });
   }
 
+  /** The job document; a job born finished (a dry run) stages its event with it. */
+  private stageJob(writer: Transaction | WriteBatch, job: JobRecord): void {
+    writer.create(this.job(job.job_id), toFirestore({ ...job }));
+    if (isFinal(job.state))
+      stageEvent(this.db, writer, jobFinished(job, zeroCounts(), job.started_at), job.started_at);
+  }
+
+  private created(job: JobRecord): void {
+    if (isFinal(job.state)) this.events?.committed([jobEventKey(job.job_id)]);
+  }
+
   create(job: JobRecord, claim?: JobClaim): Promise<StoredRequest | null> {
     return guarded("job.create", this.timeoutMs, async (guard) => {
       if (!claim) {
-        await commitGuarded(guard, () => this.job(job.job_id).create(toFirestore({ ...job })));
+        const batch = this.db.batch();
+        this.stageJob(batch, job);
+        await commitGuarded(guard, () => batch.commit());
+        this.created(job);
         return null;
       }
       const ref = this.db.collection(COLLECTIONS.requests).doc(claim.key);
-      return transactGuarded(this.db, guard, async (tx) => {
+      const prior = await transactGuarded(this.db, guard, async (tx) => {
         const prior = await tx.get(ref);
         if (prior.exists && (prior.get("expire_at") as Timestamp).toDate() > job.started_at) {
           return {
@@ -98,9 +135,11 @@ export class FirestoreJobStore implements JobStore {
           created_at: Timestamp.fromDate(job.started_at),
           expire_at: Timestamp.fromMillis(job.started_at.getTime() + REQUEST_TTL_MS),
         });
-        tx.create(this.job(job.job_id), toFirestore({ ...job }));
+        this.stageJob(tx, job);
         return null;
       });
+      if (!prior) this.created(job);
+      return prior;
     });
   }
 
@@ -112,8 +151,23 @@ export class FirestoreJobStore implements JobStore {
   }
 
   update(jobId: string, patch: Partial<Omit<JobRecord, "job_id">>): Promise<void> {
-    return guarded("job.update", this.timeoutMs, async () => {
-      await this.job(jobId).update(toFirestore(patch));
+    return guarded("job.update", this.timeoutMs, async (guard) => {
+      if (!isFinal(patch.state)) {
+        await this.job(jobId).update(toFirestore(patch));
+        return;
+      }
+      // Finishing: the job's event, with its counts, commits with the state (once: only a running job finishes).
+      const totals = await this.totals(jobId);
+      const at = patch.finished_at ?? new Date();
+      const finished = await transactGuarded(this.db, guard, async (tx) => {
+        const snap = await tx.get(this.job(jobId));
+        tx.update(this.job(jobId), toFirestore(patch));
+        const job = snap.exists ? jobSchema.parse(snap.data()) : null;
+        if (job?.state !== "running") return false;
+        stageEvent(this.db, tx, jobFinished({ ...job, ...patch, state: patch.state! }, totals, at), at);
+        return true;
+      });
+      if (finished) this.events?.committed([jobEventKey(jobId)]);
     });
   }
 
@@ -163,15 +217,19 @@ export class FirestoreJobStore implements JobStore {
   finishIfComplete(jobId: string, now: Date): Promise<JobRecord | null> {
     return guarded("job.finish", this.timeoutMs, async (guard) => {
       const totals = await this.totals(jobId);
-      return transactGuarded(this.db, guard, async (tx) => {
+      const { job, finished } = await transactGuarded(this.db, guard, async (tx) => {
         const snap = await tx.get(this.job(jobId));
-        if (!snap.exists) return null;
-        const job = jobSchema.parse(snap.data());
-        const patch = completion(job, totals, now);
-        if (!patch) return job;
+        if (!snap.exists) return { job: null, finished: false };
+        const stored = jobSchema.parse(snap.data());
+        const patch = completion(stored, totals, now);
+        if (!patch) return { job: stored, finished: false };
         tx.update(this.job(jobId), toFirestore(patch));
-        return { ...job, ...patch };
+        const done = { ...stored, ...patch };
+        stageEvent(this.db, tx, jobFinished(done, totals, now), now);
+        return { job: done, finished: true };
       });
+      if (finished) this.events?.committed([jobEventKey(jobId)]);
+      return job;
     });
   }
 }

@@ -6,6 +6,7 @@ import { saltAad, sealSalt, shredAad, type EncryptionKey } from "../../domain/en
 import { unavailable } from "../../domain/errors";
 import { encodeDocId, indexShard, type SaltKind } from "../../domain/ids";
 import { decideRotation, saltPlace } from "../../domain/rotation";
+import { saltChanged, saltEventKey } from "../../domain/events";
 import type { BatchRotateItem, ListedSalt, RotateOutcome, RotateRequest } from "../../ports/saltStore";
 import { MAX_BATCH_ROTATIONS } from "../../ports/saltStore";
 import { commitGuarded } from "./errors";
@@ -25,6 +26,12 @@ interface Snapshot {
 // 6 ALREADY_EXISTS (a racing creation), 9 FAILED_PRECONDITION (changed since read), 10 ABORTED.
 const CONFLICT = new Set([6, 9, 10]);
 const MAX_ATTEMPTS = 60;
+
+/** The event keys of what a commit created or rotated. */
+const eventKeys = (items: BatchRotateItem[], outcomes: RotateOutcome[]) =>
+  items
+    .filter((_, n) => ["created", "rotated"].includes(outcomes[n]!.status))
+    .map((i) => saltEventKey(i.kind, i.id));
 
 const isConflict = (e: unknown) => CONFLICT.has((e as { code?: number }).code ?? -1);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -102,6 +109,7 @@ export abstract class FirestoreRotations extends FirestoreSaltListing {
         if (outcomes.every((o) => o.status === "skipped" || o.status === "replayed")) return outcomes;
         try {
           await commitGuarded(guard, () => batch.commit());
+          this.committed(eventKeys(items, outcomes));
           return outcomes;
         } catch (e) {
           if (!isConflict(e)) throw e;
@@ -180,6 +188,7 @@ export abstract class FirestoreRotations extends FirestoreSaltListing {
     );
     if (decision.type === "create") batch.create(ref, data);
     else batch.update(ref, data, { lastUpdateTime: snap.updateTime! });
+    this.outbox(batch, saltChanged(record, now, request.audit.correlation_id), now);
     const outcome: RotateOutcome = {
       status: decision.type === "create" ? "created" : "rotated",
       record,

@@ -16,6 +16,8 @@ import type { BackendDeps } from "../../ports/backendDeps";
 import { guarded, type Guard } from "./errors";
 import { COLLECTIONS, parseSaltDoc } from "./schema";
 import { stageEntry, type CreateWriter, type SealedLink } from "./firestoreAudit";
+import type { OutboxEvent } from "../../domain/events";
+import { stageEvent } from "./firestoreOutbox";
 
 export interface FirestoreStoreOptions {
   /** Deadline for one storage operation before it is reported `unavailable`. */
@@ -117,6 +119,16 @@ export abstract class FirestoreSaltBase {
       doc.shred ? openWith(this.deps.keys, doc.shred, shredAad(place)) : null,
     ]);
     return { record: doc.record, salt, shred };
+  }
+
+  /** Stages `event` in the outbox on the writer of the change it tells of: one more document in the commit. */
+  protected outbox(writer: CreateWriter, event: OutboxEvent, now: Date): void {
+    stageEvent(this.db, writer, event, now);
+  }
+
+  /** After a commit that staged events: they are published soon (see usecases/events). */
+  protected committed(keys: readonly string[]): void {
+    if (keys.length > 0) this.deps.events?.committed(keys);
   }
 
   /** Stages `draft` as the next link of `chain` after `head` on the writer of the change it records. */

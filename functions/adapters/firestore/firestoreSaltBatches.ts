@@ -5,6 +5,7 @@ import { unavailable } from "../../domain/errors";
 import { encodeDocId, indexShard, type SaltKind } from "../../domain/ids";
 import { planCreate, saltPlace } from "../../domain/rotation";
 import type { LoadedSalt } from "../../domain/salt";
+import { LIBRARY_CORRELATION_ID, saltChanged, saltEventKey } from "../../domain/events";
 import { storageCalls } from "../../observability/storageCalls";
 import type { AuditContext } from "../../ports/saltStore";
 import type { Guard } from "./errors";
@@ -60,6 +61,7 @@ export abstract class FirestoreSaltBatches extends FirestoreUpgrade {
       shard: indexShard(encodeDocId(id)),
     };
     writer.create(this.saltRef(kind, id), saltDocData(plan.record, parts, now));
+    this.outbox(writer, saltChanged(plan.record, now, audit?.correlation_id ?? LIBRARY_CORRELATION_ID), now);
     return { record: plan.record, salt: plan.salt, shred: plan.shred };
   }
 
@@ -132,7 +134,8 @@ export abstract class FirestoreSaltBatches extends FirestoreUpgrade {
     found: Map<string, { loaded: LoadedSalt; created: boolean }>,
   ): Promise<string[]> {
     const [key, auditKey] = await Promise.all([this.deps.keys.current(), audit ? this.auditKey() : null]);
-    const perSalt = audit ? 2 : 1;
+    // Each salt: its document and its event in the outbox, and its audit entry when one is written.
+    const perSalt = audit ? 3 : 2;
     const size = Math.floor(COMMIT_WRITES / perSalt);
     const commits: { ids: string[]; made: LoadedSalt[]; commit: () => Promise<unknown> }[] = [];
     for (let i = 0; i < absent.length; i += size) {
@@ -152,6 +155,9 @@ export abstract class FirestoreSaltBatches extends FirestoreUpgrade {
       if (o.ok) c.ids.forEach((id, k) => found.set(id, { loaded: c.made[k]!, created: true }));
       else again.push(...c.ids);
     });
+    this.committed(
+      outcomes.flatMap((o, n) => (o.ok ? commits[n]!.ids.map((id) => saltEventKey(kind, id)) : [])),
+    );
     return again;
   }
 }

@@ -5,6 +5,7 @@ import { bindings, chains, saltOfChain } from "../../domain/auditChain";
 import { erasedIncarnation, openWith, saltAad } from "../../domain/encryption";
 import type { SaltKind } from "../../domain/ids";
 import { saltPlace } from "../../domain/rotation";
+import { saltEventKey, subjectErased } from "../../domain/events";
 import type { LoadedSalt, SaltRecord, SaltVersionInfo } from "../../domain/salt";
 import type { AuditContext, EraseOutcome, IdempotencyRecord, SaltStore } from "../../ports/saltStore";
 import { appendLinked } from "./firestoreAudit";
@@ -45,13 +46,15 @@ export class FirestoreSaltStore extends FirestoreSaltBatches implements SaltStor
       if (read.snap.exists) return { loaded: await this.open(kind, id, read), created: false };
       // The audit key only when an entry is written: the library creates salts without one, and so need not hold it.
       const [key, auditKey] = await Promise.all([this.deps.keys.current(), audit ? this.auditKey() : null]);
-      return commitGuarded(guard, () =>
+      const out = await commitGuarded(guard, () =>
         this.db.runTransaction(async (tx) => {
           const again = await this.readSalt(kind, id, tx);
           if (again.snap.exists) return { loaded: await this.open(kind, id, again), created: false };
           return { loaded: this.stageCreate(tx, kind, id, { key, auditKey }, audit), created: true };
         }),
       );
+      if (out.created) this.committed([saltEventKey(kind, id)]);
+      return out;
     });
   }
 
@@ -107,7 +110,7 @@ export class FirestoreSaltStore extends FirestoreSaltBatches implements SaltStor
     return this.run("erase", async (guard) => {
       const ref = this.saltRef(kind, id);
       const auditKey = await this.auditKey();
-      return commitGuarded(guard, () =>
+      const out = await commitGuarded(guard, () =>
         this.db.runTransaction(async (tx) => {
           const requestRef = idempotency ? this.requestRef(idempotency.key) : null;
           const [snap, retired, request] = await Promise.all([
@@ -157,6 +160,9 @@ export class FirestoreSaltStore extends FirestoreSaltBatches implements SaltStor
           }
           for (const doc of retired.docs) tx.delete(doc.ref);
           if (snap.exists) tx.delete(ref);
+          const last = snap.exists ? parseSaltDoc(snap.data()).record : null;
+          const erased = { versionsDestroyed, rotationId, at: now, correlationId: audit.correlation_id };
+          this.outbox(tx, subjectErased(kind, id, last, erased), now);
           const outcome: EraseOutcome = {
             status: "erased",
             erased: versionsDestroyed > 0,
@@ -174,6 +180,8 @@ export class FirestoreSaltStore extends FirestoreSaltBatches implements SaltStor
           return outcome;
         }),
       );
+      if (out.status === "erased") this.committed([saltEventKey(kind, id)]);
+      return out;
     });
   }
 }

@@ -38,10 +38,18 @@ export const MONOTONIC_FIELDS: Record<string, Record<string, "exempt" | { lowRat
     pending_at: { lowRate: "one per role change; the sweep looks for old ones" },
     updated_at: { lowRate: "one per role change or holder found by a scan" },
   },
+  // `pending` is the event's seq while unpublished: new salts' events increase with time.
+  salts_events: {
+    created_at: "exempt",
+    published_at: "exempt",
+    expire_at: "exempt",
+    quarantined_at: "exempt",
+    pending: "exempt",
+  },
 };
 
 /**
  * Fields that spread a composite index's writes: an index starting with one of
  * these puts entries with the same monotonic value in many ranges.
  */
-export const SPREADING_FIELDS = ["shard", "target.id", "integrity.chain"];
+export const SPREADING_FIELDS = ["shard", "target.id", "integrity.chain", "key"];

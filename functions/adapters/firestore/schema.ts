@@ -23,6 +23,7 @@ export const COLLECTIONS = {
   metrics: "salts_metrics",
   /** Markers of entries written once per key (a BigQuery job and session user), committed with the entry. */
   auditOnce: "salts_audit_once",
+  events: "salts_events",
 } as const;
 
 /** Storage is parsed, not trusted: a malformed document is an error, not a guess. */

@@ -8,14 +8,35 @@ import {
 import { decodeCursor, toPage, type Page } from "../../domain/paging";
 import type { JobClaim, JobStore, LeaseStore } from "../../ports/jobStore";
 import { REQUEST_TTL_MS, type StoredRequest } from "../../ports/requestStore";
-import type { MemoryState } from "./memoryState";
+import { MemoryState } from "./memoryState";
+import { jobEventKey, jobFinished } from "../../domain/events";
+import type { CommitListener } from "../../ports/events";
+import { stageEvent } from "./memoryOutbox";
 
+const isFinal = (state: JobRecord["state"] | undefined) => state === "done" || state === "failed";
+
+/** Jobs in memory; the change that puts a job in a final state stages its `job.finished` event with it. */
 export class MemoryJobStore implements JobStore {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly shards = new Map<string, Map<number, ShardProgress>>();
+  private readonly requests: MemoryState["requests"];
 
-  /** `requests` is the memory state's request map, shared with the salt store. */
-  constructor(private readonly requests: MemoryState["requests"] = new Map()) {}
+  /** `state` is the memory state the salt store shares (its request records, its outbox). */
+  constructor(
+    private readonly state: MemoryState = new MemoryState(),
+    private readonly events?: CommitListener,
+  ) {
+    this.requests = state.requests;
+  }
+
+  /** Sets the job as `job`, with its event when this puts it in a final state (synchronous: atomic). */
+  private put(job: JobRecord, before: JobRecord | undefined): void {
+    this.jobs.set(job.job_id, { ...job });
+    if (!isFinal(job.state) || (before && before.state !== "running")) return;
+    const at = job.finished_at ?? job.started_at;
+    stageEvent(this.state, jobFinished(job, sumShards(this.shards.get(job.job_id)?.values() ?? []), at), at);
+    this.events?.committed([jobEventKey(job.job_id)]);
+  }
 
   async create(job: JobRecord, claim?: JobClaim): Promise<StoredRequest | null> {
     await Promise.resolve();
@@ -31,7 +52,7 @@ export class MemoryJobStore implements JobStore {
         expiresAt,
       });
     }
-    this.jobs.set(job.job_id, { ...job });
+    this.put(job, undefined);
     return null;
   }
   async get(jobId: string): Promise<JobRecord | null> {
@@ -42,7 +63,7 @@ export class MemoryJobStore implements JobStore {
   async update(jobId: string, patch: Partial<Omit<JobRecord, "job_id">>): Promise<void> {
     await Promise.resolve();
     const job = this.jobs.get(jobId);
-    if (job) this.jobs.set(jobId, { ...job, ...patch });
+    if (job) this.put({ ...job, ...patch }, job);
   }
   async list(page: { limit: number; cursor?: string | null | undefined }): Promise<Page<JobRecord>> {
     await Promise.resolve();

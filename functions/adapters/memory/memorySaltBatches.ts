@@ -6,7 +6,9 @@ import type { SaltKind } from "../../domain/ids";
 import { planCreate, saltLocation, saltPlace } from "../../domain/rotation";
 import type { LoadedSalt } from "../../domain/salt";
 import type { AuditContext } from "../../ports/saltStore";
+import { LIBRARY_CORRELATION_ID, saltChanged, saltEventKey } from "../../domain/events";
 import { appendLinked } from "./memoryAudit";
+import { stageEvent } from "./memoryOutbox";
 import { MemorySaltListing } from "./memorySaltListing";
 
 export const incarnation = (kind: SaltKind, id: string) =>
@@ -39,6 +41,8 @@ export abstract class MemorySaltBatches extends MemorySaltListing {
       chain,
       lastRewrapId: null,
     });
+    stageEvent(this.state, saltChanged(record, now, audit?.correlation_id ?? LIBRARY_CORRELATION_ID), now);
+    this.deps.events?.committed([saltEventKey(kind, id)]);
     return { record: { ...record }, salt, shred };
   }
 

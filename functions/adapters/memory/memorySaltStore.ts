@@ -29,6 +29,8 @@ import { MAX_BATCH_ROTATIONS } from "../../ports/saltStore";
 import { appendLinked, appendToChain } from "./memoryAudit";
 import { incarnation, MemorySaltBatches } from "./memorySaltBatches";
 import { copyEnc, type StoredVersion } from "./memoryState";
+import { stageEvent } from "./memoryOutbox";
+import { saltChanged, saltEventKey, subjectErased } from "../../domain/events";
 
 /**
  * A faithful in-process salt store: the same records, the same encryption at
@@ -105,6 +107,7 @@ export class MemorySaltStore extends MemorySaltBatches implements SaltStore {
       chain: { id: chain.id, head: linked.head },
       lastRewrapId: null,
     });
+    stageEvent(this.state, saltChanged(record, now, request.audit.correlation_id), now);
     const status = decision.type === "create" ? "created" : "rotated";
     const outcome: RotateOutcome = { status, record: { ...record }, rotationId: request.rotationId };
     if (idem) this.remember(idem, outcome, now);
@@ -139,7 +142,10 @@ export class MemorySaltStore extends MemorySaltBatches implements SaltStore {
       throw new Error(`at most ${MAX_BATCH_ROTATIONS} rotations per commit`);
     const [key, auditKey] = await Promise.all([this.deps.keys.current(), this.deps.auditKey.current()]);
     // All or none, as in Firestore: nothing is applied if any item throws.
-    return this.state.atomically(() => items.map((i) => this.rotateNow(i, key, auditKey)));
+    const outcomes = this.state.atomically(() => items.map((i) => this.rotateNow(i, key, auditKey)));
+    const changed = items.filter((_, n) => ["created", "rotated"].includes(outcomes[n]!.status));
+    if (changed.length > 0) this.deps.events?.committed(changed.map((i) => saltEventKey(i.kind, i.id)));
+    return outcomes;
   }
 
   /** In memory the guarded path is as cheap as any: it is the one used. */
@@ -186,6 +192,9 @@ export class MemorySaltStore extends MemorySaltBatches implements SaltStore {
     }
     this.state.current.delete(location);
     this.state.versions.delete(location);
+    const erased = { versionsDestroyed, rotationId, at: now, correlationId: audit.correlation_id };
+    stageEvent(this.state, subjectErased(kind, id, stored?.record ?? null, erased), now);
+    this.deps.events?.committed([saltEventKey(kind, id)]);
     const outcome: EraseOutcome = { status: "erased", erased: versionsDestroyed > 0, versionsDestroyed };
     if (idempotency) this.remember(idempotency, outcome, now);
     return outcome;

@@ -6,6 +6,7 @@ import type { EncryptedSalt } from "../../domain/encryption";
 import type { SaltRecord, SaltVersionInfo } from "../../domain/salt";
 import type { RoleIndexEntry, RoleScanState } from "../../ports/accounts";
 import type { StoredSettings } from "../../ports/saltStore";
+import type { OutboxEvent } from "../../domain/events";
 
 export interface StoredCurrent {
   record: SaltRecord;
@@ -14,6 +15,14 @@ export interface StoredCurrent {
   keyVersions: number[];
   chain: { id: string; head: SealedHead | null };
   lastRewrapId: string | null;
+}
+
+/** An outbox record: pending until Pub/Sub accepted it, then kept until `expiresAt` (as Firestore's TTL would). */
+export interface StoredEvent {
+  event: OutboxEvent;
+  pending: boolean;
+  createdAt: Date;
+  expiresAt: Date | null;
 }
 
 export interface StoredVersion {
@@ -42,6 +51,8 @@ export class MemoryState {
   readonly requests = new Map<string, { fingerprint: string; answer: string; expiresAt: Date }>();
   /** Once-markers of audit entries (appendAuditOnce): key -> when it expires. */
   readonly auditOnce = new Map<string, Date>();
+  /** The event outbox, by event id (see memoryOutbox.ts). */
+  readonly outbox = new Map<string, StoredEvent>();
   settings: StoredSettings = { pending: null, active: null };
   sweep: Record<string, string | number | null> = {};
   /** Dual control: approvals by id, and the sealed policy (null until one is set). */
@@ -58,6 +69,7 @@ export class MemoryState {
     const heads = new Map(this.chainHeads);
     const requests = new Map(this.requests);
     const erased = new Map(this.erased);
+    const outbox = new Map(this.outbox);
     const auditLength = this.audit.length;
     try {
       return change();
@@ -71,6 +83,7 @@ export class MemoryState {
       restore(this.chainHeads, heads);
       restore(this.requests, requests);
       restore(this.erased, erased);
+      restore(this.outbox, outbox);
       this.audit.length = auditLength;
       throw e;
     }

@@ -154,7 +154,9 @@ export function registerAdminCommands(program: Command): void {
           import("../core/direct.js"),
         ]);
         const report = await guard(() =>
-          runSweep(direct.services, direct.context, defined({ scanLimit: o.scanLimit })),
+          runSweep(direct.services, direct.context, defined({ scanLimit: o.scanLimit })).finally(() =>
+            direct.services.events.flush(),
+          ),
         );
         await printAnswer(
           { ...report, correlation_id: direct.context.correlationId },

@@ -76,7 +76,7 @@ export async function directTransport(
         // Dual control binds break-glass too: a guarded operation is recorded for a second admin.
         const held = await approvalGate(services, op.operation, ctx, input);
         if (held) return { ...held, correlation_id: correlationId };
-        const out = await op.run(services, ctx, input);
+        const out = await op.run(services, ctx, input).finally(() => services.events.flush());
         return { ...out, correlation_id: correlationId };
       });
     },

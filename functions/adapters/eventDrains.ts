@@ -1,0 +1,89 @@
+import { getFunctions } from "firebase-admin/functions";
+import { unavailable } from "../domain/errors";
+import type { DrainRequester } from "../ports/events";
+
+export const EVENTS_TASK_FUNCTION = "salts-publishEvents";
+/** Drain requests within one window share one task: at most one task per window, whatever the traffic. */
+const WINDOW_MS = 5_000;
+
+/**
+ * Asks the `salts-publishEvents` task queue for a drain at the end of the current
+ * window (named tasks: every instance asking in the same window gets the same
+ * task, and this instance asks once per window).
+ */
+export class CloudTasksDrainRequester implements DrainRequester {
+  private lastWindow = -1;
+
+  constructor(
+    private readonly location: string,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  async request(): Promise<void> {
+    const now = this.clock().getTime();
+    const window = Math.floor(now / WINDOW_MS);
+    if (window === this.lastWindow) return;
+    try {
+      await getFunctions()
+        .taskQueue(`locations/${this.location}/functions/${EVENTS_TASK_FUNCTION}`)
+        .enqueue(
+          { drain: true },
+          {
+            id: `events-${window}`,
+            scheduleDelaySeconds: Math.ceil(((window + 1) * WINDOW_MS - now) / 1000),
+          },
+        );
+      this.lastWindow = window;
+    } catch (e) {
+      if ((e as { code?: string }).code === "functions/task-already-exists") {
+        this.lastWindow = window;
+        return;
+      }
+      throw unavailable("The task queue did not accept the drain", e);
+    }
+  }
+}
+
+/**
+ * Drains in this process (the memory backend, tests): one drain at a time, and
+ * one that fails is run again with a growing pause (timers that do not keep the
+ * process alive), as the task queue would retry it.
+ */
+export class InProcessDrainRequester implements DrainRequester {
+  private running: Promise<void> | null = null;
+  private again = false;
+  private failures = 0;
+
+  constructor(private readonly drain: () => Promise<unknown>) {}
+
+  request(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return Promise.resolve();
+    }
+    this.running = this.run().finally(() => {
+      this.running = null;
+    });
+    return Promise.resolve();
+  }
+
+  /** Resolves when no drain is running (tests). */
+  async settled(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async run(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        await this.drain();
+        this.failures = 0;
+      } catch {
+        this.failures++;
+        const pause = Math.min(30_000, 250 * 2 ** this.failures);
+        setTimeout(() => void this.request(), pause).unref();
+        return;
+      }
+    } while (this.again);
+  }
+}

@@ -1,0 +1,34 @@
+/** The event drain's triggers: on request (a task) and on a schedule (the backstop of the backstop). */
+import { onSchedule } from "firebase-functions/scheduler";
+import { onTaskDispatched } from "firebase-functions/tasks";
+import { services } from "../app/instance";
+import { deployed, runAs } from "./options";
+
+/**
+ * Publishes what is pending in the outbox, asked for by a call whose events Pub/Sub refused, or that
+ * changed many salts (a job, a batch of new users). One at a time; a drain Pub/Sub refused is retried.
+ */
+export const publishEvents = onTaskDispatched(
+  {
+    ...runAs(deployed.serviceAccount),
+    retryConfig: { maxAttempts: 50, minBackoffSeconds: 1, maxBackoffSeconds: 60 },
+    rateLimits: { maxConcurrentDispatches: 1 },
+    timeoutSeconds: 540,
+  },
+  async () => {
+    await services().events.drain();
+  },
+);
+
+/** Every minute (EVENTS_DRAIN_SCHEDULE): what an instance that stopped right after its commit left. */
+export const drainEvents = onSchedule(
+  {
+    schedule: deployed.eventsDrainSchedule,
+    timeZone: "UTC",
+    ...runAs(deployed.serviceAccount),
+    timeoutSeconds: 540,
+  },
+  async () => {
+    await services().events.drain();
+  },
+);
