@@ -1,5 +1,5 @@
 import { invalidArgument, isSaltServiceError } from "../domain/errors";
-import { assertSaltId, saltIdProblem, type SaltKind } from "../domain/ids";
+import { assertSaltId, type SaltKind } from "../domain/ids";
 import {
   deriveFieldKey,
   type FieldKey,
@@ -14,6 +14,7 @@ import {
 } from "../domain/pseudonym";
 import type { LoadedSalt } from "../domain/salt";
 import type { Pepper, PepperSource } from "../ports/secrets";
+import { eventParts } from "./eventParts";
 import type { SaltCache } from "./saltCache";
 
 export type RecordValue = unknown;
@@ -33,9 +34,6 @@ export const DEFAULT_ANALYTICS_FIELDS: readonly string[] = [
   "email",
   "ip_address",
 ];
-
-/** The field of an event that names its data subject (whose erasure must reach the event's pseudonyms). */
-export const SUBJECT_FIELD = "user_id";
 
 /**
  * What a pseudonym is checked against. For a global (event-type) pseudonym of an
@@ -103,14 +101,16 @@ export class Pseudonymizer {
     return d;
   }
 
-  private fieldKey(kind: SaltKind, scope: string, field: string, salt: Buffer, pepper: Pepper): FieldKey {
+  /** The derived key of a field under one salt buffer and pepper version (cached with the buffer). */
+  fieldKey(kind: SaltKind, scope: string, field: string, salt: Buffer, pepper: Pepper): FieldKey {
     const keys = this.derivedOf(salt, pepper).keys;
     let key = keys.get(field);
     if (!key) keys.set(field, (key = deriveFieldKey(pepper.bytes, kind, scope, field, salt)));
     return key;
   }
 
-  private boundKey(fieldKey: FieldKey, shred: Buffer | null): FieldKey {
+  /** The field key bound to a subject's shred secret (unchanged without one), cached. */
+  boundKey(fieldKey: FieldKey, shred: Buffer | null): FieldKey {
     if (!shred) return fieldKey;
     let perField = this.subjectKeys.get(fieldKey);
     if (!perField) this.subjectKeys.set(fieldKey, (perField = new WeakMap()));
@@ -212,17 +212,7 @@ export class Pseudonymizer {
     event: T,
     fields: readonly string[] = DEFAULT_ANALYTICS_FIELDS,
   ): Promise<PseudonymizeResult<T>> {
-    const eventType = assertSaltId("global", event.event_type);
-    if (fields.includes("event_type")) {
-      throw invalidArgument([
-        { path: "fields", message: "event_type selects the salt and cannot be pseudonymized" },
-      ]);
-    }
-    const raw = event[SUBJECT_FIELD];
-    if (typeof raw === "string") wellFormed(SUBJECT_FIELD, raw);
-    // A numeric user id names its subject as well as the same digits as a string would.
-    const subject = typeof raw === "number" && Number.isFinite(raw) ? String(raw) : raw;
-    const subjectId = typeof subject === "string" && saltIdProblem("user", subject) === null ? subject : null;
+    const { eventType, subjectId } = eventParts(event, fields);
     const pepper = await this.pepper.current();
     const [loaded, user] = await Promise.all([
       this.salts.current("global", eventType, { create: true }),
@@ -255,37 +245,51 @@ export class Pseudonymizer {
     } catch {
       return false;
     }
-    if (parsed.kind !== context.kind || parsed.pepperVersion < (this.options.minPepperVersion ?? 1))
-      return false;
+    if (parsed.kind !== context.kind) return false;
+    const key = await this.verificationKey(context, parsed.saltVersion, parsed.pepperVersion);
+    return key !== null && tagsEqual(pseudonymTag(key.key, value), parsed.tag);
+  }
+
+  /**
+   * The (subject-bound) key a pseudonym of `context` made under these versions was keyed with, and the
+   * pepper, or null when it cannot be made again (pepper below the floor or not loadable, salt
+   * version not retained, subject erased). Never creates a salt.
+   */
+  async verificationKey(
+    context: VerifyContext,
+    saltVersion: number,
+    pepperVersion: number,
+  ): Promise<{ key: FieldKey; pepper: Pepper } | null> {
+    if (pepperVersion < (this.options.minPepperVersion ?? 1)) return null;
     const id =
       context.kind === "user"
         ? assertSaltId("user", context.userId)
         : assertSaltId("global", context.eventType);
     const subject =
       context.kind === "global" && context.userId !== undefined ? assertSaltId("user", context.userId) : null;
-    const salt = await this.salts.version(context.kind, id, parsed.saltVersion);
-    if (!salt) return false;
+    const salt = await this.salts.version(context.kind, id, saltVersion);
+    if (!salt) return null;
     let shred: Buffer | null = null;
     if (subject !== null) {
       const user = await this.salts.current("user", subject, { create: false }).catch((e: unknown) => {
         if (isSaltServiceError(e) && e.code === "not-found") return null;
         throw e;
       });
-      if (!user?.shred) return false;
+      if (!user?.shred) return null;
       shred = user.shred;
     }
     let pepper: Pepper;
     try {
-      pepper = await this.pepper.version(parsed.pepperVersion);
+      pepper = await this.pepper.version(pepperVersion);
     } catch (e) {
-      if (isSaltServiceError(e) && e.code === "failed-precondition") return false;
+      if (isSaltServiceError(e) && e.code === "failed-precondition") return null;
       throw e;
     }
     const key = this.boundKey(
       this.fieldKey(context.kind, context.kind === "user" ? "" : id, context.field, salt, pepper),
       shred,
     );
-    return tagsEqual(pseudonymTag(key, value), parsed.tag);
+    return { key, pepper };
   }
 
   /** Forget derived keys, e.g. after an erasure in this instance. */

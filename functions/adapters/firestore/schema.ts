@@ -19,6 +19,7 @@ export const COLLECTIONS = {
   requests: "salts_requests",
   rateLimits: "salts_rate_limits",
   metrics: "salts_metrics",
+  scopes: "salts_scopes",
 } as const;
 
 /** Storage is parsed, not trusted: a malformed document is an error, not a guess. */
@@ -89,7 +90,7 @@ export const auditDocSchema = z.object({
   at: timestamp,
   actor: z.object({ uid: z.string(), via: z.enum(["callable", "scheduler", "task", "cli"]) }),
   operation: z.string(),
-  target: z.object({ kind: z.enum(["user", "global", "job", "config", "system"]), id: z.string() }),
+  target: z.object({ kind: z.enum(["user", "global", "job", "config", "system", "scope"]), id: z.string() }),
   result: z.enum(["success", "error", "denied"]),
   rotation_id: z.string().optional(),
   correlation_id: z.string(),

@@ -2,6 +2,7 @@ import type { AuditEntry } from "../../domain/audit";
 import type { ChainHead } from "../../domain/auditChain";
 import type { EncryptedSalt } from "../../domain/encryption";
 import type { SaltRecord, SaltVersionInfo } from "../../domain/salt";
+import type { ScopeRecord } from "../../domain/scope";
 import type { StoredSettings } from "../../ports/saltStore";
 
 export interface StoredCurrent {
@@ -19,6 +20,13 @@ export interface StoredVersion {
   expiresAt: Date;
 }
 
+/** A scope: its current secret and the retired versions still retained. */
+export interface StoredScope {
+  record: ScopeRecord;
+  secret: EncryptedSalt;
+  retained: { version: number; created_at: Date; retired_at: Date; expiresAt: Date; secret: EncryptedSalt }[];
+}
+
 /**
  * Everything the memory adapters keep, in one object they share (as Firestore
  * documents are shared by the Firestore adapters). Whoever builds the adapters
@@ -32,6 +40,8 @@ export class MemoryState {
   readonly chainHeads = new Map<string, ChainHead>();
   /** Idempotency records: the first answer to a request id. */
   readonly requests = new Map<string, { fingerprint: string; answer: string; expiresAt: Date }>();
+  /** Scopes by id (memoryScopeStore). */
+  readonly scopes = new Map<string, StoredScope>();
   settings: StoredSettings = { pending: null, active: null };
   sweep: Record<string, string | number | null> = {};
 
