@@ -24,6 +24,7 @@ import type { TaskQueue } from "../ports/taskQueue";
 import type { Services } from "../usecases/deps";
 import { runTask } from "../usecases/jobs/fanout";
 import { JOB_SPECS } from "../usecases/jobs/kinds";
+import { composeScopes } from "./composeScopes";
 import { adminFirestore } from "./firebase";
 import { secretsFor, type ServiceSecrets } from "./secrets";
 
@@ -96,6 +97,9 @@ export function composeServices(o: CompositionOptions = {}): Services {
         )
       : new CloudTaskQueue(config.region ?? "us-central1");
 
+  const pseudonymizer = new Pseudonymizer(cache, pepper, { minPepperVersion: config.pepperMinVersion });
+  const metrics = new MetricsRecorder(metricsStore);
+  const scopeParts = { config, clock, firestore, memory, backendDeps, cache, pepper, pseudonymizer, metrics };
   const built: Services = {
     config,
     clock,
@@ -109,7 +113,8 @@ export function composeServices(o: CompositionOptions = {}): Services {
     pepper,
     keys: secrets.keys,
     auditKey: secrets.auditKey,
-    pseudonymizer: new Pseudonymizer(cache, pepper, { minPepperVersion: config.pepperMinVersion }),
+    pseudonymizer,
+    ...composeScopes(scopeParts),
     jobs: firestore ? new FirestoreJobStore(firestore, timeoutMs) : new MemoryJobStore(memory.requests),
     requests: firestore
       ? new FirestoreRequestStore(firestore, clock, timeoutMs)
@@ -121,7 +126,7 @@ export function composeServices(o: CompositionOptions = {}): Services {
       : new MemoryRateLimiter(clock),
     identity: o.identity ?? new FirebaseIdentity(),
     metricsStore,
-    metrics: new MetricsRecorder(metricsStore),
+    metrics,
   };
   services = built;
   return built;

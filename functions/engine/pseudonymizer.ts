@@ -250,11 +250,7 @@ export class Pseudonymizer {
     return key !== null && tagsEqual(pseudonymTag(key.key, value), parsed.tag);
   }
 
-  /**
-   * The (subject-bound) key a pseudonym of `context` made under these versions was keyed with, and the
-   * pepper, or null when it cannot be made again (pepper below the floor or not loadable, salt
-   * version not retained, subject erased). Never creates a salt.
-   */
+  /** The key (and pepper) a pseudonym of `context` under these versions was made with; null when it can no longer be. */
   async verificationKey(
     context: VerifyContext,
     saltVersion: number,

@@ -28,3 +28,7 @@ export const auditLog = callable(OPERATIONS.auditLog);
 export const erase = callable(OPERATIONS.erase);
 export const reloadConfig = callable(OPERATIONS.reloadConfig);
 export const pseudonymizeTest = callable(OPERATIONS.pseudonymizeTest);
+export const subjectReport = callable(OPERATIONS.subjectReport);
+export const putScope = callable(OPERATIONS.putScope);
+export const scopes = callable(OPERATIONS.scopes);
+export const rotateScope = callable(OPERATIONS.rotateScope);

@@ -31,6 +31,10 @@ describe("each function binds only the secrets it uses (built function metadata)
       reloadConfig: ["AUDIT_KEY"],
       rotateShard: ["AUDIT_KEY", "SALT_ENCRYPTION_KEY"],
       integritySweep: ["AUDIT_KEY", "SALT_ENCRYPTION_KEY"],
+      subjectReport: ["AUDIT_KEY", "PSEUDONYM_PEPPER", "SALT_ENCRYPTION_KEY"],
+      putScope: ["AUDIT_KEY", "SALT_ENCRYPTION_KEY"],
+      scopes: ["AUDIT_KEY"],
+      rotateScope: ["AUDIT_KEY", "SALT_ENCRYPTION_KEY"],
     };
     for (const [name, secrets] of Object.entries(expected))
       expect(secretsOf(fns[name]), name).toEqual(secrets);
