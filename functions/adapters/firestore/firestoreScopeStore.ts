@@ -84,7 +84,7 @@ export class FirestoreScopeStore implements ScopeStore {
     scopeId: string,
     idem: IdempotencyRecord<O> | undefined,
     decide: (
-      current: ScopeDoc | null,
+      current: { record: ScopeRecord; doc: ScopeDoc } | null,
       now: Date,
     ) => { outcome: O; write?: Record<string, unknown>; draft?: AuditDraft },
   ): Promise<O | Replayed> {
@@ -95,7 +95,7 @@ export class FirestoreScopeStore implements ScopeStore {
           const [snap, replayed] = await Promise.all([tx.get(this.ref(scopeId)), this.replay(tx, idem)]);
           if (replayed) return replayed;
           const now = this.deps.clock();
-          const { outcome, write, draft } = decide(snap.exists ? parseDoc(snap.data()).doc : null, now);
+          const { outcome, write, draft } = decide(snap.exists ? parseDoc(snap.data()) : null, now);
           if (!draft || !write) return outcome;
           await appendLinked(this.db, tx, scopeChain(scopeId), draft, now, auditKey);
           tx.set(this.ref(scopeId), write);
@@ -116,11 +116,11 @@ export class FirestoreScopeStore implements ScopeStore {
     const created = planScopeCreate(spec, this.deps.clock());
     const sealed = sealSalt(key, created.secret, saltAad(scopeLocation(spec.scope_id), 1));
     return this.change("putScope", spec.scope_id, idempotency, (current, now) => {
-      const before = current ? parseDoc(current).record : null;
+      const before = current?.record ?? null;
       const outcome: PutScopeOutcome = before
         ? { status: "updated", record: planScopeUpdate(before, spec) }
         : { status: "created", record: { ...created.record, ...createdAt(spec, now) } };
-      const write = docData(outcome.record, current?.secret ?? sealed, current?.retained ?? [], now);
+      const write = docData(outcome.record, current?.doc.secret ?? sealed, current?.doc.retained ?? [], now);
       return { outcome, write, draft: putScopeAudit(audit, outcome, before) };
     });
   }
@@ -132,14 +132,14 @@ export class FirestoreScopeStore implements ScopeStore {
         if (request.ifVersion === undefined && !request.onlyIfDue) throw notFound(`The scope "${scopeId}"`);
         return { outcome: { status: "skipped", reason: "missing", record: null } };
       }
-      const { record } = parseDoc(current);
+      const { record, doc } = current;
       const rejected = guardRejects(record, request, now);
       if (rejected) return { outcome: { status: "skipped", reason: rejected, record } };
       const plan = planScopeRotate(record, now, this.deps.retentionDays(), request.rotationId);
       const secret = sealSalt(key, plan.secret, saltAad(scopeLocation(scopeId), plan.record.version));
       const retained = [
-        { ...plan.retired, expire_at: plan.expiresAt, secret: current.secret },
-        ...current.retained.filter((r) => r.expire_at > now),
+        { ...plan.retired, expire_at: plan.expiresAt, secret: doc.secret },
+        ...doc.retained.filter((r) => r.expire_at > now),
       ];
       return {
         outcome: { status: "rotated", record: plan.record, rotationId: request.rotationId },
