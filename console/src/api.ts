@@ -1,4 +1,5 @@
 import { httpsCallable, type Functions } from "firebase/functions";
+import type * as S from "./scopeTypes";
 import type * as T from "./types";
 
 /** The callables the console uses, with what each takes and answers. */
@@ -17,6 +18,16 @@ export interface Callables {
   auditVerify: [{ target_id?: string; limit?: number; cursor?: string }, T.AuditVerifyResponse];
   erase: [{ user_id: string; reason: string }, T.EraseResponse];
   reloadConfig: [Record<string, never>, T.ReloadResponse];
+  subjectReport: [
+    { user_id: string; values?: Record<string, S.ReportValue>; event_types?: string[]; reason: string },
+    S.SubjectReportResponse,
+  ];
+  scopes: [{ limit?: number; cursor?: string }, S.ScopesResponse];
+  putScope: [
+    { scope_id: string; description: string; rotation_days: number; consumers: string[]; reason: string },
+    S.PutScopeResponse,
+  ];
+  rotateScope: [{ scope_id: string; reason: string }, S.RotateScopeResponse];
 }
 export type CallableName = keyof Callables;
 
@@ -31,9 +42,28 @@ export interface AuditLogQuery {
 }
 
 /** Callables that change something: each user action sends a fresh request_id (safe retries). */
-const MUTATING = new Set<CallableName>(["rotateUser", "rotateGlobal", "rotateDue", "rewrap", "erase"]);
+const MUTATING = new Set<CallableName>([
+  "rotateUser",
+  "rotateGlobal",
+  "rotateDue",
+  "rewrap",
+  "erase",
+  "subjectReport",
+  "putScope",
+  "rotateScope",
+]);
 /** Callables newer than the first release: a server without them is "not available yet", not broken. */
-const NEWER = new Set<CallableName>(["forecast", "rewrap", "auditVerify", "listSalts", "listJobs"]);
+const NEWER = new Set<CallableName>([
+  "forecast",
+  "rewrap",
+  "auditVerify",
+  "listSalts",
+  "listJobs",
+  "subjectReport",
+  "scopes",
+  "putScope",
+  "rotateScope",
+]);
 
 export interface Issue {
   path: string;

@@ -8,6 +8,7 @@ import "./pages/audit";
 import "./pages/jobs";
 import "./pages/overview";
 import "./pages/salts";
+import "./pages/scopes";
 import "./pages/settings";
 import "./pages/signin";
 import { LightElement } from "./ui/base";
@@ -26,6 +27,7 @@ const ROUTES: Route[] = [
     render: (ctx) => html`<overview-page .ctx=${ctx}></overview-page>`,
   },
   { path: "/salts", label: "Salts", render: (ctx) => html`<salts-page .ctx=${ctx}></salts-page>` },
+  { path: "/scopes", label: "Scopes", render: (ctx) => html`<scopes-page .ctx=${ctx}></scopes-page>` },
   { path: "/jobs", label: "Jobs", render: (ctx) => html`<jobs-page .ctx=${ctx}></jobs-page>` },
   { path: "/audit", label: "Audit log", render: (ctx) => html`<audit-page .ctx=${ctx}></audit-page>` },
   {
