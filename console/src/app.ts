@@ -27,7 +27,6 @@ const ROUTES: Route[] = [
     render: (ctx) => html`<overview-page .ctx=${ctx}></overview-page>`,
   },
   { path: "/salts", label: "Salts", render: (ctx) => html`<salts-page .ctx=${ctx}></salts-page>` },
-  { path: "/scopes", label: "Scopes", render: (ctx) => html`<scopes-page .ctx=${ctx}></scopes-page>` },
   { path: "/jobs", label: "Jobs", render: (ctx) => html`<jobs-page .ctx=${ctx}></jobs-page>` },
   { path: "/audit", label: "Audit log", render: (ctx) => html`<audit-page .ctx=${ctx}></audit-page>` },
   {
@@ -35,6 +34,7 @@ const ROUTES: Route[] = [
     label: "Settings",
     render: (ctx) => html`<settings-page .ctx=${ctx}></settings-page>`,
   },
+  { path: "/scopes", label: "Scopes", render: (ctx) => html`<scopes-page .ctx=${ctx}></scopes-page>` },
 ];
 
 type Phase = "booting" | "failed" | "signed-out" | "signed-in";
