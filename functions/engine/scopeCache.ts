@@ -38,6 +38,12 @@ export class ScopeCache {
     return stale.value;
   }
 
+  /** The scope if it is cached and fresh: the synchronous fast path (only valid ids are ever cached). */
+  peek(scopeId: string): LoadedScope | null {
+    const entry = this.current.get(scopeId);
+    return this.fresh(entry) ? entry.value : null;
+  }
+
   /** The scope's current version and secret; not-found when there is no such scope. */
   load(scopeId: string): Promise<LoadedScope> {
     const entry = this.current.get(scopeId);

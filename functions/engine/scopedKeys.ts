@@ -10,6 +10,8 @@ export interface ScopeKey {
   readonly bytes: Buffer;
   readonly id: string;
   readonly version: number;
+  /** Pseudonym prefixes under this key, by salt kind and version (built once, not per call). */
+  readonly prefixes: Map<number, string>;
 }
 
 export const malformed = (path: string) =>
@@ -30,7 +32,7 @@ export abstract class ScopedKeys {
     if (!perPepper) this.scopeKeys.set(secret, (perPepper = new Map()));
     let key = perPepper.get(pepper.version);
     if (!key) {
-      key = { bytes: deriveScopeKey(pepper.bytes, id, version, secret), id, version };
+      key = { bytes: deriveScopeKey(pepper.bytes, id, version, secret), id, version, prefixes: new Map() };
       perPepper.set(pepper.version, key);
     }
     return key;
@@ -46,9 +48,15 @@ export abstract class ScopedKeys {
   }
 
   protected prefix(kind: SaltKind, scope: ScopeKey | null, saltVersion: number, pepperVersion: number) {
-    return scope
-      ? scopedPrefix(kind, scope.id, scope.version, saltVersion, pepperVersion)
-      : pseudonymPrefix(kind, saltVersion, pepperVersion);
+    if (!scope) return pseudonymPrefix(kind, saltVersion, pepperVersion);
+    const slot = saltVersion * 2 + (kind === "user" ? 0 : 1);
+    let prefix = scope.prefixes.get(slot);
+    if (prefix === undefined)
+      scope.prefixes.set(
+        slot,
+        (prefix = scopedPrefix(kind, scope.id, scope.version, saltVersion, pepperVersion)),
+      );
+    return prefix;
   }
 
   /** Each listed field through `keyOf`, with the Pseudonymizer's rules (null stays, others refused). */

@@ -81,7 +81,7 @@ export class ScopedPseudonymizer extends ScopedKeys {
   }
 
   /** `pseudonymizeUserData` with a scope and/or the previous version's pseudonyms. */
-  async pseudonymizeUserData<T extends DataRecord>(
+  pseudonymizeUserData<T extends DataRecord>(
     userId: string,
     record: T,
     fields: readonly string[],
@@ -89,6 +89,49 @@ export class ScopedPseudonymizer extends ScopedKeys {
   ): Promise<OptionsResult<T>> {
     if (options.scope === undefined && !options.withPrevious)
       return this.base.pseudonymizeUserData(userId, record, fields);
+    try {
+      // Warm pepper, scope and salt: no await, as on the unscoped hot path (only valid ids are cached).
+      const pepper = options.withPrevious ? null : this.pepper.peek();
+      const cached = pepper && options.scope !== undefined ? this.scopes.peek(options.scope) : null;
+      const loaded = cached && typeof userId === "string" ? this.salts.peek("user", userId) : null;
+      if (pepper && cached && loaded) {
+        const scope = this.scopeKey(cached.record.scope_id, cached.record.version, cached.secret, pepper);
+        return Promise.resolve(this.userResult(record, fields, loaded, pepper, scope));
+      }
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    return this.loadUser(userId, record, fields, options);
+  }
+
+  private userResult<T extends DataRecord>(
+    record: T,
+    fields: readonly string[],
+    loaded: LoadedSalt,
+    pepper: Pepper,
+    scope: ScopeKey | null,
+  ): OptionsResult<T> {
+    const keyOf = (f: string) => this.keyIn(this.base.fieldKey("user", "", f, loaded.salt, pepper), scope);
+    return {
+      data: this.applyKeys(
+        record,
+        fields,
+        keyOf,
+        this.prefix("user", scope, loaded.record.version, pepper.version),
+        "data.",
+      ),
+      saltVersion: loaded.record.version,
+      pepperVersion: pepper.version,
+      ...(scope ? { scope: { id: scope.id, version: scope.version } } : {}),
+    };
+  }
+
+  private async loadUser<T extends DataRecord>(
+    userId: string,
+    record: T,
+    fields: readonly string[],
+    options: PseudonymOptions,
+  ): Promise<OptionsResult<T>> {
     assertSaltId("user", userId);
     // The pepper, then the scope, then the salt: an unknown scope creates nothing.
     const pepper = await this.pepper.current();
@@ -96,13 +139,7 @@ export class ScopedPseudonymizer extends ScopedKeys {
     const loaded = await this.salts.current("user", userId, { create: true });
     const under = (salt: Buffer) => (f: string) =>
       this.keyIn(this.base.fieldKey("user", "", f, salt, pepper), scope);
-    const prefix = this.prefix("user", scope, loaded.record.version, pepper.version);
-    const out: OptionsResult<T> = {
-      data: this.applyKeys(record, fields, under(loaded.salt), prefix, "data."),
-      saltVersion: loaded.record.version,
-      pepperVersion: pepper.version,
-      ...(scope ? { scope: { id: scope.id, version: scope.version } } : {}),
-    };
+    const out = this.userResult(record, fields, loaded, pepper, scope);
     if (!options.withPrevious) return out;
     const prev = await this.previousSalt(userId, loaded);
     out.previousVersion = prev?.version ?? null;
