@@ -12,7 +12,16 @@ export interface Transport {
 }
 
 /** The mutating calls that take a `request_id`, so a retry after a lost answer is safe. */
-const IDEMPOTENT = new Set(["rotateUser", "rotateGlobal", "rotateDue", "erase", "rewrap"]);
+const IDEMPOTENT = new Set([
+  "rotateUser",
+  "rotateGlobal",
+  "rotateDue",
+  "erase",
+  "rewrap",
+  "subjectReport",
+  "putScope",
+  "rotateScope",
+]);
 const ATTEMPTS = 3;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
