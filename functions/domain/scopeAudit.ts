@@ -30,6 +30,22 @@ export function putScopeAudit(
   };
 }
 
+/** The audit entry of re-encrypting a scope's secrets under another key version (nothing else changes). */
+export function rewrapScopeAudit(
+  audit: Context,
+  scopeId: string,
+  before: { key_version: number }[],
+  to: number,
+): AuditDraft {
+  const from = [...new Set(before.map((e) => e.key_version))].sort((a, b) => a - b);
+  return {
+    ...audit,
+    target: { kind: "scope", id: scopeId },
+    result: "success",
+    details: { from_key_versions: from.join(","), to_key_version: to },
+  };
+}
+
 /** The audit entry of a scope rotation (by salts-rotateScope or a job). */
 export function rotateScopeAudit(
   request: { audit: Context; rotationId: string },

@@ -17,10 +17,7 @@ export const scopeSchemas = {
   subjectReport: z.strictObject({
     user_id: rules.userId,
     values: z
-      .record(
-        fieldName,
-        z.union([rules.text().pipe(z.string().max(10_000)), z.number(), z.boolean()]),
-      )
+      .record(fieldName, z.union([rules.text().pipe(z.string().max(10_000)), z.number(), z.boolean()]))
       .refine((d) => Object.keys(d).length <= 50, "must have at most 50 fields")
       .optional(),
     event_types: z.array(rules.eventType).max(20).optional(),

@@ -52,4 +52,11 @@ export interface ScopeStore {
   /** Scopes whose `next_rotation` has come, in id order, a page at a time. */
   listDueScopes(page: PageRequest): Promise<Page<ScopeRecord>>;
   countDueScopes(): Promise<number>;
+  /** Of `versions`, those some scope's stored secret (current or retained) still needs. */
+  keyVersionsInUse(versions: number[]): Promise<number[]>;
+  /**
+   * Re-encrypts every scope secret (current and retained) not under the current key version; bytes and
+   * versions do not change, so pseudonyms do not. One audit entry per scope rewrapped; returns how many.
+   */
+  rewrapScopes(audit: AuditContext): Promise<number>;
 }

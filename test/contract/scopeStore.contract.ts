@@ -166,6 +166,26 @@ export function scopeStoreContract(name: string, makeHarness: () => Promise<Scop
       expect((await h.audit.listAudit({ limit: 10, targetId: "partner-a" })).items).toHaveLength(1);
     });
 
+    it("when the key rotates, then rewrapScopes re-encrypts every secret under it, once, and nothing else changes", async () => {
+      await s.putScope(spec(), audit);
+      h.state.clock.advance(DAY);
+      await s.rotateScope("partner-a", rotation(1));
+      const before = [await s.scopeSecret("partner-a", 1), await s.scopeSecret("partner-a", 2)];
+      expect(await s.keyVersionsInUse([1, 2])).toEqual([1]);
+      h.state.keys.add();
+      expect(await s.rewrapScopes({ ...audit, operation: "rewrap" })).toBe(1);
+      expect(await s.rewrapScopes({ ...audit, operation: "rewrap" })).toBe(0);
+      expect(await s.keyVersionsInUse([1, 2])).toEqual([2]);
+      h.state.keys.setEnabled(1, false);
+      expect((await s.scopeSecret("partner-a", 1))!.equals(before[0]!)).toBe(true);
+      expect((await s.loadScope("partner-a"))!.secret.equals(before[1]!)).toBe(true);
+      expect((await s.scope("partner-a"))!.version).toBe(2);
+      const entries = (await h.audit.listAudit({ limit: 10, targetId: "partner-a", operation: "rewrap" }))
+        .items;
+      expect(entries).toHaveLength(1);
+      expect(entries[0]!.details).toMatchObject({ from_key_versions: "1", to_key_version: 2 });
+    });
+
     it("when a stored secret is tampered with, then loading it fails closed, naming no bytes", async () => {
       await s.putScope(spec(), audit);
       await h.tamper("partner-a");

@@ -7,7 +7,7 @@ import {
 } from "firebase-admin/firestore";
 import type { AuditDraft } from "../../domain/audit";
 import type { AuditKey } from "../../domain/auditChain";
-import { openWith, saltAad, sealSalt } from "../../domain/encryption";
+import { openWith, saltAad, sealSalt, type EncryptedSalt } from "../../domain/encryption";
 import { notFound } from "../../domain/errors";
 import { encodeDocId } from "../../domain/ids";
 import { decodeCursor, toPage, type Page } from "../../domain/paging";
@@ -23,7 +23,7 @@ import {
   type ScopeRecord,
   type ScopeSpec,
 } from "../../domain/scope";
-import { putScopeAudit, rotateScopeAudit, scopeChain } from "../../domain/scopeAudit";
+import { putScopeAudit, rewrapScopeAudit, rotateScopeAudit, scopeChain } from "../../domain/scopeAudit";
 import type { BackendDeps } from "../../ports/backendDeps";
 import { REQUEST_TTL_MS } from "../../ports/requestStore";
 import type { AuditContext, IdempotencyRecord, PageRequest, Replayed } from "../../ports/saltStore";
@@ -147,6 +147,52 @@ export class FirestoreScopeStore implements ScopeStore {
         draft: rotateScopeAudit(request, plan.record),
       };
     });
+  }
+
+  keyVersionsInUse(versions: number[]): Promise<number[]> {
+    return guarded("scopeKeyVersions", this.timeoutMs, async () => {
+      const snap = await this.db.collection(COLLECTIONS.scopes).select("key_versions").get();
+      const used = new Set(snap.docs.flatMap((d) => (d.get("key_versions") as number[] | undefined) ?? []));
+      return versions.filter((v) => used.has(v));
+    });
+  }
+
+  async rewrapScopes(audit: AuditContext): Promise<number> {
+    const key = await this.deps.keys.current();
+    const ids = await guarded("rewrapScopes", this.timeoutMs, async () =>
+      (await this.db.collection(COLLECTIONS.scopes).select("scope_id").get()).docs.map(
+        (d) => d.get("scope_id") as string,
+      ),
+    );
+    let n = 0;
+    for (const id of ids) {
+      const read = await guarded("rewrapScopes", this.timeoutMs, () => this.ref(id).get());
+      if (!read.exists) continue;
+      const { record, doc } = parseDoc(read.data());
+      const all = [doc.secret, ...doc.retained.map((r) => r.secret)];
+      if (all.every((e) => e.key_version === key.version)) continue;
+      const aad = (v: number) => saltAad(scopeLocation(id), v);
+      const again = async (enc: EncryptedSalt, v: number) =>
+        enc.key_version === key.version
+          ? enc
+          : sealSalt(key, await openWith(this.deps.keys, enc, aad(v)), aad(v));
+      const secret = await again(doc.secret, record.version);
+      const retained = await Promise.all(
+        doc.retained.map(async (r) => ({ ...r, secret: await again(r.secret, r.version) })),
+      );
+      const done = await this.change("rewrapScopes", id, undefined, (current, now) =>
+        // Only what was read: a scope changed meanwhile (rotated) is left to the next run.
+        current?.record.version !== record.version || current.doc.retained.length !== doc.retained.length
+          ? { outcome: false }
+          : {
+              outcome: true,
+              write: docData(current.record, secret, retained, now),
+              draft: rewrapScopeAudit(audit, id, all, key.version),
+            },
+      );
+      if (done === true) n++;
+    }
+    return n;
   }
 
   scope(scopeId: string): Promise<ScopeRecord | null> {

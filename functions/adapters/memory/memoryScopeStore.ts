@@ -1,4 +1,4 @@
-import { openWith, saltAad, sealSalt } from "../../domain/encryption";
+import { openWith, saltAad, sealSalt, type EncryptedSalt } from "../../domain/encryption";
 import { notFound } from "../../domain/errors";
 import { encodeDocId } from "../../domain/ids";
 import { decodeCursor, toPage, type Page } from "../../domain/paging";
@@ -13,7 +13,7 @@ import {
   type ScopeRecord,
   type ScopeSpec,
 } from "../../domain/scope";
-import { putScopeAudit, rotateScopeAudit, scopeChain } from "../../domain/scopeAudit";
+import { putScopeAudit, rewrapScopeAudit, rotateScopeAudit, scopeChain } from "../../domain/scopeAudit";
 import type { BackendDeps } from "../../ports/backendDeps";
 import { REQUEST_TTL_MS } from "../../ports/requestStore";
 import type { AuditContext, IdempotencyRecord, PageRequest, Replayed } from "../../ports/saltStore";
@@ -142,6 +142,48 @@ export class MemoryScopeStore implements ScopeStore {
     await Promise.resolve();
     const now = this.deps.clock();
     return [...this.state.scopes.values()].filter((s) => isScopeDue(s.record, now)).length;
+  }
+
+  async keyVersionsInUse(versions: number[]): Promise<number[]> {
+    await Promise.resolve();
+    const used = new Set<number>();
+    for (const s of this.state.scopes.values())
+      for (const enc of [s.secret, ...s.retained.map((r) => r.secret)]) used.add(enc.key_version);
+    return versions.filter((v) => used.has(v));
+  }
+
+  async rewrapScopes(audit: AuditContext): Promise<number> {
+    const [key, auditKey] = await Promise.all([this.deps.keys.current(), this.deps.auditKey.current()]);
+    let n = 0;
+    for (const [scopeId, stored] of [...this.state.scopes]) {
+      const all = [stored.secret, ...stored.retained.map((r) => r.secret)];
+      if (all.every((e) => e.key_version === key.version)) continue;
+      const location = scopeLocation(scopeId);
+      const again = async (enc: EncryptedSalt, version: number) =>
+        enc.key_version === key.version
+          ? enc
+          : sealSalt(
+              key,
+              await openWith(this.deps.keys, enc, saltAad(location, version)),
+              saltAad(location, version),
+            );
+      const secret = await again(stored.secret, stored.record.version);
+      const retained = await Promise.all(
+        stored.retained.map(async (r) => ({ ...r, secret: await again(r.secret, r.version) })),
+      );
+      // Applied only if nothing changed the scope meanwhile (a rotation re-seals under the current key anyway).
+      if (this.state.scopes.get(scopeId) !== stored) continue;
+      this.state.scopes.set(scopeId, { ...stored, secret, retained });
+      appendToChain(
+        this.state,
+        rewrapScopeAudit(audit, scopeId, all, key.version),
+        this.deps.clock(),
+        scopeChain(scopeId),
+        auditKey,
+      );
+      n++;
+    }
+    return n;
   }
 
   async rotateScope(scopeId: string, request: RotateScopeRequest): Promise<RotateScopeOutcome> {
