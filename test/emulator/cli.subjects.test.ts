@@ -125,7 +125,7 @@ describe(
         ["subject-report", uid, "--value", "email=s@example.com", "--reason", "DSAR 9"],
         admin.env,
       );
-      expect(human.code).toBe(0);
+      expect(human.code, human.stderr).toBe(0);
       expect(human.stdout).toMatch(/State\s+active/);
       expect(human.stdout).toContain(given.email);
       expect(human.stdout).toContain("subject_report");

@@ -11,6 +11,7 @@ import {
 } from "../../functions/domain/scope";
 import { eraseUser } from "../../functions/usecases/erase";
 import { startScopeRotation } from "../../functions/usecases/jobs/scopeRotation";
+import { runSweep } from "../../functions/usecases/sweep";
 import { rotateSalt } from "../../functions/usecases/rotateSalt";
 import { putScope, rotateScope } from "../../functions/usecases/scopes";
 import { runtimeSecrets, testConfig } from "../support/runtimes";
@@ -284,5 +285,18 @@ describe("scopes on the memory backend", () => {
       .items;
     expect(entries).toHaveLength(1);
     expect(entries[0]!.rotation_id).toMatch(/^job_/);
+  });
+
+  it("when the integrity sweep runs, then it starts the scope rotation job for due scopes, and none when none is due", async () => {
+    const { rt, clock } = memoryRuntime();
+    await putScope(rt, ctx, scope("weekly", { rotation_days: 7 }));
+    const sweep = { correlationId: "sweep", actor: { uid: "scheduler", via: "scheduler" as const } };
+    expect((await runSweep(rt, sweep)).scope_job).toBeUndefined();
+    clock.advance(8 * DAY);
+    const report = await runSweep(rt, sweep);
+    expect(report.scope_job).toMatchObject({ due: 1, rotated: 1, failed: 0 });
+    expect((await rt.scopes.scope("weekly"))!.version).toBe(2);
+    const summary = (await rt.audit.listAudit({ limit: 5, operation: "sweep" })).items[0]!;
+    expect(summary.details).toMatchObject({ scopes_rotated: 1 });
   });
 });

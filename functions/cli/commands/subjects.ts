@@ -2,7 +2,7 @@ import { Option, type Command } from "commander";
 import { usage } from "../core/exits";
 import type { Colors } from "../ui/colors";
 import { confirmOrRefuse } from "../ui/confirm";
-import { keyValues, plural, relativeTime, when, type Answer, type Column } from "../ui/output";
+import { keyValues, plural, printAnswer, relativeTime, when, type Answer, type Column } from "../ui/output";
 import { auditColumns, type AuditEntry } from "../ui/views";
 import { act, callAndPrint, defined, examples, requestIdOption, wholeNumber, yesOption } from "./define";
 
@@ -271,7 +271,6 @@ export function registerSubjectCommands(program: Command): void {
 /** Under the human report, the subject's audit entries as a table (json and csv carry them as data). */
 async function printAuditTail(a: Answer, format: string): Promise<void> {
   if (format !== "human") return;
-  const { printAnswer } = await import("../ui/output");
   process.stdout.write("\n");
   await printAnswer(a, { list: { items: () => a.audit as AuditEntry[], columns: auditColumns } }, "human");
 }
