@@ -11,6 +11,8 @@ export interface ScopeHarness {
   state: TestState;
   /** Flips one byte of the stored ciphertext of the scope's current secret. */
   tamper(scopeId: string): Promise<void>;
+  /** Copies the stored secret ciphertext of `from` into scope `to`, as a database writer could. */
+  copySecret(from: string, to: string): Promise<void>;
   reset(): Promise<void>;
 }
 
@@ -184,6 +186,15 @@ export function scopeStoreContract(name: string, makeHarness: () => Promise<Scop
         .items;
       expect(entries).toHaveLength(1);
       expect(entries[0]!.details).toMatchObject({ from_key_versions: "1", to_key_version: 2 });
+    });
+
+    it("when a database writer copies one scope's secret into another, then it does not open there", async () => {
+      await s.putScope(spec(), audit);
+      await s.putScope(spec({ scope_id: "partner-b" }), audit);
+      await h.copySecret("partner-a", "partner-b");
+      // Bound to its place (scope and version) as associated data: two scopes never share a key by copy.
+      await expect(s.loadScope("partner-b")).rejects.toMatchObject({ code: "internal" });
+      expect((await s.loadScope("partner-a"))!.secret).toHaveLength(32);
     });
 
     it("when a stored secret is tampered with, then loading it fails closed, naming no bytes", async () => {

@@ -19,5 +19,9 @@ scopeStoreContract("firestore (emulator)", async () => {
       ct[0] = ct[0]! ^ 0x01;
       await ref.update({ "secret.ct": ct });
     },
+    copySecret: async (from, to) => {
+      const src = (await db.collection("salts_scopes").doc(encodeDocId(from)).get()).get("secret");
+      await db.collection("salts_scopes").doc(encodeDocId(to)).update({ secret: src });
+    },
   };
 });

@@ -3,9 +3,29 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { composeServices } from "../../functions/app/compose";
 import type { Services } from "../../functions/usecases/deps";
 import { startScopeRotation } from "../../functions/usecases/jobs/scopeRotation";
-import { clearFirestore } from "../support/firestore";
+import { adminFirestore, clearFirestore } from "../support/firestore";
 import { runtimeSecrets, testConfig } from "../support/runtimes";
-import { call, createUser, localSecrets, setTestClock, type TestUser } from "../support/stack";
+import {
+  call as rawCall,
+  createUser,
+  emulatorLog,
+  localSecrets,
+  setTestClock,
+  type CallResult,
+  type TestUser,
+} from "../support/stack";
+import { openSalt, parseEncryptionKey, saltAad } from "../../functions/domain/encryption";
+import { scopeLocation } from "../../functions/domain/scope";
+
+/** Every answer of this file, for the leak check at its end. */
+const answers: string[] = [];
+async function call<T = Record<string, unknown>>(
+  ...args: Parameters<typeof rawCall>
+): Promise<CallResult<T>> {
+  const r = await rawCall<T>(...args);
+  answers.push(r.raw);
+  return r;
+}
 import { DAY } from "../support/testDeps";
 
 interface Scope {
@@ -207,8 +227,12 @@ describe("scopes over HTTP (functions + auth + firestore emulators)", { timeout:
   });
 
   it("when a scope's interval has passed, then the scope rotation job (the sweep's) rotates it, once", async () => {
+    // Created two days ago (the functions' clock set back for the put), so it is due now: the job runs on the
+    // real clock (a job's write ramp is paced on the real clock; a job started "in the future" would wait for it).
+    await setTestClock(-2 * DAY);
     expect((await put("daily", [admin.uid], admin.token, { rotation_days: 1 })).result?.created).toBe(true);
-    const ahead = library(2 * DAY + offset);
+    await setTestClock(offset);
+    const ahead = library(0);
     const ctx = { correlationId: "scope-job-test", actor: { uid: "scheduler", via: "scheduler" as const } };
     const run = await startScopeRotation(ahead, ctx);
     expect(run).toMatchObject({ due: 1, rotated: 1, failed: 0, mode: "inline" });
@@ -229,6 +253,37 @@ describe("scopes over HTTP (functions + auth + firestore emulators)", { timeout:
       { token: auditor.token },
     );
     expect(rotations.result!.entries).toHaveLength(1);
+  });
+
+  it("when every answer, audit entry and log line of this file is searched, then no scope secret appears in any form", async () => {
+    const key = { version: 1, bytes: parseEncryptionKey(localSecrets().SALT_ENCRYPTION_KEY) };
+    const secrets: Buffer[] = [];
+    type Enc = { key_version: number; iv: Uint8Array; ct: Uint8Array; tag: Uint8Array };
+    const open = (id: string, version: number, enc: Enc) =>
+      openSalt(
+        key,
+        {
+          ...enc,
+          alg: "A256GCM",
+          key_id: (enc as unknown as { key_id: string }).key_id,
+          iv: Buffer.from(enc.iv),
+          ct: Buffer.from(enc.ct),
+          tag: Buffer.from(enc.tag),
+        },
+        saltAad(scopeLocation(id), version),
+      );
+    for (const doc of (await adminFirestore().collection("salts_scopes").get()).docs) {
+      const id = doc.get("scope_id") as string;
+      secrets.push(open(id, doc.get("version") as number, doc.get("secret") as Enc));
+      for (const r of doc.get("retained") as { version: number; secret: Enc }[])
+        secrets.push(open(id, r.version, r.secret));
+    }
+    expect(secrets.length).toBeGreaterThanOrEqual(5);
+    const trail = await call("auditLog", { limit: 500 }, { token: auditor.token });
+    const haystack = [...answers, trail.raw, emulatorLog()].join("\n");
+    for (const secret of secrets)
+      for (const form of [secret.toString("hex"), secret.toString("base64"), secret.toString("base64url")])
+        expect(haystack.includes(form)).toBe(false);
   });
 
   it("when a scope request is malformed, then invalid-argument names every offending field", async () => {

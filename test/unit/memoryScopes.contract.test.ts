@@ -16,5 +16,8 @@ scopeStoreContract("memory", async () => {
       const s = stored.scopes.get(scopeId)!;
       s.secret.ct[0] = s.secret.ct[0]! ^ 0x01;
     },
+    copySecret: async (from, to) => {
+      stored.scopes.get(to)!.secret = { ...stored.scopes.get(from)!.secret };
+    },
   };
 });
