@@ -156,7 +156,8 @@ describe("subject access", () => {
     await panel.getByLabel(/Event types/).fill("signup");
     await panel.getByLabel("Reason").fill("DSAR 2026-17");
     await panel.getByRole("button", { name: "Run report" }).click();
-    await page.getByTestId("report-table").waitFor();
+    // The first report starts the function's worker (a cold start can take a while on a busy machine).
+    await page.getByTestId("report-table").waitFor({ timeout: 150_000 });
     expect(await text(page, "report-state")).toBe("active");
     const cells = await page.getByTestId("report-table").locator("tbody td.id").allTextContents();
     expect(cells).toEqual(expect.arrayContaining([library[1], library[2]]));
@@ -202,7 +203,7 @@ describe("subject access", () => {
     await panel.getByLabel(/Identifiers/).fill("email=gone@example.com");
     await panel.getByLabel("Reason").fill("DSAR after erasure");
     await panel.getByRole("button", { name: "Run report" }).click();
-    await page.getByTestId("subject-report").waitFor();
+    await page.getByTestId("subject-report").waitFor({ timeout: 150_000 });
     expect(await text(page, "report-state")).toBe("erased");
     expect(await text(page, "report-erased-at")).toMatch(/UTC$/);
     expect(await page.getByTestId("report-table").count()).toBe(0);

@@ -182,7 +182,7 @@ export class ScopesPage extends LightElement {
                   <td>${s.description || html`<span class="muted">—</span>`}</td>
                   ${
                     admin
-                      ? html`<td class="row-actions">
+                      ? html`<td class="row-actions scope-actions">
                           <button
                             class="btn btn-sm"
                             type="button"
@@ -213,7 +213,7 @@ export class ScopesPage extends LightElement {
   private fields(prefix: string, s: ScopeMetadata | null) {
     return html`<div class="field">
         <label for="${prefix}-description">Description</label>
-        <input id="${prefix}-description" name="description" maxlength="500" .value=${s?.description ?? ""} />
+        <input id="${prefix}-description" name="description" maxlength="500" value=${s?.description ?? ""} />
       </div>
       <div class="field">
         <label for="${prefix}-days">Rotate every (days)</label>
@@ -224,7 +224,7 @@ export class ScopesPage extends LightElement {
           min="1"
           max="3650"
           required
-          .value=${String(s?.rotation_days ?? 30)}
+          value=${String(s?.rotation_days ?? 30)}
         />
       </div>
       <div class="field">

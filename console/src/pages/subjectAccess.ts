@@ -142,7 +142,7 @@ export class SubjectAccess extends LightElement {
     const err = this.error as ApiError | null;
     return html`<section class="panel" aria-labelledby="sar-h" data-testid="subject-access">
       <h2 id="sar-h">Subject access</h2>
-      <p class="muted small">
+      <p class="muted small sar-intro">
         For a data-subject access request: the pseudonym of each identifier under every retained salt version
         of <span class="mono id">${this.userId}</span> (and of the event types named), the subject's audit
         entries, and whether the subject was erased. Running the report is itself audited.
