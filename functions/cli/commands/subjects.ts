@@ -217,7 +217,7 @@ export function registerSubjectCommands(program: Command): void {
     "salts scope put partner-a --rotation-days 30 --consumer bq@my-project.iam.gserviceaccount.com --reason onboarding",
     "salts scope rotate partner-a --reason 'partner asked' --yes",
   ]);
-  act(
+  const put = act(
     scope
       .command("put")
       .description("Create a scope, or replace its description, interval and consumers (its secret stays)")
@@ -247,7 +247,7 @@ export function registerSubjectCommands(program: Command): void {
         o,
       ).then(() => undefined),
   );
-  act(
+  const rotate = act(
     scope
       .command("rotate")
       .description("Rotate a scope now: every subject's pseudonyms in it change at once (asks first)")
@@ -266,6 +266,11 @@ export function registerSubjectCommands(program: Command): void {
       );
     },
   );
+  examples(put, [
+    "salts scope put partner-a --rotation-days 30 --consumer bq@my-project.iam.gserviceaccount.com --reason onboarding",
+    "salts scope put partner-a --rotation-days 7 --consumer uid-123 --consumer uid-456 --reason 'weekly now'",
+  ]);
+  examples(rotate, ["salts scope rotate partner-a --reason 'partner asked' --yes"]);
 }
 
 /** Under the human report, the subject's audit entries as a table (json and csv carry them as data). */
