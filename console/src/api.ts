@@ -1,4 +1,5 @@
 import { httpsCallable, type Functions } from "firebase/functions";
+import type * as S from "./scopeTypes";
 import type * as T from "./types";
 
 /** The callables the console uses, with what each takes and answers. */
@@ -29,6 +30,16 @@ export interface Callables {
     T.ApprovalsResponse,
   ];
   bigqueryInfo: [{ limit?: number }, T.BigqueryInfoResponse];
+  subjectReport: [
+    { user_id: string; values?: Record<string, S.ReportValue>; event_types?: string[]; reason: string },
+    S.SubjectReportResponse,
+  ];
+  scopes: [{ limit?: number; cursor?: string }, S.ScopesResponse];
+  putScope: [
+    { scope_id: string; description: string; rotation_days: number; consumers: string[]; reason: string },
+    S.PutScopeResponse,
+  ];
+  rotateScope: [{ scope_id: string; reason: string }, S.RotateScopeResponse];
 }
 export type CallableName = keyof Callables;
 
@@ -52,6 +63,9 @@ const MUTATING = new Set<CallableName>([
   "setRole",
   "setApprovals",
   "approve",
+  "subjectReport",
+  "putScope",
+  "rotateScope",
 ]);
 /** Callables newer than the first release: a server without them is "not available yet", not broken. */
 const NEWER = new Set<CallableName>([
@@ -66,6 +80,10 @@ const NEWER = new Set<CallableName>([
   "approve",
   "approvals",
   "bigqueryInfo",
+  "subjectReport",
+  "scopes",
+  "putScope",
+  "rotateScope",
 ]);
 /** Callables an approval policy can guard: their answer may be a request waiting for a second admin. */
 const GUARDABLE = new Set<CallableName>(["erase", "rewrap", "rotateDue", "reloadConfig", "setRole"]);

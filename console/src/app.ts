@@ -11,6 +11,7 @@ import "./pages/bigquery";
 import "./pages/jobs";
 import "./pages/overview";
 import "./pages/salts";
+import "./pages/scopes";
 import "./pages/settings";
 import "./pages/signin";
 import { LightElement } from "./ui/base";
@@ -47,6 +48,7 @@ const ROUTES: Route[] = [
     render: (ctx) => html`<approvals-page .ctx=${ctx}></approvals-page>`,
   },
   { path: "/access", label: "Access", render: (ctx) => html`<access-page .ctx=${ctx}></access-page>` },
+  { path: "/scopes", label: "Scopes", render: (ctx) => html`<scopes-page .ctx=${ctx}></scopes-page>` },
 ];
 
 type Phase = "booting" | "failed" | "signed-out" | "signed-in";

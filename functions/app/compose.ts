@@ -37,6 +37,7 @@ import type { TaskQueue } from "../ports/taskQueue";
 import type { Services } from "../usecases/deps";
 import { runTask } from "../usecases/jobs/fanout";
 import { JOB_SPECS } from "../usecases/jobs/kinds";
+import { composeScopes } from "./composeScopes";
 import { adminFirestore, cloudStorage } from "./firebase";
 import { secretsFor, type ServiceSecrets } from "./secrets";
 import { composeEvents } from "./events";
@@ -127,6 +128,9 @@ export function composeServices(o: CompositionOptions = {}): Services {
     ? new FirestoreApprovalStore(firestore, clock, secrets.auditKey, timeoutMs)
     : new MemoryApprovalStore(memory, clock, secrets.auditKey);
 
+  const pseudonymizer = new Pseudonymizer(cache, pepper, { minPepperVersion: config.pepperMinVersion });
+  const metrics = new MetricsRecorder(metricsStore);
+  const scopeParts = { config, clock, firestore, memory, backendDeps, cache, pepper, pseudonymizer, metrics };
   const built: Services = {
     config,
     clock,
@@ -145,7 +149,8 @@ export function composeServices(o: CompositionOptions = {}): Services {
     pepper,
     keys: secrets.keys,
     auditKey: secrets.auditKey,
-    pseudonymizer: new Pseudonymizer(cache, pepper, { minPepperVersion: config.pepperMinVersion }),
+    pseudonymizer,
+    ...composeScopes(scopeParts),
     jobs: firestore
       ? new FirestoreJobStore(firestore, timeoutMs, events)
       : new MemoryJobStore(memory, events),
@@ -169,7 +174,7 @@ export function composeServices(o: CompositionOptions = {}): Services {
     // Unsigned tokens only under the Functions emulator, where nothing can mint a Google-signed one.
     idTokens: o.idTokens ?? new GoogleIdTokens({ acceptUnsigned: config.emulator }),
     metricsStore,
-    metrics: new MetricsRecorder(metricsStore),
+    metrics,
     approvals,
     approvalPolicy: new ApprovalPolicySource(approvals, config.settingsRefreshSeconds * 1000),
     accounts: o.accounts ?? new FirebaseAccounts(),

@@ -1,23 +1,29 @@
 import type { Services } from "../usecases/deps";
-import { composeServices } from "./compose";
+import { readConfig } from "../config/config";
+import { composeServices, type CompositionOptions } from "./compose";
 
 let instance: Services | null = null;
+
+/** A test hooks module: composition options (a clock tests drive) and a decoration of the services. */
+interface TestHooks {
+  options?: CompositionOptions;
+  decorate: (s: Services) => Services;
+}
 
 /**
  * This instance's services, built on first use (or in `onInit`). Under the
  * Functions emulator only, `EMULATOR_TEST_HOOKS` may name a module whose
- * `decorate(services)` wraps them (the tests' fault injection); it is never
- * consulted anywhere else, and no such module is deployed.
+ * `options` are composed in (a test clock) and whose `decorate(services)` wraps
+ * them (the tests' fault injection); it is never consulted anywhere else, and no
+ * such module is deployed.
  */
 export function services(): Services {
   if (!instance) {
-    const built = composeServices();
-    const hooks = process.env.EMULATOR_TEST_HOOKS;
-    if (built.config.emulator && hooks) {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { decorate } = require(hooks) as { decorate: (s: Services) => Services };
-      instance = decorate(built);
-    } else instance = built;
+    const hooksPath = process.env.EMULATOR_TEST_HOOKS;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const hooks = hooksPath && readConfig().emulator ? (require(hooksPath) as TestHooks) : null;
+    const built = composeServices(hooks?.options ?? {});
+    instance = hooks ? hooks.decorate(built) : built;
   }
   return instance;
 }

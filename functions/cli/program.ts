@@ -11,6 +11,7 @@ import { registerJobCommands } from "./commands/jobs";
 import { registerLocalCommands } from "./commands/local";
 import { registerSaltCommands } from "./commands/salts";
 import { registerSessionCommands } from "./commands/session";
+import { registerSubjectCommands } from "./commands/subjects";
 import { CliError, EXIT, EXIT_HELP } from "./core/exits";
 import { debugStack, redactSecrets, routeDiagnostics } from "./core/log";
 import { Session, type GlobalOptions } from "./core/session";
@@ -83,6 +84,8 @@ export function buildProgram(): Command {
 
   program.commandsGroup("Salts:");
   registerSaltCommands(program);
+  program.commandsGroup("Subjects and scopes:");
+  registerSubjectCommands(program);
   program.commandsGroup("Batch jobs:");
   registerJobCommands(program);
   program.commandsGroup("Audit:");

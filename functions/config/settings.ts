@@ -157,6 +157,13 @@ export const SETTINGS = {
     1_000_000,
     "The write rate batch jobs ramp up to; the task queue's dispatch rate and concurrency derive from it.",
   ),
+  linkWindowHours: int(
+    "LINK_WINDOW_HOURS",
+    48,
+    0,
+    8760,
+    "Hours after a user's salt rotates during which the previous version's pseudonym may be asked for (`with_previous`); 0 turns linking off.",
+  ),
   enableMetrics: bool("ENABLE_METRICS", "Serve Prometheus metrics at `salts-metrics`."),
   enableDevEndpoints: bool("ENABLE_DEV_ENDPOINTS", "Enable `salts-pseudonymizeTest` (development only)."),
   enforceAppCheck: bool("ENFORCE_APP_CHECK", "Require a valid App Check token on every callable."),

@@ -25,7 +25,7 @@ export interface AuditEntry {
   at: string;
   actor: { uid: string; via: ActorVia };
   operation: string;
-  target: { kind: SaltKind | "job" | "config" | "system"; id: string };
+  target: { kind: SaltKind | "job" | "config" | "system" | "scope"; id: string };
   result: AuditResult;
   rotation_id?: string;
   correlation_id: string;

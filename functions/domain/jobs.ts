@@ -7,7 +7,7 @@ import { encodeDocId, type SaltKind } from "./ids";
  * rules every job follows whatever its type: ids, completion, staleness and
  * idempotence. The engine (usecases/jobs) runs them; stores persist them.
  */
-export type JobType = "rotation" | "rewrap" | "reschedule";
+export type JobType = "rotation" | "rewrap" | "reschedule" | "scope_rotation";
 export type JobState = "running" | "done" | "failed";
 export type JobScope = "user" | "global" | "all";
 export type JobMode = "inline" | "fanout";

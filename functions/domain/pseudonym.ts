@@ -33,7 +33,7 @@ export interface ParsedPseudonym {
   tag: Buffer;
 }
 
-function lengthPrefixed(part: Buffer): Buffer {
+export function lengthPrefixed(part: Buffer): Buffer {
   const len = Buffer.alloc(4);
   len.writeUInt32BE(part.length);
   return Buffer.concat([len, part]);

@@ -101,7 +101,11 @@ export interface RotationGuard {
   onlyIfDue?: boolean;
 }
 
-export function guardRejects(current: SaltRecord, guard: RotationGuard, now: Date): SkipReason | null {
+export function guardRejects(
+  current: Pick<SaltRecord, "version" | "next_rotation">,
+  guard: RotationGuard,
+  now: Date,
+): SkipReason | null {
   if (guard.ifVersion !== undefined && current.version !== guard.ifVersion) return "version-changed";
   if (guard.onlyIfDue && current.next_rotation.getTime() > now.getTime()) return "not-due";
   return null;

@@ -3,6 +3,7 @@ import type { z } from "zod";
 import type { AuditEntry } from "../domain/audit";
 import { SaltServiceError } from "../domain/errors";
 import { saltIdProblem } from "../domain/ids";
+import { scopeIdProblem } from "../domain/scope";
 import { logs } from "../observability/logs";
 import type { CallContext, Services } from "../usecases/deps";
 import { approvalGate } from "./approvals";
@@ -31,9 +32,10 @@ export interface CallableSpec<S extends z.ZodType, R> {
 
 /** What a call was aimed at, when the request names a valid id; otherwise the operation. */
 function targetOf(data: unknown, operation: string): AuditEntry["target"] {
-  const d = (data ?? {}) as { user_id?: unknown; event_type?: unknown };
+  const d = (data ?? {}) as { user_id?: unknown; event_type?: unknown; scope_id?: unknown };
   if (saltIdProblem("user", d.user_id) === null) return { kind: "user", id: d.user_id as string };
   if (saltIdProblem("global", d.event_type) === null) return { kind: "global", id: d.event_type as string };
+  if (scopeIdProblem(d.scope_id) === null) return { kind: "scope", id: d.scope_id as string };
   return { kind: "system", id: operation };
 }
 

@@ -12,8 +12,11 @@ import { pseudonymizeTest } from "../usecases/pseudonymizeTest";
 import { reloadConfig } from "../usecases/reloadConfig";
 import { rotateSalt } from "../usecases/rotateSalt";
 import { getStatus } from "../usecases/status";
+import { listScopes, putScope, rotateScope } from "../usecases/scopes";
+import { subjectReport } from "../usecases/subjectReport";
 import type { CallableSpec } from "./callable";
 import { schemas } from "./schemas";
+import { scopeSchemas } from "./scopeSchemas";
 
 const op = <S extends z.ZodType, R extends object>(spec: CallableSpec<S, R>) => spec;
 
@@ -149,6 +152,39 @@ export const OPERATIONS = {
     schema: schemas.pseudonymizeTest,
     secrets: ["pepper", "key"],
     run: (s, ctx, i) => pseudonymizeTest(s, ctx, i),
+  }),
+  // Subject access and scopes (issue 21).
+  subjectReport: op({
+    operation: "subject_report",
+    role: "admin",
+    mutating: true,
+    schema: scopeSchemas.subjectReport,
+    secrets: ["pepper", "key"],
+    run: (s, ctx, i) => subjectReport(s, ctx, i),
+  }),
+  putScope: op({
+    operation: "put_scope",
+    role: "admin",
+    mutating: true,
+    schema: scopeSchemas.putScope,
+    secrets: ["key"],
+    run: (s, ctx, i) => putScope(s, ctx, i),
+  }),
+  scopes: op({
+    operation: "scopes",
+    role: "auditor",
+    mutating: false,
+    schema: scopeSchemas.scopes,
+    secrets: [],
+    run: (s, _ctx, i) => listScopes(s, i),
+  }),
+  rotateScope: op({
+    operation: "rotate_scope",
+    role: "admin",
+    mutating: true,
+    schema: scopeSchemas.rotateScope,
+    secrets: ["key"],
+    run: (s, ctx, i) => rotateScope(s, ctx, i),
   }),
 } as const;
 

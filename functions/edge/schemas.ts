@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { invalidArgument, type Issue } from "../domain/errors";
 import { saltIdProblem } from "../domain/ids";
+import { scopeIdProblem } from "../domain/scope";
 
 /**
  * Request schemas of every callable. Strict: unknown fields are refused by name.
@@ -16,6 +17,10 @@ const saltId = (kind: "user" | "global") =>
     if (problem) ctx.addIssue({ code: "custom", message: problem });
   });
 const userId = saltId("user");
+const scopeField = z.string().superRefine((v, ctx) => {
+  const problem = scopeIdProblem(v);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 const eventType = saltId("global");
 const reason = text().pipe(z.string().min(1).max(500));
 const cursor = text().pipe(z.string().min(1).max(1000));
@@ -99,8 +104,17 @@ export const schemas = {
         .max(100)
         .optional(),
       event_type: eventType.optional(),
+      // Scopes and linking (usecases/pseudonymizeTest, edge/scopeSchemas.ts).
+      scope: scopeField.optional(),
+      with_previous: z.boolean().optional(),
     })
     .superRefine((v, ctx) => {
+      if (v.with_previous && v.event_type !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["with_previous"],
+          message: "applies to user pseudonyms (no event_type)",
+        });
       v.fields?.forEach((f, i) => {
         if (!Object.hasOwn(v.data, f)) {
           ctx.addIssue({ code: "custom", path: ["fields", i], message: `"${f}" is not a field of data` });
@@ -110,6 +124,9 @@ export const schemas = {
 } as const;
 
 export type Schemas = typeof schemas;
+
+/** The field rules, for schemas declared in other modules (edge/scopeSchemas.ts). */
+export const rules = { text, userId, eventType, reason, cursor, requestId };
 
 function issuesOf(error: z.ZodError): Issue[] {
   const issues: Issue[] = [];

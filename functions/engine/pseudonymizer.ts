@@ -1,4 +1,4 @@
-import { invalidArgument, isSaltServiceError } from "../domain/errors";
+import { isSaltServiceError } from "../domain/errors";
 import { assertSaltId, type SaltKind } from "../domain/ids";
 import {
   deriveFieldKey,
@@ -13,8 +13,8 @@ import {
   type PseudonymizableValue,
 } from "../domain/pseudonym";
 import type { LoadedSalt } from "../domain/salt";
-import { SUBJECT_FIELD, subjectOf } from "../domain/subject";
 import type { Pepper, PepperSource } from "../ports/secrets";
+import { eventParts } from "./eventParts";
 import type { SaltCache } from "./saltCache";
 import {
   notPseudonymizable,
@@ -44,16 +44,10 @@ interface Derived {
 }
 
 /**
- * Pseudonymization over the salt cache and a pepper source.
- *
- * Behaviour per listed field: a string, finite number or boolean becomes a
- * pseudonym; `null` stays `null` and an absent field stays absent; an object,
- * array, lone surrogate or other value is refused with invalid-argument naming
- * the field, since passing it through could leak an identifier (and a lossy
- * encoding would give two inputs one pseudonym). Fields not listed pass through.
- *
- * An analytics event that names its subject (`user_id`) has every pseudonymized
- * field bound to that user's shred secret, so erasing the user reaches them too.
+ * Pseudonymization over the salt cache and a pepper source. Per listed field: a string, finite number
+ * or boolean becomes a pseudonym; `null` and absent stay so; anything else is refused (invalid-argument
+ * naming the field: passing it through could leak an identifier). Fields not listed pass through. An
+ * event naming its subject (`user_id`) has every field bound to that user's shred secret.
  */
 export class Pseudonymizer {
   // Derived keys hang off the salt (and shred) buffers themselves: an erased and recreated salt is a
@@ -76,14 +70,16 @@ export class Pseudonymizer {
     return d;
   }
 
-  private fieldKey(kind: SaltKind, scope: string, field: string, salt: Buffer, pepper: Pepper): FieldKey {
+  /** The derived key of a field under one salt buffer and pepper version (cached with the buffer). */
+  fieldKey(kind: SaltKind, scope: string, field: string, salt: Buffer, pepper: Pepper): FieldKey {
     const keys = this.derivedOf(salt, pepper).keys;
     let key = keys.get(field);
     if (!key) keys.set(field, (key = deriveFieldKey(pepper.bytes, kind, scope, field, salt)));
     return key;
   }
 
-  private boundKey(fieldKey: FieldKey, shred: Buffer | null): FieldKey {
+  /** The field key bound to a subject's shred secret (unchanged without one), cached. */
+  boundKey(fieldKey: FieldKey, shred: Buffer | null): FieldKey {
     if (!shred) return fieldKey;
     let perField = this.subjectKeys.get(fieldKey);
     if (!perField) this.subjectKeys.set(fieldKey, (perField = new WeakMap()));
@@ -216,13 +212,7 @@ export class Pseudonymizer {
     event: T,
     fields: readonly string[] = DEFAULT_ANALYTICS_FIELDS,
   ): Promise<PseudonymizeResult<T>> {
-    const eventType = assertSaltId("global", event.event_type);
-    if (fields.includes("event_type")) {
-      throw invalidArgument([
-        { path: "fields", message: "event_type selects the salt and cannot be pseudonymized" },
-      ]);
-    }
-    const subjectId = subjectOf(event[SUBJECT_FIELD]);
+    const { eventType, subjectId } = eventParts(event, fields);
     const pepper = await this.pepper.current();
     const [loaded, found] = await Promise.all([
       this.salts.current("global", eventType, { create: true }),
@@ -257,37 +247,47 @@ export class Pseudonymizer {
     } catch {
       return false;
     }
-    if (parsed.kind !== context.kind || parsed.pepperVersion < (this.options.minPepperVersion ?? 1))
-      return false;
+    if (parsed.kind !== context.kind) return false;
+    const key = await this.verificationKey(context, parsed.saltVersion, parsed.pepperVersion);
+    return key !== null && tagsEqual(pseudonymTag(key.key, value), parsed.tag);
+  }
+
+  /** The key (and pepper) a pseudonym of `context` under these versions was made with; null when it can no longer be. */
+  async verificationKey(
+    context: VerifyContext,
+    saltVersion: number,
+    pepperVersion: number,
+  ): Promise<{ key: FieldKey; pepper: Pepper } | null> {
+    if (pepperVersion < (this.options.minPepperVersion ?? 1)) return null;
     const id =
       context.kind === "user"
         ? assertSaltId("user", context.userId)
         : assertSaltId("global", context.eventType);
     const subject =
       context.kind === "global" && context.userId !== undefined ? assertSaltId("user", context.userId) : null;
-    const salt = await this.salts.version(context.kind, id, parsed.saltVersion);
-    if (!salt) return false;
+    const salt = await this.salts.version(context.kind, id, saltVersion);
+    if (!salt) return null;
     let shred: Buffer | null = null;
     if (subject !== null) {
       const user = await this.salts.current("user", subject, { create: false }).catch((e: unknown) => {
         if (isSaltServiceError(e) && e.code === "not-found") return null;
         throw e;
       });
-      if (!user?.shred) return false;
+      if (!user?.shred) return null;
       shred = user.shred;
     }
     let pepper: Pepper;
     try {
-      pepper = await this.pepper.version(parsed.pepperVersion);
+      pepper = await this.pepper.version(pepperVersion);
     } catch (e) {
-      if (isSaltServiceError(e) && e.code === "failed-precondition") return false;
+      if (isSaltServiceError(e) && e.code === "failed-precondition") return null;
       throw e;
     }
     const key = this.boundKey(
       this.fieldKey(context.kind, context.kind === "user" ? "" : id, context.field, salt, pepper),
       shred,
     );
-    return tagsEqual(pseudonymTag(key, value), parsed.tag);
+    return { key, pepper };
   }
 
   /** Forget derived keys, e.g. after an erasure in this instance. */

@@ -45,6 +45,13 @@ export class MetricsRecorder {
   }
 }
 
+/**
+ * Requests for a previous version's pseudonym (linking across a rotation), kept in the same store as
+ * the operations (result `success`: one was given; `denied`: none, outside the window or not
+ * retained) and exposed as their own counter, `salt_link_previous_total{outcome="given"|"none"}`.
+ */
+export const LINK_PREVIOUS = "link_previous";
+
 const fmt = (n: number): string => (Number.isInteger(n) ? String(n) : String(Number(n.toPrecision(12))));
 const esc = (v: string): string => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 
@@ -73,6 +80,16 @@ export async function renderMetrics(
     labelNames: ["version"],
     registers: [registry],
   });
+  const links = new Counter({
+    name: "salt_link_previous_total",
+    help: "Requests for the pseudonym under a user's previous salt version (with_previous), by outcome.",
+    labelNames: ["outcome"],
+    registers: [registry],
+  });
+  for (const outcome of ["given", "none"]) links.inc({ outcome }, 0);
+  for (const a of aggregates.filter((x) => x.operation === LINK_PREVIOUS))
+    links.inc({ outcome: a.result === "success" ? "given" : "none" }, a.count);
+  aggregates = aggregates.filter((x) => x.operation !== LINK_PREVIOUS);
   for (const [version, n] of Object.entries(keyVersions)) byKey.set({ version }, n);
   for (const a of aggregates) ops.inc({ operation: a.operation, result: a.result }, a.count);
   dueGauge.set({ kind: "user" }, due.user);

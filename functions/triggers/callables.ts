@@ -36,3 +36,7 @@ export const setApprovals = callable(ALL_OPERATIONS.setApprovals);
 export const approve = callable(ALL_OPERATIONS.approve);
 export const approvals = callable(ALL_OPERATIONS.approvals);
 export const bigqueryInfo = callable(ALL_OPERATIONS.bigqueryInfo);
+export const subjectReport = callable(ALL_OPERATIONS.subjectReport);
+export const putScope = callable(ALL_OPERATIONS.putScope);
+export const scopes = callable(ALL_OPERATIONS.scopes);
+export const rotateScope = callable(ALL_OPERATIONS.rotateScope);

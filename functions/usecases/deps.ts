@@ -2,6 +2,9 @@ import type { ActorVia } from "../domain/audit";
 import type { ServiceConfig } from "../config/settings";
 import type { SaltCache } from "../engine/saltCache";
 import type { Pseudonymizer } from "../engine/pseudonymizer";
+import type { ScopeCache } from "../engine/scopeCache";
+import type { ScopedPseudonymizer } from "../engine/scopedPseudonymizer";
+import type { ScopeStore } from "../ports/scopeStore";
 import type { MetricsRecorder } from "../observability/metrics";
 import type { ApprovalPolicySource } from "../engine/approvalPolicy";
 import type { AccountDirectory, RoleIndex } from "../ports/accounts";
@@ -40,6 +43,10 @@ export interface Services {
   /** The key of the audit chains and of keyed id hashes in receipts. */
   readonly auditKey: VersionedSecret;
   readonly pseudonymizer: Pseudonymizer;
+  /** Scopes (pairwise pseudonyms), their cache, and scoped and linked pseudonyms over the pseudonymizer. */
+  readonly scopes: ScopeStore;
+  readonly scopeCache: ScopeCache;
+  readonly scoped: ScopedPseudonymizer;
   readonly jobs: JobStore;
   readonly requests: RequestStore;
   readonly leases: LeaseStore;

@@ -19,7 +19,7 @@ export interface StatusResponse {
 
 /** Counts by aggregation queries: nothing is loaded, whatever the number of salts. */
 export async function getStatus(
-  deps: Pick<Services, "salts" | "pepper" | "keys" | "policy" | "clock" | "settings">,
+  deps: Pick<Services, "salts" | "pepper" | "keys" | "policy" | "clock" | "settings" | "scopes">,
 ): Promise<StatusResponse> {
   const [usersTotal, usersDue, globalsTotal, globalsDue] = await Promise.all([
     deps.salts.count("user"),
@@ -41,11 +41,12 @@ export async function getStatus(
   try {
     keyVersion = (await deps.keys.current()).version;
     const candidates = Array.from({ length: keyVersion }, (_, i) => i + 1);
-    const [users, globals] = await Promise.all([
+    const [users, globals, scopes] = await Promise.all([
       deps.salts.keyVersionsInUse("user", candidates),
       deps.salts.keyVersionsInUse("global", candidates),
+      deps.scopes.keyVersionsInUse(candidates),
     ]);
-    inUse = [...new Set([...users, ...globals])].sort((a, b) => a - b);
+    inUse = [...new Set([...users, ...globals, ...scopes])].sort((a, b) => a - b);
   } catch (e) {
     reasons.push(`encryption key unavailable: ${(e as { code?: string }).code ?? "error"}`);
   }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { logs } from "../observability/logs";
 import { auditContext, type CallContext, type Services } from "./deps";
 import { startRotateDue, type RotateDueResponse } from "./jobs/rotation";
+import { startScopeRotation, type ScopeRotationResponse } from "./jobs/scopeRotation";
 import type { JobDeps } from "./jobs/spec";
 import { catchUpAnchor, CheckpointWriter, verifyCheckpoint, verifyTrailSlice } from "./sweepAudit";
 import { sweepControls, type ControlsReport } from "./sweepControls";
@@ -12,6 +13,8 @@ export interface SweepReport extends SaltChecks {
   /** While the lease was held (absent when the sweep stood down). */
   held?: { from: string; to: string };
   job?: RotateDueResponse;
+  /** The job over due scopes, when any was due. */
+  scope_job?: ScopeRotationResponse;
   history_purged: number;
   due_after: { users: number; globals: number };
   audit_entries_verified: number;
@@ -81,6 +84,8 @@ export async function runSweep(
     report.ran = true;
     await deps.policy.refresh(true);
     report.job = await startRotateDue(deps, ctx, { kind: "all", dry_run: false });
+    // Scopes rotate on their own intervals through the same engine (no job record when none is due).
+    if ((await deps.scopes.countDueScopes()) > 0) report.scope_job = await startScopeRotation(deps, ctx);
     const state = await deps.settings.readSweepState();
     const breaks: string[] = [];
     // The previous checkpoint is checked before a new one is written.
@@ -124,6 +129,7 @@ export async function runSweep(
       job_id: report.job?.job_id ?? null,
       rotated: report.job?.rotated ?? 0,
       queued: report.job?.queued ?? 0,
+      scopes_rotated: report.scope_job?.rotated ?? 0,
       scanned: report.scanned,
       scan_complete: report.scan_complete,
       repaired_next_rotation: report.repaired_next_rotation,

@@ -3,7 +3,9 @@
 // command sets EMULATOR_TEST_HOOKS (app/instance.ts honours it under the emulator only; nothing here
 // is deployed). When the document `salts_meta/fault_injection` asks for it, the next shard task dies
 // after `throw_after` rotations, as an instance losing storage mid-shard would. Auth lookups and applied
-// Firestore commits are logged (one JSON line each) for tests that count what calls cost.
+// Firestore commits are logged (one JSON line each) for tests that count what calls cost. The services' clock
+// runs `offset_ms` of the document `salts_meta/test_clock` ahead of real time (read at the start of
+// every call, before the use case runs): tests drive time with it instead of waiting (setTestClock).
 const path = require("node:path");
 const { getFirestore } = require("firebase-admin/firestore");
 const { unavailable } = require(path.resolve(__dirname, "../../lib/domain/errors.js"));
@@ -36,6 +38,16 @@ function countCommits() {
   };
 }
 
+let offsetMs = 0;
+
+/** The clock every adapter and cache of the instance is composed with. */
+exports.options = { clock: () => new Date(Date.now() + offsetMs) };
+
+async function readClock(db) {
+  const snap = await db.collection("salts_meta").doc("test_clock").get();
+  offsetMs = Number(snap.get("offset_ms") ?? 0);
+}
+
 exports.decorate = (services) => {
   const db = getFirestore();
   countCommits();
@@ -45,6 +57,18 @@ exports.decorate = (services) => {
       return services.identity.lookup(uid);
     },
   };
+  // Every call refreshes the policy before its use case runs: the clock's offset is read there too.
+  const policy = new Proxy(services.policy, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop);
+      if (typeof value !== "function") return value;
+      if (prop !== "refresh") return value.bind(target);
+      return async (...args) => {
+        await readClock(db);
+        return value.apply(target, args);
+      };
+    },
+  });
   // Rotations this worker may still commit before the injected fault; null when none is armed.
   // Each emulator worker serves one request at a time, so the budget belongs to the shard it runs.
   let budget = null;
@@ -84,5 +108,5 @@ exports.decorate = (services) => {
       return prop === "rotateMany" || prop === "rotateListed" ? failing(bound) : bound;
     },
   });
-  return { ...services, jobs, salts, identity };
+  return { ...services, jobs, salts, identity, policy };
 };

@@ -39,6 +39,7 @@ export function runtimeSecrets(opts: { key: string; pepper?: string; auditKey?: 
 export function firestoreRuntime(opts: {
   key: string;
   pepper?: string;
+  auditKey?: string;
   firestore?: Firestore;
   config?: Partial<ServiceConfig>;
 }): Services {

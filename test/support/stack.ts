@@ -98,3 +98,12 @@ export function secretForms(value: string): string[] {
   }
   return [...forms].filter((f) => f.length >= 16);
 }
+
+/**
+ * Moves the functions' clock `offsetMs` ahead of real time (0: back to real time). The emulator's
+ * test hooks (test/support/emulatorHooks.cjs) read it at the start of every call.
+ */
+export async function setTestClock(offsetMs: number): Promise<void> {
+  const { adminFirestore } = await import("./firestore");
+  await adminFirestore().collection("salts_meta").doc("test_clock").set({ offset_ms: offsetMs });
+}

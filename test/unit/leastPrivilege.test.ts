@@ -43,6 +43,10 @@ describe("each function binds only the secrets it uses (built function metadata)
       // The event drain reads the outbox and publishes: no secret.
       publishEvents: [],
       drainEvents: [],
+      subjectReport: ["AUDIT_KEY", "PSEUDONYM_PEPPER", "SALT_ENCRYPTION_KEY"],
+      putScope: ["AUDIT_KEY", "SALT_ENCRYPTION_KEY"],
+      scopes: ["AUDIT_KEY"],
+      rotateScope: ["AUDIT_KEY", "SALT_ENCRYPTION_KEY"],
     };
     for (const [name, secrets] of Object.entries(expected))
       expect(secretsOf(fns[name]), name).toEqual(secrets);

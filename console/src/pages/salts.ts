@@ -12,6 +12,7 @@ import { LightElement } from "../ui/base";
 import { notAvailable } from "../ui/error-panel";
 import { relative, utc } from "../ui/format";
 import { auditTable, saltFacts } from "../ui/tables";
+import "./subjectAccess";
 
 const USER_ID_MAX = 128;
 
@@ -182,6 +183,11 @@ export class SaltsPage extends LightElement {
         </form>
         ${this.lookupBody()}
       </section>
+      ${
+        this.userId && canMutate(this.ctx)
+          ? html`<subject-access .ctx=${this.ctx} .userId=${this.userId}></subject-access>`
+          : nothing
+      }
       ${this.globalsSection()}`;
   }
 

@@ -28,7 +28,7 @@ const ts = z.instanceof(Timestamp).transform((t) => t.toDate());
 const jobSchema = z.object({
   job_id: z.string(),
   // Jobs written before job types existed were rotations.
-  type: z.enum(["rotation", "rewrap", "reschedule"]).default("rotation"),
+  type: z.enum(["rotation", "rewrap", "reschedule", "scope_rotation"]).default("rotation"),
   state: z.enum(["running", "done", "failed"]),
   kind: z.enum(["user", "global", "all"]),
   dry_run: z.boolean(),

@@ -24,6 +24,7 @@ export const COLLECTIONS = {
   /** Markers of entries written once per key (a BigQuery job and session user), committed with the entry. */
   auditOnce: "salts_audit_once",
   events: "salts_events",
+  scopes: "salts_scopes",
 } as const;
 
 /** Storage is parsed, not trusted: a malformed document is an error, not a guess. */
@@ -100,7 +101,7 @@ export const auditDocSchema = z.object({
   at: timestamp,
   actor: z.object({ uid: z.string(), via: z.enum(["callable", "scheduler", "task", "cli", "bigquery"]) }),
   operation: z.string(),
-  target: z.object({ kind: z.enum(["user", "global", "job", "config", "system"]), id: z.string() }),
+  target: z.object({ kind: z.enum(["user", "global", "job", "config", "system", "scope"]), id: z.string() }),
   result: z.enum(["success", "error", "denied"]),
   rotation_id: z.string().optional(),
   correlation_id: z.string(),

@@ -5,6 +5,7 @@ import type { CheckpointPage, CheckpointSummary } from "../../domain/auditLedger
 import type { EncryptedSalt } from "../../domain/encryption";
 import type { SaltRecord, SaltVersionInfo } from "../../domain/salt";
 import type { RoleIndexEntry, RoleScanState } from "../../ports/accounts";
+import type { ScopeRecord } from "../../domain/scope";
 import type { StoredSettings } from "../../ports/saltStore";
 import type { OutboxEvent } from "../../domain/events";
 
@@ -31,6 +32,13 @@ export interface StoredVersion {
   expiresAt: Date;
 }
 
+/** A scope: its current secret and the retired versions still retained. */
+export interface StoredScope {
+  record: ScopeRecord;
+  secret: EncryptedSalt;
+  retained: { version: number; created_at: Date; retired_at: Date; expiresAt: Date; secret: EncryptedSalt }[];
+}
+
 /**
  * Everything the memory adapters keep, in one object they share (as Firestore
  * documents are shared by the Firestore adapters). Whoever builds the adapters
@@ -53,6 +61,8 @@ export class MemoryState {
   readonly auditOnce = new Map<string, Date>();
   /** The event outbox, by event id (see memoryOutbox.ts). */
   readonly outbox = new Map<string, StoredEvent>();
+  /** Scopes by id (memoryScopeStore). */
+  readonly scopes = new Map<string, StoredScope>();
   settings: StoredSettings = { pending: null, active: null };
   sweep: Record<string, string | number | null> = {};
   /** Dual control: approvals by id, and the sealed policy (null until one is set). */

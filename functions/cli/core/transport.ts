@@ -21,6 +21,9 @@ const IDEMPOTENT = new Set([
   "setRole",
   "setApprovals",
   "approve",
+  "subjectReport",
+  "putScope",
+  "rotateScope",
 ]);
 const ATTEMPTS = 3;
 

@@ -65,11 +65,13 @@ export interface RewrapResponse {
 }
 
 /** salts-rewrap: re-encrypts every stored salt version under the current key version. */
-export function startRewrap(
+export async function startRewrap(
   deps: JobDeps,
   ctx: CallContext,
   input: { dry_run: boolean },
 ): Promise<RewrapResponse> {
+  // Scope secrets are few: re-encrypted here, before the salts' job (one audit entry per scope).
+  if (!input.dry_run) await deps.scopes.rewrapScopes(auditContext(ctx, "rewrap", "rewrap of scope secrets"));
   return startJob(deps, ctx, rewrapJob, { scope: "all", dryRun: input.dry_run }, (started) => ({
     job_id: started.job.job_id,
     dry_run: input.dry_run,

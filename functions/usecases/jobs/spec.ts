@@ -7,7 +7,18 @@ import type { CallContext, Services } from "../deps";
 /** What the engine and every job type may use. */
 export type JobDeps = Pick<
   Services,
-  "config" | "clock" | "jobs" | "tasks" | "salts" | "audit" | "cache" | "policy" | "keys" | "requests"
+  | "config"
+  | "clock"
+  | "jobs"
+  | "tasks"
+  | "salts"
+  | "audit"
+  | "cache"
+  | "policy"
+  | "keys"
+  | "requests"
+  | "scopes"
+  | "scopeCache"
 >;
 
 /** One item of work; `listed` is what an inline run's listing already read (saves a read). */

@@ -51,7 +51,7 @@ async function describeJob(deps: StatusDeps, job: JobRecord): Promise<JobStatusR
     state,
     total: job.total,
     processed: totals.done,
-    rotated: job.type === "rotation" ? totals.done : 0,
+    rotated: job.type === "rotation" || job.type === "scope_rotation" ? totals.done : 0,
     ...(job.type === "rewrap" ? { rewrapped: totals.done } : {}),
 
     failed: totals.failed,
