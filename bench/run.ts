@@ -10,6 +10,7 @@ import { benchContention } from "./contention";
 import { benchContentionHttp } from "./contentionHttp";
 import { benchRewrap } from "./rewrap";
 import { benchAuth } from "./auth";
+import { benchColdStart } from "./coldstart";
 
 async function main(): Promise<void> {
   const all = [
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
     "rewrap",
     "auth",
     "batch",
+    "coldstart",
   ];
   const wanted = process.argv.slice(2).filter((a) => all.includes(a));
   const sections = wanted.length > 0 ? wanted : all.filter((s) => s !== "batch");
@@ -45,6 +47,7 @@ async function main(): Promise<void> {
   if (sections.includes("job")) await benchJob(db);
   if (sections.includes("rewrap")) await benchRewrap(db);
   if (sections.includes("memory")) benchJobMemory();
+  if (sections.includes("coldstart")) await benchColdStart();
   process.exit(0);
 }
 

@@ -1,30 +1,43 @@
 /**
- * The callables: one thin declaration per operation of edge/operations.ts; the
- * pipeline in edge/callable.ts does the rest.
+ * The callables: one declaration per operation of edge/operations.ts, with the secrets its
+ * function binds besides the audit key. Nothing else loads with the module: the pipeline
+ * (edge/callable.ts), the operation table, its schemas and the operation's use case load on
+ * the function's first call (see CONTRIBUTING.md, "Add a callable").
  */
-import { onCall } from "firebase-functions/https";
+import { onCall, type CallableRequest } from "firebase-functions/https";
 import type { z } from "zod";
-import { services } from "../app/instance";
-import { handleCall, type CallableSpec } from "../edge/callable";
-import { OPERATIONS } from "../edge/operations";
+import type { CallableSpec, SecretNeed } from "../edge/callable";
+import type { OperationName } from "../edge/operations";
+import { loadOnFirstCall } from "./lazy";
 import { callableOptions } from "./options";
 
-function callable<S extends z.ZodType, R extends object>(spec: CallableSpec<S, R>) {
-  return onCall(callableOptions(spec.secrets), (request) => handleCall(spec, request, services()));
+function callable(name: OperationName, secrets: readonly SecretNeed[] = []) {
+  return onCall(
+    callableOptions(secrets),
+    loadOnFirstCall(async () => {
+      const [{ OPERATIONS }, { handleCall }, { services }] = await Promise.all([
+        import("../edge/operations.js"),
+        import("../edge/callable.js"),
+        import("../app/instance.js"),
+      ]);
+      const spec = OPERATIONS[name] as CallableSpec<z.ZodType, object>;
+      return (request: CallableRequest<unknown>) => handleCall(spec, request, services());
+    }),
+  );
 }
 
-export const status = callable(OPERATIONS.status);
-export const rotateUser = callable(OPERATIONS.rotateUser);
-export const rotateGlobal = callable(OPERATIONS.rotateGlobal);
-export const rotateDue = callable(OPERATIONS.rotateDue);
-export const rewrap = callable(OPERATIONS.rewrap);
-export const forecast = callable(OPERATIONS.forecast);
-export const auditVerify = callable(OPERATIONS.auditVerify);
-export const job = callable(OPERATIONS.job);
-export const listJobs = callable(OPERATIONS.listJobs);
-export const listSalts = callable(OPERATIONS.listSalts);
-export const audit = callable(OPERATIONS.audit);
-export const auditLog = callable(OPERATIONS.auditLog);
-export const erase = callable(OPERATIONS.erase);
-export const reloadConfig = callable(OPERATIONS.reloadConfig);
-export const pseudonymizeTest = callable(OPERATIONS.pseudonymizeTest);
+export const status = callable("status", ["pepper", "key"]);
+export const rotateUser = callable("rotateUser", ["key"]);
+export const rotateGlobal = callable("rotateGlobal", ["key"]);
+export const rotateDue = callable("rotateDue", ["key"]);
+export const rewrap = callable("rewrap", ["key"]);
+export const forecast = callable("forecast");
+export const auditVerify = callable("auditVerify");
+export const job = callable("job");
+export const listJobs = callable("listJobs");
+export const listSalts = callable("listSalts");
+export const audit = callable("audit");
+export const auditLog = callable("auditLog");
+export const erase = callable("erase");
+export const reloadConfig = callable("reloadConfig");
+export const pseudonymizeTest = callable("pseudonymizeTest", ["pepper", "key"]);

@@ -1,0 +1,123 @@
+import path from "node:path";
+import {
+  functionEnv,
+  probeInstance,
+  ROOT,
+  type ProbeCall,
+  type ProbeReport,
+} from "../test/support/functionInstance";
+import { createUser, localSecrets } from "../test/support/stack";
+import { header } from "./util";
+
+// What a cold instance costs: fresh processes, one per run, each loading a functions entry with the
+// environment the functions emulator gives a worker (test/support/functionProbe.cjs), the service's
+// built entry beside the minimal Firestore-backed callable of bench/noop-functions, alternately.
+
+const BASELINE = "bench/noop-functions/index.js";
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const range = (xs: number[]) => `${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)}`;
+
+interface Side {
+  label: string;
+  entry: string;
+  target: string;
+  call: ProbeCall;
+  env: Record<string, string | undefined>;
+}
+
+async function probe(side: Side, withCall: boolean): Promise<ProbeReport> {
+  const report = await probeInstance({
+    entry: side.entry,
+    env: functionEnv(side.target, side.env),
+    ...(withCall ? { call: side.call } : {}),
+  });
+  if (withCall && report.error) {
+    throw new Error(`${side.label}: first call failed: ${report.error.code} ${report.error.message}`);
+  }
+  return report;
+}
+
+/**
+ * (a) `require` of the functions entry against the minimal callable's module, (b) a fresh process
+ * until its first salts-rotateUser answer against the minimal callable's first one-document
+ * transaction, (c) peak RSS of both: medians over BENCH_COLDSTART_RUNS (default 11) runs each.
+ * BENCH_COLDSTART_ENTRY measures another build of the service (bench:compare's earlier commit).
+ */
+export async function benchColdStart(): Promise<Record<string, number>> {
+  const runs = Number(process.env.BENCH_COLDSTART_RUNS ?? 11);
+  if (!Number.isInteger(runs) || runs < 3) throw new Error("BENCH_COLDSTART_RUNS: an integer of at least 3");
+  const entry = path.resolve(ROOT, process.env.BENCH_COLDSTART_ENTRY ?? "lib/index.js");
+  header(
+    `cold start: fresh processes (${runs} runs each, alternating), the functions entry (${path.relative(ROOT, entry)}) vs a minimal callable that loads firebase-functions and opens firebase-admin's Firestore (Firestore and Auth emulators; secrets through the local Secret Manager server)`,
+  );
+  const admin = await createUser({ admin: true }, "coldstart");
+  const secrets = localSecrets();
+  const service: Side = {
+    label: "service",
+    entry,
+    target: "salts.rotateUser",
+    // The salt exists after the discarded first run: every measured call is a rotation.
+    call: { kind: "callable", uid: admin.uid, data: { user_id: `coldstart-${admin.uid}`, force: true } },
+    env: { ...secrets, SECRET_MANAGER_EMULATOR_HOST: process.env.SECRET_MANAGER_EMULATOR_HOST },
+  };
+  const baseline: Side = {
+    label: "baseline",
+    entry: path.join(ROOT, BASELINE),
+    target: "benchTransaction",
+    call: { kind: "callable", data: { id: admin.uid } },
+    env: {},
+  };
+  // One discarded run of each: disk caches, the emulators' first requests, the salt's creation.
+  await probe(service, true);
+  await probe(baseline, true);
+
+  const s = { load: [] as ProbeReport[], first: [] as ProbeReport[] };
+  const b = { load: [] as ProbeReport[], first: [] as ProbeReport[] };
+  const of = (side: Side) => (side === service ? s : b);
+  for (let i = 0; i < runs; i++) {
+    // Alternate which side goes first, so a drift in the machine's load falls on both.
+    const order = i % 2 === 0 ? [service, baseline] : [baseline, service];
+    for (const side of order) of(side).load.push(await probe(side, false));
+    for (const side of order) of(side).first.push(await probe(side, true));
+  }
+  const req = (r: ProbeReport[]) => r.map((x) => x.require_ms);
+  const answered = (r: ProbeReport[]) => r.map((x) => x.answered_ms!);
+  const rss = (r: ProbeReport[]) => r.map((x) => x.max_rss_mb);
+  const line = (name: string, xs: number[], unit: string) =>
+    console.log(
+      `${name.padEnd(64)} median ${median(xs).toFixed(0).padStart(5)} ${unit} (range ${range(xs)})`,
+    );
+
+  line("(a) require of the functions entry", req(s.load), "ms");
+  line("(a) require of the minimal callable (functions + Firestore client)", req(b.load), "ms");
+  const a = median(req(s.load)) / median(req(b.load));
+  console.log(`(a) load ratio: ${a.toFixed(2)} (goal <= 1.2)`);
+  console.log(
+    `    modules and packages loaded: entry ${s.load[0]!.modules.length}, minimal callable ${b.load[0]!.modules.length}; after the first answer: ${s.first[0]!.modules.length} and ${b.first[0]!.modules.length}`,
+  );
+  line("(b) process start to first salts-rotateUser answer", answered(s.first), "ms");
+  line("(b) process start to the minimal callable's first transaction", answered(b.first), "ms");
+  const firstRatio = median(answered(s.first)) / median(answered(b.first));
+  console.log(`(b) first-answer ratio: ${firstRatio.toFixed(2)} (goal <= 1.5)`);
+  line("(c) peak RSS, functions entry loaded", rss(s.load), "MB");
+  line("(c) peak RSS, minimal callable loaded", rss(b.load), "MB");
+  line("(c) peak RSS after the first salts-rotateUser answer", rss(s.first), "MB");
+  line("(c) peak RSS after the minimal callable's first transaction", rss(b.first), "MB");
+  return {
+    load_ms: median(req(s.load)),
+    baseline_load_ms: median(req(b.load)),
+    load_ratio: a,
+    first_answer_ms: median(answered(s.first)),
+    baseline_first_answer_ms: median(answered(b.first)),
+    first_answer_ratio: firstRatio,
+    rss_loaded_mb: median(rss(s.load)),
+    baseline_rss_loaded_mb: median(rss(b.load)),
+    rss_first_mb: median(rss(s.first)),
+    baseline_rss_first_mb: median(rss(b.first)),
+  };
+}
