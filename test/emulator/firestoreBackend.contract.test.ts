@@ -1,10 +1,11 @@
 import { FirestoreAuditStore } from "../../functions/adapters/firestore/firestoreAudit";
 import { FirestoreSaltStore } from "../../functions/adapters/firestore/firestoreSaltStore";
-import { backendContract } from "../contract/saltBackend.contract";
+import { rewrapContract } from "../contract/rewrap.contract";
+import { backendContract, type BackendHarness } from "../contract/saltBackend.contract";
 import { adminFirestore, clearFirestore } from "../support/firestore";
 import { makeDeps } from "../support/testDeps";
 
-backendContract("firestore (emulator)", async () => {
+async function harness(): Promise<BackendHarness> {
   const db = adminFirestore();
   const { deps, state } = makeDeps();
   const backend = new FirestoreSaltStore(db, deps);
@@ -25,4 +26,7 @@ backendContract("firestore (emulator)", async () => {
       await backend.saltRef(kind, to).update({ salt: src });
     },
   };
-});
+}
+
+backendContract("firestore (emulator)", harness);
+rewrapContract("firestore (emulator)", harness);

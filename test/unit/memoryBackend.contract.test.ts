@@ -2,10 +2,11 @@ import { MemoryAuditStore } from "../../functions/adapters/memory/memoryAudit";
 import { MemorySaltStore } from "../../functions/adapters/memory/memorySaltStore";
 import { MemoryState } from "../../functions/adapters/memory/memoryState";
 import { saltLocation } from "../../functions/domain/rotation";
-import { backendContract } from "../contract/saltBackend.contract";
+import { rewrapContract } from "../contract/rewrap.contract";
+import { backendContract, type BackendHarness } from "../contract/saltBackend.contract";
 import { makeDeps } from "../support/testDeps";
 
-backendContract("memory", async () => {
+async function harness(): Promise<BackendHarness> {
   const { deps, state } = makeDeps();
   const stored = new MemoryState();
   return {
@@ -23,4 +24,7 @@ backendContract("memory", async () => {
       dst.enc = { ...src.enc };
     },
   };
-});
+}
+
+backendContract("memory", harness);
+rewrapContract("memory", harness);
