@@ -6,12 +6,15 @@ const PROBE = path.join(ROOT, "test/support/functionProbe.cjs");
 
 /** What a fresh instance reported (test/support/functionProbe.cjs). */
 export interface ProbeReport {
-  /** The `require` of the entry. */
+  /** The `require` of the entry: wall time, and CPU time. */
   require_ms: number;
+  require_cpu_ms: number;
   /** From the process's start until the entry had loaded. */
   loaded_ms: number;
   /** From the process's start until the first answer (null without a call). */
   answered_ms: number | null;
+  /** CPU time of the process from its start until the first answer. */
+  answered_cpu_ms: number | null;
   max_rss_mb: number;
   answer: unknown;
   error: { code: string | null; message: string } | null;

@@ -1,6 +1,6 @@
 // A fresh function instance, started as the Functions runtime starts one: it requires the functions
 // entry (its environment, FUNCTION_TARGET included, set by the caller), optionally answers one call of
-// the target function, and prints one JSON line: timings, peak RSS and every module it loaded.
+// the target function, and prints one JSON line: wall and CPU times, peak RSS and every module it loaded.
 // Used by the cold-start tests and `npm run bench -- coldstart`; never deployed.
 //
 //   node [--import tsx] test/support/functionProbe.cjs <entry> [<call as JSON>]
@@ -9,9 +9,15 @@
 const path = require("node:path");
 
 const [entryArg, callArg] = process.argv.slice(2);
+const cpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
 const requireStarted = performance.now();
+const cpuStarted = cpuMs();
 const entry = require(path.resolve(entryArg));
 const loaded = performance.now();
+const cpuLoaded = cpuMs();
 
 /** The exported function FUNCTION_TARGET names (`salts.status`), as the runtime finds it. */
 function target() {
@@ -86,10 +92,14 @@ async function main() {
     }
   }
   const answered = performance.now();
+  const cpuAnswered = cpuMs();
   const report = {
     require_ms: loaded - requireStarted,
+    require_cpu_ms: cpuLoaded - cpuStarted,
     loaded_ms: loaded,
     answered_ms: callArg ? answered : null,
+    // CPU time of the whole process until the answer: what a loaded machine distorts least.
+    answered_cpu_ms: callArg ? cpuAnswered : null,
     max_rss_mb: process.resourceUsage().maxRSS / 1024,
     answer,
     error,
