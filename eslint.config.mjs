@@ -22,7 +22,16 @@ export default tseslint.config(
     files: ["**/*.cjs", "bench/noop-functions/**/*.js"],
     languageOptions: {
       sourceType: "commonjs",
-      globals: { require: "readonly", exports: "writable", module: "writable", __dirname: "readonly" },
+      globals: {
+        require: "readonly",
+        exports: "writable",
+        module: "writable",
+        __dirname: "readonly",
+        process: "readonly",
+        console: "readonly",
+        performance: "readonly",
+        URL: "readonly",
+      },
     },
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },

@@ -11,6 +11,7 @@ import { benchContentionHttp } from "./contentionHttp";
 import { benchRewrap } from "./rewrap";
 import { benchAuth } from "./auth";
 import { benchBigquery } from "./bigquery";
+import { benchColdStart } from "./coldstart";
 
 async function main(): Promise<void> {
   const all = [
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
     "auth",
     "batch",
     "bigquery",
+    "coldstart",
   ];
   const wanted = process.argv.slice(2).filter((a) => all.includes(a));
   const sections = wanted.length > 0 ? wanted : all.filter((s) => s !== "batch");
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
   if (sections.includes("rewrap")) await benchRewrap(db);
   if (sections.includes("memory")) benchJobMemory();
   if (sections.includes("bigquery")) await benchBigquery();
+  if (sections.includes("coldstart")) await benchColdStart();
   process.exit(0);
 }
 

@@ -3,9 +3,10 @@
 // (same machine, same minutes), so a refactor can be judged against what it replaced. The earlier commit is
 // checked out into .tmp/bench-base (a git worktree, installed with `npm ci`), benched with its own code and
 // emulators, then this tree is benched; the result lines of both are printed side by side by section.
+// Sections the earlier tree lacks are not asked of it; `coldstart` measures its build with this tree's bench.
 // Default base: 0b7efd0, the first release (before the job engine and explicit wiring).
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -38,8 +39,18 @@ for (const [label, cwd] of [
   [`this tree ${git("rev-parse", "--short", "HEAD")}`, ROOT],
 ]) {
   const started = new Date().toISOString();
-  const out = run(cwd, "npm", ["run", "bench", "--", ...sections], true);
-  results.push({ label, started, load: loadAverage(), lines: resultLines(out) });
+  const own = sections.filter((s) => sectionsOf(cwd).has(s));
+  // A section an earlier tree does not have, but whose bench can measure that tree's build from here.
+  const borrowed = sections.filter((s) => !own.includes(s) && BORROWABLE[s]);
+  const skipped = sections.filter((s) => !own.includes(s) && !borrowed.includes(s));
+  let out = own.length > 0 ? run(cwd, "npm", ["run", "bench", "--", ...own], true) : "";
+  if (borrowed.length > 0) {
+    if (own.length === 0) run(cwd, "npm", ["run", "build"]);
+    for (const s of borrowed) out += run(ROOT, "npm", ["run", "bench", "--", s], true, BORROWABLE[s](cwd));
+  }
+  const lines = resultLines(out);
+  if (skipped.length > 0) lines.push(`(not in this tree's bench: ${skipped.join(", ")})`);
+  results.push({ label, started, load: loadAverage(), lines });
 }
 console.log(`\n# side by side (sections: ${sections.join(", ")})`);
 for (const r of results) {
@@ -47,12 +58,25 @@ for (const r of results) {
   for (const l of r.lines) console.log(l);
 }
 
-function run(cwd, cmd, argv, capture = false) {
+/** The sections a tree's bench knows (its bench/run.ts), so that an older tree is never asked for all. */
+function sectionsOf(cwd) {
+  const src = readFileSync(path.join(cwd, "bench/run.ts"), "utf8");
+  const list = /const all = \[([^\]]*)\]/.exec(src)?.[1] ?? "";
+  return new Set([...list.matchAll(/"([a-z]+)"/g)].map((m) => m[1]));
+}
+
+// Sections this tree's bench runs against another tree's build: coldstart starts fresh processes on
+// the entry it is given (the earlier tree's lib/, with its node_modules).
+const BORROWABLE = {
+  coldstart: (cwd) => ({ BENCH_COLDSTART_ENTRY: path.join(cwd, "lib/index.js") }),
+};
+
+function run(cwd, cmd, argv, capture = false, env = {}) {
   const r = spawnSync(cmd, argv, {
     cwd,
     encoding: "utf8",
     stdio: capture ? ["ignore", "pipe", "inherit"] : "inherit",
-    env: { ...process.env, FORCE_COLOR: "0" },
+    env: { ...process.env, FORCE_COLOR: "0", ...env },
   });
   if (r.status !== 0) {
     if (capture) process.stdout.write(r.stdout ?? "");

@@ -35,8 +35,6 @@ import type { IdentityProvider } from "../ports/identity";
 import type { IdTokenVerifier } from "../ports/idTokens";
 import type { TaskQueue } from "../ports/taskQueue";
 import type { Services } from "../usecases/deps";
-import { runTask } from "../usecases/jobs/fanout";
-import { JOB_SPECS } from "../usecases/jobs/kinds";
 import { composeScopes } from "./composeScopes";
 import { adminFirestore, cloudStorage } from "./firebase";
 import { secretsFor, type ServiceSecrets } from "./secrets";
@@ -110,18 +108,20 @@ export function composeServices(o: CompositionOptions = {}): Services {
   const metricsStore = firestore ? new FirestoreMetricsStore(firestore, timeoutMs) : new MemoryMetricsStore();
 
   let services: Services | null = null;
-  // Without Cloud Tasks (memory backend, tests), queued work runs here through the same use case.
+  // Without Cloud Tasks (memory backend, tests), queued work runs here through the same use case
+  // (the job engine loads with the first task, not with the services).
   const tasks: TaskQueue =
     o.inProcessTasks || !firestore
-      ? new InProcessTaskQueue((task, finalAttempt) =>
-          runTask(
-            services!,
-            { correlationId: "in-process-task", actor: { uid: "job-task", via: "task" } },
-            JOB_SPECS,
-            task,
-            finalAttempt,
-          ).finally(() => events.flush({ toDrain: true })),
-        )
+      ? new InProcessTaskQueue(async (task, finalAttempt) => {
+          const [{ runTask }, { JOB_SPECS }] = await Promise.all([
+            import("../usecases/jobs/fanout.js"),
+            import("../usecases/jobs/kinds.js"),
+          ]);
+          const ctx = { correlationId: "in-process-task", actor: { uid: "job-task", via: "task" as const } };
+          await runTask(services!, ctx, JOB_SPECS, task, finalAttempt).finally(() =>
+            events.flush({ toDrain: true }),
+          );
+        })
       : new CloudTaskQueue(config.region ?? "us-central1");
 
   const approvals = firestore
@@ -141,9 +141,7 @@ export function composeServices(o: CompositionOptions = {}): Services {
       : new MemoryAuditStore(memory, clock, secrets.auditKey),
     anchor:
       o.anchor ??
-      (config.anchorBucket
-        ? new BucketAnchorStore(cloudStorage(), config.anchorBucket, timeoutMs)
-        : NO_ANCHOR),
+      (config.anchorBucket ? new BucketAnchorStore(cloudStorage, config.anchorBucket, timeoutMs) : NO_ANCHOR),
     settings,
     cache,
     pepper,

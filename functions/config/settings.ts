@@ -1,8 +1,8 @@
 /**
  * Every setting of the service, declared once: its environment name, type,
- * default, bounds and description. `readConfig` parses them all with zod in one
- * pass; `params.ts` declares the deploy-time params from the same table; the
- * README's configuration table is generated from it (`npm run docs:config`).
+ * default, bounds and description. `readConfig` parses them all in one pass;
+ * `params.ts` declares the deploy-time params from the same table; the README's
+ * configuration table is generated from it (`npm run docs:config`).
  *
  * Scopes: `param` (a firebase-functions param: prompted at deploy, set in
  * `.env` files), `env` (plain environment, for operators and tests), `platform`

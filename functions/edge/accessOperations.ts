@@ -1,5 +1,4 @@
 import type { z } from "zod";
-import { listRoles, setRole } from "../usecases/access";
 import type { CallableSpec } from "./callable";
 import { controlSchemas } from "./controlSchemas";
 
@@ -12,15 +11,13 @@ export const ACCESS_OPERATIONS = {
     role: "auditor",
     mutating: false,
     schema: controlSchemas.roles,
-    secrets: [],
-    run: (s, _ctx, i) => listRoles(s, i),
+    run: async (s, _ctx, i) => (await import("../usecases/access.js")).listRoles(s, i),
   }),
   setRole: op({
     operation: "set_role",
     role: "admin",
     mutating: true,
     schema: controlSchemas.setRole,
-    secrets: [],
-    run: (s, ctx, i) => setRole(s, ctx, i),
+    run: async (s, ctx, i) => (await import("../usecases/access.js")).setRole(s, ctx, i),
   }),
 } as const;

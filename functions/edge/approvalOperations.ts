@@ -1,8 +1,6 @@
 import type { z } from "zod";
 import type { ApprovalRecord, GuardableOperation } from "../domain/approvals";
 import { failedPrecondition } from "../domain/errors";
-import { decideApproval, listApprovals } from "../usecases/approvals";
-import { applyApprovedRemoval, currentPolicy, setApprovals } from "../usecases/approvalPolicy";
 import type { CallContext, Services } from "../usecases/deps";
 import { ACCESS_OPERATIONS } from "./accessOperations";
 import type { CallableSpec } from "./callable";
@@ -35,7 +33,10 @@ async function runApproved(s: Services, ctx: CallContext, approval: ApprovalReco
     actor: { uid: approval.requested_by, via: "callable" },
     approval: approvalCtx,
   };
-  if (approval.operation === "set_approvals") return applyApprovedRemoval(s, asker, approval.request);
+  if (approval.operation === "set_approvals") {
+    const { applyApprovedRemoval } = await import("../usecases/approvalPolicy.js");
+    return applyApprovedRemoval(s, asker, approval.request);
+  }
   const spec = GUARDED[approval.operation];
   if (!spec) throw failedPrecondition(`Approvals of ${String(approval.operation)} cannot run here`);
   const input = parseRequest(spec.schema, approval.request) as Record<string, unknown>;
@@ -54,24 +55,29 @@ export const APPROVAL_OPERATIONS = {
     role: "admin",
     mutating: true,
     schema: controlSchemas.setApprovals,
-    secrets: [],
-    run: (s, ctx, i) => setApprovals(s, ctx, i),
+    run: async (s, ctx, i) => (await import("../usecases/approvalPolicy.js")).setApprovals(s, ctx, i),
   }),
   approve: op({
     operation: "approve",
     role: "admin",
     mutating: true,
     schema: controlSchemas.approve,
-    // An approved rotate_due or rewrap runs here, and encrypts under the key.
-    secrets: ["key"],
-    run: (s, ctx, i) => decideApproval(s, ctx, i, (approval, c) => runApproved(s, c, approval)),
+    run: async (s, ctx, i) =>
+      (await import("../usecases/approvals.js")).decideApproval(s, ctx, i, (approval, c) =>
+        runApproved(s, c, approval),
+      ),
   }),
   approvals: op({
     operation: "approvals",
     role: "auditor",
     mutating: false,
     schema: controlSchemas.approvals,
-    secrets: [],
-    run: async (s, ctx, i) => ({ ...(await listApprovals(s, ctx, i)), policy: await currentPolicy(s) }),
+    run: async (s, ctx, i) => {
+      const [{ listApprovals }, { currentPolicy }] = await Promise.all([
+        import("../usecases/approvals.js"),
+        import("../usecases/approvalPolicy.js"),
+      ]);
+      return { ...(await listApprovals(s, ctx, i)), policy: await currentPolicy(s) };
+    },
   }),
 } as const;

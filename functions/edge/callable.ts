@@ -15,7 +15,10 @@ import { asServiceError, toHttpsError } from "./errors";
 import { priorAnswer } from "./requests";
 import { parseRequest } from "./schemas";
 
-/** Secrets an operation reads besides the audit key: the pepper, the salt-encryption key. */
+/**
+ * Secrets a callable's function binds besides the audit key: the pepper, the salt-encryption key
+ * (declared with the trigger in triggers/callables.ts; least privilege, checked by a test).
+ */
 export type SecretNeed = "pepper" | "key";
 
 export interface CallableSpec<S extends z.ZodType, R> {
@@ -25,8 +28,6 @@ export interface CallableSpec<S extends z.ZodType, R> {
   /** Mutations audit their failures and accept a request_id. */
   mutating: boolean;
   schema: S;
-  /** What the function binds (and so may read): least privilege, checked by a test. */
-  secrets: readonly SecretNeed[];
   run: (services: Services, ctx: CallContext, input: z.output<S>) => Promise<R>;
 }
 

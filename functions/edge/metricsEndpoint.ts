@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { Request } from "firebase-functions/https";
 import type { Services } from "../usecases/deps";
 import { logs } from "../observability/logs";
-import { METRICS_CONTENT_TYPE, renderMetrics } from "../observability/metrics";
+import { METRICS_CONTENT_TYPE, renderMetrics } from "../observability/prometheus";
 
 interface Res {
   status(code: number): Res;

@@ -8,3 +8,5 @@ import { OPERATIONS } from "./operations";
  * triggers and the CLI's direct mode read this.
  */
 export const ALL_OPERATIONS = { ...OPERATIONS, ...ACCESS_OPERATIONS, ...APPROVAL_OPERATIONS } as const;
+
+export type CallableName = keyof typeof ALL_OPERATIONS;

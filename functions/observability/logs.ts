@@ -72,6 +72,9 @@ export const logs = {
       error: safeError(e),
     });
   },
+  malformedTaskDropped(issues: unknown): void {
+    logger.error("malformed job task dropped", { issues });
+  },
   metricsFlushFailed(e: unknown): void {
     logger.warn("metrics flush failed", { error: safeError(e) });
   },

@@ -1,9 +1,8 @@
-/** salts-pseudonymizeBatch: BigQuery's remote-function endpoint (edge/remoteFunction.ts does the work). */
+/** salts-pseudonymizeBatch: BigQuery's remote-function endpoint (edge/remoteFunction.ts, loaded on first call). */
 import { onRequest } from "firebase-functions/https";
-import { services } from "../app/instance";
 import { AUDIT_KEY, PSEUDONYM_PEPPER, SALT_ENCRYPTION_KEY } from "../config/params";
 import { invokerList } from "../domain/bigquery";
-import { serveBatch } from "../edge/remoteFunction";
+import { loadOnFirstCall } from "./lazy";
 import { deployed, runAs } from "./options";
 
 const invokers = invokerList(deployed.bigqueryInvokers);
@@ -20,5 +19,12 @@ export const pseudonymizeBatch = onRequest(
     timeoutSeconds: 120,
     ...runAs(deployed.serviceAccount),
   },
-  (req, res) => serveBatch(services(), req, res),
+  loadOnFirstCall(async () => {
+    const [{ services }, { serveBatch }] = await Promise.all([
+      import("../app/instance.js"),
+      import("../edge/remoteFunction.js"),
+    ]);
+    return (req: Parameters<typeof serveBatch>[1], res: Parameters<typeof serveBatch>[2]) =>
+      serveBatch(services(), req, res);
+  }),
 );

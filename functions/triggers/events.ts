@@ -1,7 +1,7 @@
 /** The event drain's triggers: on request (a task) and on a schedule (the backstop of the backstop). */
 import { onSchedule } from "firebase-functions/scheduler";
 import { onTaskDispatched } from "firebase-functions/tasks";
-import { services } from "../app/instance";
+import { loadOnFirstCall } from "./lazy";
 import { deployed, runAs } from "./options";
 
 /**
@@ -15,9 +15,12 @@ export const publishEvents = onTaskDispatched(
     rateLimits: { maxConcurrentDispatches: 1 },
     timeoutSeconds: 540,
   },
-  async () => {
-    await services().events.drain();
-  },
+  loadOnFirstCall(async () => {
+    const { services } = await import("../app/instance.js");
+    return async () => {
+      await services().events.drain();
+    };
+  }),
 );
 
 /** Every minute (EVENTS_DRAIN_SCHEDULE): what an instance that stopped right after its commit left. */
@@ -28,7 +31,10 @@ export const drainEvents = onSchedule(
     ...runAs(deployed.serviceAccount),
     timeoutSeconds: 540,
   },
-  async () => {
-    await services().events.drain();
-  },
+  loadOnFirstCall(async () => {
+    const { services } = await import("../app/instance.js");
+    return async () => {
+      await services().events.drain();
+    };
+  }),
 );

@@ -1,20 +1,8 @@
 /**
  * The `salts` function group. Everything deploys as `salts-<name>`
- * (`firebase deploy --only functions:salts`).
+ * (`firebase deploy --only functions:salts`). Only the declarations load with
+ * this module; each function's code loads on its first call (triggers/lazy.ts).
  */
-import { onInit } from "firebase-functions";
-import { services } from "../app/instance";
-import { logs } from "../observability/logs";
-
-// Build the services and read the intervals in force before the first request.
-onInit(async () => {
-  try {
-    await services().policy.refresh(true);
-  } catch (e) {
-    logs.unexpectedError("init", "init", e);
-  }
-});
-
 export * from "./callables";
 export * from "./workers";
 export * from "./bigquery";

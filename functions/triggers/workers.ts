@@ -1,24 +1,18 @@
 /** The non-callable triggers: the job task worker, the scheduled sweep and the metrics endpoint. */
-import { logger } from "firebase-functions";
 import { onRequest } from "firebase-functions/https";
 import { onSchedule } from "firebase-functions/scheduler";
-import { onTaskDispatched } from "firebase-functions/tasks";
-import { services } from "../app/instance";
-import { injectedSecret } from "../app/secrets";
+import { onTaskDispatched, type Request as TaskRequest } from "firebase-functions/tasks";
 import { METRICS_TOKEN } from "../config/params";
 import { rampOf } from "../config/config";
 import { queueLimits, WRITES_PER_ROTATION } from "../domain/ramp";
-import { isSaltServiceError } from "../domain/errors";
-import { serveMetrics } from "../edge/metricsEndpoint";
-import { parseJobTask } from "../edge/tasks";
-import { runTask } from "../usecases/jobs/fanout";
-import { JOB_SPECS } from "../usecases/jobs/kinds";
-import { runSweep } from "../usecases/sweep";
+import { loadOnFirstCall } from "./lazy";
 import { deployed, runAs, workerSecrets } from "./options";
 
 const MAX_ATTEMPTS = 5;
 // The queue's limits come from the same ramp the jobs follow, so it never dispatches faster than the ceiling absorbs.
 const limits = queueLimits(rampOf(deployed), deployed.shardSize, WRITES_PER_ROTATION);
+
+// Each handler, with its use case and clients, loads on its function's first call (triggers/lazy.ts).
 
 /** Batch-job work fanned out by salts-rotateDue and the sweep: one plan step or one shard per task. */
 export const rotateShard = onTaskDispatched(
@@ -30,28 +24,13 @@ export const rotateShard = onTaskDispatched(
     timeoutSeconds: 540,
     memory: "512MiB",
   },
-  async (request) => {
-    let task;
-    try {
-      task = parseJobTask(request.data);
-    } catch (e) {
-      // A malformed task will never succeed: drop it (answering success) rather than retry it.
-      logger.error("malformed job task dropped", { issues: isSaltServiceError(e) ? e.details : null });
-      return;
-    }
-    const s = services();
-    await s.policy.refresh();
-    const ctx = {
-      correlationId: `task-${request.id ?? "local"}`,
-      actor: { uid: "job-task", via: "task" as const },
-    };
-    try {
-      await runTask(s, ctx, JOB_SPECS, task, (request.retryCount ?? 0) >= MAX_ATTEMPTS - 1);
-    } finally {
-      // A job's events go to Pub/Sub in the drain's batches, not from the shard.
-      await s.events.flush({ toDrain: true });
-    }
-  },
+  loadOnFirstCall(async () => {
+    const [{ services }, { runJobTask }] = await Promise.all([
+      import("../app/instance.js"),
+      import("../edge/tasks.js"),
+    ]);
+    return (request: TaskRequest<unknown>) => runJobTask(services(), request, MAX_ATTEMPTS);
+  }),
 );
 
 export const integritySweep = onSchedule(
@@ -64,16 +43,29 @@ export const integritySweep = onSchedule(
     timeoutSeconds: 1800,
     memory: "1GiB",
   },
-  async (event) => {
-    const s = services();
-    await runSweep(s, {
-      correlationId: `sweep-${event.scheduleTime}`,
-      actor: { uid: "scheduler", via: "scheduler" },
-    }).finally(() => s.events.flush());
-  },
+  loadOnFirstCall(async () => {
+    const [{ services }, { runSweep }] = await Promise.all([
+      import("../app/instance.js"),
+      import("../usecases/sweep.js"),
+    ]);
+    return async (event) => {
+      const s = services();
+      await runSweep(s, {
+        correlationId: `sweep-${event.scheduleTime}`,
+        actor: { uid: "scheduler", via: "scheduler" },
+      }).finally(() => s.events.flush());
+    };
+  }),
 );
 
 export const metrics = onRequest(
   { secrets: [METRICS_TOKEN], ...runAs(deployed.metricsServiceAccount) },
-  (req, res) => serveMetrics(services(), injectedSecret(METRICS_TOKEN.name), req, res),
+  loadOnFirstCall(async () => {
+    const [{ services }, { injectedSecret }, { serveMetrics }] = await Promise.all([
+      import("../app/instance.js"),
+      import("../app/secrets.js"),
+      import("../edge/metricsEndpoint.js"),
+    ]);
+    return (req, res) => serveMetrics(services(), injectedSecret(METRICS_TOKEN.name), req, res);
+  }),
 );

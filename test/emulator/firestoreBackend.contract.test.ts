@@ -2,12 +2,13 @@ import { FirestoreAuditStore } from "../../functions/adapters/firestore/firestor
 import { FirestoreRequestStore } from "../../functions/adapters/firestore/firestoreRequests";
 import { FirestoreSaltStore } from "../../functions/adapters/firestore/firestoreSaltStore";
 import type { SaltKind } from "../../functions/domain/ids";
+import { rewrapContract } from "../contract/rewrap.contract";
 import { backendContract } from "../contract/saltBackend.contract";
-import { batchContract } from "../contract/saltBatches.contract";
+import { batchContract, type BatchHarness } from "../contract/saltBatches.contract";
 import { adminFirestore, clearFirestore } from "../support/firestore";
 import { makeDeps } from "../support/testDeps";
 
-const harness = async () => {
+async function harness(): Promise<BatchHarness> {
   const db = adminFirestore();
   const { deps, state } = makeDeps();
   const backend = new FirestoreSaltStore(db, deps);
@@ -46,7 +47,8 @@ const harness = async () => {
       await backend.saltRef(kind, to).update({ salt: src });
     },
   };
-};
+}
 
 backendContract("firestore (emulator)", harness);
 batchContract("firestore (emulator)", harness);
+rewrapContract("firestore (emulator)", harness);

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { secretManagerClient } from "../../functions/app/firebase";
+import { newSecretManagerClient } from "../../functions/app/firebase";
 import { encodeDocId } from "../../functions/domain/ids";
 import { adminFirestore, clearFirestore, PROJECT_ID } from "../support/firestore";
 import { call, createUser, localSecrets, type TestUser } from "../support/stack";
@@ -18,7 +18,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * encrypting under it within the refresh interval rather than fall back to what it had loaded.
  */
 describe("a disabled key version on a warm instance (functions emulator, local Secret Manager)", () => {
-  const sm = secretManagerClient(process.env.SECRET_MANAGER_EMULATOR_HOST ?? null);
+  const sm = newSecretManagerClient(process.env.SECRET_MANAGER_EMULATOR_HOST ?? null);
   let admin: TestUser;
   let v2: string;
 

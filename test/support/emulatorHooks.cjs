@@ -1,4 +1,3 @@
-/* global process, console */
 // Test-only decoration of the functions' services, loaded by the functions emulator when the test
 // command sets EMULATOR_TEST_HOOKS (app/instance.ts honours it under the emulator only; nothing here
 // is deployed). When the document `salts_meta/fault_injection` asks for it, the next shard task dies

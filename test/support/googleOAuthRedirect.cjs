@@ -1,4 +1,3 @@
-/* global process, URL */
 // Preloaded (node --require) into a CLI child by tests: requests for https://oauth2.googleapis.com go to
 // the local stand-in named by FAKE_GOOGLE_OAUTH_HOST (host:port, plain HTTP), which speaks the part of
 // Google's OAuth API the CLI uses (token refresh, tokeninfo). Nothing else is touched.

@@ -1,4 +1,3 @@
-/* global process */
 // Preloaded (node --require) into a CLI child by tests: the first LOSE_COMMIT_ANSWERS commits (batches and
 // transactions) reach Firestore and are applied, but their answers are lost on the way back (the client
 // sees gRPC DEADLINE_EXCEEDED), as when a connection drops after the server committed. Nothing else changes.

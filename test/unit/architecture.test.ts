@@ -19,7 +19,8 @@ const layerOf = (f: string) => rel(f).split(path.sep)[0]!;
 function importsOf(file: string): string[] {
   const text = readFileSync(file, "utf8");
   const specs = [...text.matchAll(/(?:\bfrom|\bimport\s*\(?|\brequire\()\s*"(\.[^"]+)"/g)].map((m) => m[1]!);
-  return specs.map((s) => rel(path.resolve(path.dirname(file), s)));
+  // Dynamic imports name the built file (`import("./x.js")`): the module is x.ts.
+  return specs.map((s) => rel(path.resolve(path.dirname(file), s.replace(/\.js$/, ""))));
 }
 
 const graph = new Map(modules.map((f) => [rel(f), importsOf(f)]));

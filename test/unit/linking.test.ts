@@ -4,7 +4,7 @@ import { composeServices } from "../../functions/app/compose";
 import { linkableVersion } from "../../functions/domain/linking";
 import { planCreate, planRotate } from "../../functions/domain/rotation";
 import { DEFAULT_POLICY } from "../../functions/domain/policy";
-import { renderMetrics } from "../../functions/observability/metrics";
+import { renderMetrics } from "../../functions/observability/prometheus";
 import { eraseUser } from "../../functions/usecases/erase";
 import { rotateSalt } from "../../functions/usecases/rotateSalt";
 import { putScope } from "../../functions/usecases/scopes";

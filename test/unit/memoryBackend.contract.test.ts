@@ -3,11 +3,12 @@ import { MemoryRequestStore } from "../../functions/adapters/memory/memoryReques
 import { MemorySaltStore } from "../../functions/adapters/memory/memorySaltStore";
 import { MemoryState } from "../../functions/adapters/memory/memoryState";
 import { saltLocation } from "../../functions/domain/rotation";
+import { rewrapContract } from "../contract/rewrap.contract";
 import { backendContract } from "../contract/saltBackend.contract";
-import { batchContract } from "../contract/saltBatches.contract";
+import { batchContract, type BatchHarness } from "../contract/saltBatches.contract";
 import { makeDeps } from "../support/testDeps";
 
-const harness = async () => {
+async function harness(): Promise<BatchHarness> {
   const { deps, state } = makeDeps();
   const stored = new MemoryState();
   return {
@@ -40,7 +41,8 @@ const harness = async () => {
       dst.enc = { ...src.enc };
     },
   };
-};
+}
 
 backendContract("memory", harness);
 batchContract("memory", harness);
+rewrapContract("memory", harness);

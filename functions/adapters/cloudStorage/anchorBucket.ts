@@ -36,8 +36,11 @@ export class BucketAnchorStore implements AnchorStore {
   private readonly bucketName: string;
   private readonly prefix: string;
 
+  private client: Storage | null = null;
+
+  /** `storage` is called on first use: only the sweep and auditVerify ever anchor or read anchors. */
   constructor(
-    private readonly storage: Storage,
+    private readonly storage: () => Storage,
     setting: string,
     private readonly timeoutMs = 20_000,
   ) {
@@ -51,7 +54,7 @@ export class BucketAnchorStore implements AnchorStore {
   }
 
   private bucket() {
-    return this.storage.bucket(this.bucketName);
+    return (this.client ??= this.storage()).bucket(this.bucketName);
   }
 
   private async deadline<T>(operation: string, run: () => Promise<T>): Promise<T> {

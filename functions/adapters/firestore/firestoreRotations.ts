@@ -3,15 +3,14 @@ import { Timestamp, type DocumentReference, type WriteBatch } from "firebase-adm
 import type { AuditDraft } from "../../domain/audit";
 import { bindings, chains, type AuditKey } from "../../domain/auditChain";
 import { saltAad, sealSalt, shredAad, type EncryptionKey } from "../../domain/encryption";
-import { unavailable } from "../../domain/errors";
 import { encodeDocId, indexShard, type SaltKind } from "../../domain/ids";
 import { decideRotation, saltPlace } from "../../domain/rotation";
 import { saltChanged, saltEventKey } from "../../domain/events";
 import type { BatchRotateItem, ListedSalt, RotateOutcome, RotateRequest } from "../../ports/saltStore";
 import { MAX_BATCH_ROTATIONS } from "../../ports/saltStore";
-import { commitGuarded } from "./errors";
 import { newIncarnation } from "./firestoreSaltBase";
 import { FirestoreSaltListing, type FirestoreHandle } from "./firestoreSaltListing";
+import { commitOptimistically } from "./optimistic";
 import { COLLECTIONS, parseSaltDoc, saltDocData, versionDocData } from "./schema";
 
 /** A salt document as read for a rotation (absent: `data` undefined), with its request record. */
@@ -23,25 +22,17 @@ interface Snapshot {
   staleRequest?: Timestamp | undefined;
 }
 
-// 6 ALREADY_EXISTS (a racing creation), 9 FAILED_PRECONDITION (changed since read), 10 ABORTED.
-const CONFLICT = new Set([6, 9, 10]);
-const MAX_ATTEMPTS = 60;
-
 /** The event keys of what a commit created or rotated. */
 const eventKeys = (items: BatchRotateItem[], outcomes: RotateOutcome[]) =>
   items
     .filter((_, n) => ["created", "rotated"].includes(outcomes[n]!.status))
     .map((i) => saltEventKey(i.kind, i.id));
 
-const isConflict = (e: unknown) => CONFLICT.has((e as { code?: number }).code ?? -1);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
- * Rotations as optimistic commits: read the salts, decide, and commit one batch
- * whose salt writes carry a precondition on the version read (or are creates).
- * A conflicting commit changed nothing; it is decided again on a fresh read
- * after a short jittered pause. No locks are held, so hot salts do not queue
- * behind lock timeouts, and every acknowledged rotation is one new version.
+ * Rotations as optimistic commits (optimistic.ts): read the salts, decide, and
+ * commit one batch whose salt writes carry a precondition on the version read
+ * (or are creates); a conflict is decided again on a fresh read. Hot salts do
+ * not queue behind lock timeouts, and every acknowledged rotation is one new version.
  */
 export abstract class FirestoreRotations extends FirestoreSaltListing {
   protected requestRef(key: string): DocumentReference {
@@ -100,26 +91,19 @@ export abstract class FirestoreRotations extends FirestoreSaltListing {
     if (items.length > MAX_BATCH_ROTATIONS)
       throw new Error(`at most ${MAX_BATCH_ROTATIONS} rotations per commit`);
     return this.run("rotate", async (guard) => {
-      let snaps = listed ?? (await this.read(items));
-      for (let attempt = 0; ; attempt++) {
-        const [key, auditKey] = await Promise.all([this.deps.keys.current(), this.auditKey()]);
-        const batch = this.db.batch();
-        const now = this.deps.clock();
-        const outcomes = items.map((item, n) => this.stage(batch, item, snaps[n]!, now, key, auditKey));
-        if (outcomes.every((o) => o.status === "skipped" || o.status === "replayed")) return outcomes;
-        try {
-          await commitGuarded(guard, () => batch.commit());
-          this.committed(eventKeys(items, outcomes));
-          return outcomes;
-        } catch (e) {
-          if (!isConflict(e)) throw e;
-          if (attempt >= MAX_ATTEMPTS)
-            throw unavailable("The salt is changing too often to rotate now; retry");
-        }
-        // Exponential, jittered, capped: contenders spread out instead of colliding again.
-        await sleep(Math.min(100, 2 ** attempt) * (0.5 + Math.random()));
-        snaps = await this.read(items);
-      }
+      const outcomes = await commitOptimistically(this.db, guard, {
+        read: listed ?? (await this.read(items)),
+        reread: () => this.read(items),
+        stage: async (batch, snaps) => {
+          const [key, auditKey] = await Promise.all([this.deps.keys.current(), this.auditKey()]);
+          const now = this.deps.clock();
+          const outcome = items.map((item, n) => this.stage(batch, item, snaps[n]!, now, key, auditKey));
+          return { outcome, writes: outcome.some((o) => o.status !== "skipped" && o.status !== "replayed") };
+        },
+        busy: "The salt is changing too often to rotate now; retry",
+      });
+      this.committed(eventKeys(items, outcomes));
+      return outcomes;
     });
   }
 

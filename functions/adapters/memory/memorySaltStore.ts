@@ -1,15 +1,7 @@
 import { REQUEST_TTL_MS } from "../../ports/requestStore";
 import type { AuditDraft } from "../../domain/audit";
 import { bindings, chains, saltOfChain, type AuditKey } from "../../domain/auditChain";
-import {
-  openWith,
-  saltAad,
-  sealSalt,
-  shredAad,
-  type Aad,
-  type EncryptedSalt,
-  type EncryptionKey,
-} from "../../domain/encryption";
+import { saltAad, sealSalt, shredAad, type EncryptedSalt, type EncryptionKey } from "../../domain/encryption";
 import type { SaltKind } from "../../domain/ids";
 import { decideRotation, saltLocation, saltPlace } from "../../domain/rotation";
 import type { LoadedSalt } from "../../domain/salt";
@@ -19,15 +11,14 @@ import type {
   EraseOutcome,
   IdempotencyRecord,
   ListedSalt,
-  RewrapItem,
-  RewrapOutcome,
   RotateOutcome,
   RotateRequest,
   SaltStore,
 } from "../../ports/saltStore";
 import { MAX_BATCH_ROTATIONS } from "../../ports/saltStore";
 import { appendLinked, appendToChain } from "./memoryAudit";
-import { incarnation, MemorySaltBatches } from "./memorySaltBatches";
+import { incarnation } from "./memorySaltBatches";
+import { MemoryRewrap } from "./memoryRewrap";
 import { copyEnc, type StoredVersion } from "./memoryState";
 import { stageEvent } from "./memoryOutbox";
 import { saltChanged, saltEventKey, subjectErased } from "../../domain/events";
@@ -37,7 +28,7 @@ import { saltChanged, saltEventKey, subjectErased } from "../../domain/events";
  * rest, the same chained audit entries, the same atomicity (every change is
  * decided and applied synchronously between awaits). State is per process.
  */
-export class MemorySaltStore extends MemorySaltBatches implements SaltStore {
+export class MemorySaltStore extends MemoryRewrap implements SaltStore {
   async getOrCreate(
     kind: SaltKind,
     id: string,
@@ -198,76 +189,5 @@ export class MemorySaltStore extends MemorySaltBatches implements SaltStore {
     const outcome: EraseOutcome = { status: "erased", erased: versionsDestroyed > 0, versionsDestroyed };
     if (idempotency) this.remember(idempotency, outcome, now);
     return outcome;
-  }
-
-  async rewrap(items: RewrapItem[]): Promise<RewrapOutcome[]> {
-    const [key, auditKey] = await Promise.all([this.deps.keys.current(), this.deps.auditKey.current()]);
-    // Load every key version the items need first, so that the change itself is synchronous.
-    const plans = await Promise.all(items.map((item) => this.rewrapPlan(item, key)));
-    const now = this.deps.clock();
-    return this.state.atomically(() =>
-      items.map((item, n): RewrapOutcome => {
-        const plan = plans[n]!;
-        const location = saltLocation(item.kind, item.id);
-        const stored = this.state.current.get(location);
-        if (!stored) return { status: "missing" };
-        if (stored.lastRewrapId === item.rewrapId) return { status: "rewrapped", from: [], to: key.version };
-        if (plan === null) return { status: "current" };
-        for (const [version, enc] of plan.versions)
-          this.state.versions.get(location)!.get(version)!.enc = enc;
-        const draft: AuditDraft = {
-          ...item.audit,
-          target: { kind: item.kind, id: item.id },
-          result: "success",
-          details: { from_key_versions: plan.from.join(","), to_key_version: key.version },
-        };
-        const bound = bindings.live(stored.record);
-        const linked = appendLinked(
-          this.state,
-          draft,
-          now,
-          stored.chain.id,
-          stored.chain.head,
-          auditKey,
-          bound,
-        );
-        this.state.current.set(location, {
-          ...stored,
-          enc: plan.salt,
-          shred: plan.shred,
-          keyVersions: [key.version],
-          chain: { id: stored.chain.id, head: linked.head },
-          lastRewrapId: item.rewrapId,
-        });
-        return { status: "rewrapped", from: plan.from, to: key.version };
-      }),
-    );
-  }
-
-  /** Every ciphertext of the salt under `key`, or null when all are current already. */
-  private async rewrapPlan(item: RewrapItem, key: EncryptionKey) {
-    const location = saltLocation(item.kind, item.id);
-    const stored = this.state.current.get(location);
-    if (!stored) return null;
-    const retired = [...(this.state.versions.get(location)?.entries() ?? [])];
-    const all = [stored.enc, ...(stored.shred ? [stored.shred] : []), ...retired.map(([, v]) => v.enc)];
-    if (
-      all.every((e) => e.key_version === key.version) &&
-      stored.keyVersions.every((v) => v === key.version)
-    ) {
-      return null;
-    }
-    const place = this.place(location, stored);
-    const again = async (enc: EncryptedSalt, aad: Aad) =>
-      enc.key_version === key.version ? enc : sealSalt(key, await openWith(this.deps.keys, enc, aad), aad);
-    return {
-      source: stored.enc,
-      from: [...new Set(all.map((e) => e.key_version))].sort((a, b) => a - b),
-      salt: await again(stored.enc, saltAad(place, stored.record.version)),
-      shred: stored.shred ? await again(stored.shred, shredAad(place)) : null,
-      versions: await Promise.all(
-        retired.map(async ([v, r]) => [v, await again(r.enc, saltAad(place, v))] as const),
-      ),
-    };
   }
 }

@@ -1,4 +1,3 @@
-import type { SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import { failedPrecondition, SaltServiceError, unavailable } from "../../domain/errors";
 import type { SecretVersion, VersionedSecret } from "../../ports/secrets";
 
@@ -10,6 +9,16 @@ const NOT_FOUND = 5;
 const PERMISSION_DENIED = 7;
 const FAILED_PRECONDITION = 9;
 const UNAUTHENTICATED = 16;
+
+/** The one call of Secret Manager's client this adapter makes (app/firebase.ts loads the client on it). */
+export interface SecretAccessClient {
+  accessSecretVersion(
+    request: { name: string },
+    options: { timeout: number; retry: null },
+  ): Promise<
+    [{ name?: string | null; payload?: { data?: Uint8Array | string | null } | null }, ...unknown[]]
+  >;
+}
 
 /** Turns raw secret bytes into the secret's usable bytes, or throws failed-precondition. */
 export type SecretValidator = (raw: Buffer, name: string) => Buffer;
@@ -63,7 +72,7 @@ export class SecretManagerSecret implements VersionedSecret {
   private readonly now: () => number;
 
   constructor(
-    private readonly client: SecretManagerServiceClient,
+    private readonly client: SecretAccessClient,
     private readonly projectId: string,
     readonly name: string,
     private readonly options: SecretManagerSecretOptions,
