@@ -39,6 +39,8 @@ export interface DdlOptions {
   url: string;
   /** The field name the pseudonyms are made for (`userDefinedContext.field`); default `value`. */
   field?: string | undefined;
+  /** A scope (`userDefinedContext.scope`): the functions answer that scope's pairwise pseudonyms. */
+  scope?: string | undefined;
 }
 
 // BigQuery's names: project ids (also the legacy domain-scoped form), dataset ids, locations, connection ids.
@@ -47,10 +49,11 @@ const DATASET = /^[A-Za-z0-9_]{1,1024}$/;
 const LOCATION = /^[A-Za-z][A-Za-z0-9-]{1,40}$/;
 const CONNECTION = /^[A-Za-z0-9_-]{1,1024}$/;
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,100}$/;
+const SCOPE = /^[a-z0-9_-]{1,40}$/;
 // Inside a single-quoted SQL literal nothing needs escaping, so nothing that would is allowed.
 const URL_TEXT = /^https:\/\/[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:\/[A-Za-z0-9._~!$&()*+,;=:@%/-]*)?$/;
 
-/** The two remote functions, one per mode, in GoogleSQL DDL (docs/BIGQUERY.md explains each line). */
+/** The remote functions, one per mode, in GoogleSQL DDL (docs/BIGQUERY.md explains each line). */
 export function bigqueryDdl(o: DdlOptions): string {
   const [project, dataset, ...restDs] = o.dataset.split(".");
   const [cProject, location, connection, ...restConn] = o.connection.split(".");
@@ -71,11 +74,20 @@ export function bigqueryDdl(o: DdlOptions): string {
   const field = o.field ?? "value";
   if (!IDENTIFIER.test(field))
     issues.push({ path: "field", message: "must be a column-like name ([A-Za-z_][A-Za-z0-9_]*)" });
+  if (o.scope !== undefined && !SCOPE.test(o.scope))
+    issues.push({ path: "scope", message: "must be a scope id ([a-z0-9_-], 1 to 40 characters)" });
   if (issues.length > 0) throw invalidArgument(issues);
 
-  const suffix = o.field === undefined ? "" : `_${field}`;
+  const suffix =
+    (o.field === undefined ? "" : `_${field}`) +
+    (o.scope === undefined ? "" : `_${o.scope.replace(/-/g, "_")}`);
   const context = (mode: string) =>
-    o.field === undefined ? `[("mode", "${mode}")]` : `[("mode", "${mode}"), ("field", "${field}")]`;
+    `[${[
+      `("mode", "${mode}")`,
+      ...(o.field === undefined ? [] : [`("field", "${field}")`]),
+      ...(o.scope === undefined ? [] : [`("scope", "${o.scope}")`]),
+    ].join(", ")}]`;
+  const inScope = o.scope === undefined ? "" : ` in scope "${o.scope}"`;
   const fn = (name: string, args: string, mode: string) =>
     [
       `CREATE OR REPLACE FUNCTION \`${project}.${dataset}.${name}${suffix}\`(${args})`,
@@ -88,11 +100,15 @@ export function bigqueryDdl(o: DdlOptions): string {
       ");",
     ].join("\n");
   return [
-    `-- Pseudonyms of one user's values (mode "user"), field "${field}".`,
+    `-- Pseudonyms of one user's values (mode "user"), field "${field}"${inScope}.`,
     fn("pseudonymize_user", "user_id STRING, value STRING", "user"),
     "",
-    `-- Pseudonyms of analytics events' values (mode "event"), field "${field}", bound to user_id when it names one.`,
+    `-- Pseudonyms of analytics events' values (mode "event"), field "${field}"${inScope}, bound to user_id when it names one.`,
     fn("pseudonymize_event", "event_type STRING, value STRING, user_id STRING", "event"),
+    "",
+    `-- The pseudonym under the user's previous salt version (mode "user_previous"), field "${field}"${inScope}:`,
+    `-- NULL outside LINK_WINDOW_HOURS after the user's last rotation, and for an erased or unknown user.`,
+    fn("pseudonymize_user_previous", "user_id STRING, value STRING", "user_previous"),
     "",
   ].join("\n");
 }

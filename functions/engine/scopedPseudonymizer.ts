@@ -21,40 +21,15 @@ import {
   DEFAULT_ANALYTICS_FIELDS,
   type AnalyticsEvent,
   type DataRecord,
-  type PseudonymizeResult,
   type Pseudonymizer,
   type VerifyContext,
 } from "./pseudonymizer";
 import type { SaltCache } from "./saltCache";
 import type { ScopeCache } from "./scopeCache";
 import { malformed, ScopedKeys, type ScopeKey } from "./scopedKeys";
+import type { OptionsResult, PseudonymOptions, ScopedOptions, ScopedVerifyContext } from "./scopedTypes";
 
-/** What a caller may ask for beside the plain pseudonyms. */
-export interface PseudonymOptions {
-  /** Pseudonyms of this scope (pairwise); a service serving consumers checks `authorizeScope` first. */
-  scope?: string | undefined;
-  /** Also the pseudonyms under the user's previous salt version, within LINK_WINDOW_HOURS of its rotation. */
-  withPrevious?: boolean | undefined;
-}
-
-export interface OptionsResult<T> extends PseudonymizeResult<T> {
-  scope?: { id: string; version: number };
-  /** Per listed field present in the record: the previous version's pseudonym, or null. */
-  previous?: Record<string, string | null>;
-  /** The salt version `previous` was made under (null when none was given). */
-  previousVersion?: number | null;
-}
-
-/** A pseudonym context, with the scope a scoped pseudonym must name (absent: it must be unscoped). */
-export type ScopedVerifyContext = VerifyContext & { scope?: string | undefined };
-
-export interface ScopedOptions {
-  clock: () => Date;
-  /** LINK_WINDOW_HOURS, read when asked (a reload may change nothing else). */
-  linkWindowHours: () => number;
-  /** Every request for a previous pseudonym, given or not: the link metric. */
-  onLink?: (given: boolean) => void;
-}
+export type { OptionsResult, PseudonymOptions, ScopedOptions, ScopedVerifyContext } from "./scopedTypes";
 
 /**
  * Scoped pseudonyms and linking across a rotation, over the same salts, pepper and derived keys as
@@ -74,7 +49,7 @@ export class ScopedPseudonymizer extends ScopedKeys {
   }
 
   /** The scope's current key, or null without a scope; not-found for an unknown one. */
-  private async scopeOf(scope: string | undefined, pepper: Pepper): Promise<ScopeKey | null> {
+  async scopeOf(scope: string | undefined, pepper: Pepper): Promise<ScopeKey | null> {
     if (scope === undefined) return null;
     const loaded = await this.scopes.load(assertScopeId(scope));
     return this.scopeKey(loaded.record.scope_id, loaded.record.version, loaded.secret, pepper);
@@ -158,11 +133,20 @@ export class ScopedPseudonymizer extends ScopedKeys {
   }
 
   /** The retained salt before the current one, inside the link window only; each ask is counted. */
-  private async previousSalt(userId: string, loaded: LoadedSalt) {
+  async previousSalt(userId: string, loaded: LoadedSalt) {
     const version = linkableVersion(loaded.record, this.options.clock(), this.options.linkWindowHours());
     const salt = version === null ? null : await this.salts.version("user", userId, version);
     this.options.onLink?.(salt !== null);
     return salt && version !== null ? { version, salt } : null;
+  }
+
+  /** One value under a loaded salt, in `scope` when given: what a BigQuery batch's modes reply. */
+  pseudonymUnder(scope: ScopeKey | null, ...args: Parameters<Pseudonymizer["pseudonymUnder"]>): string {
+    if (!scope) return this.base.pseudonymUnder(...args);
+    const [kind, eventType, field, loaded, pepper, shred, value] = args;
+    const base = this.base.boundKey(this.base.fieldKey(kind, eventType, field, loaded.salt, pepper), shred);
+    const prefix = this.prefix(kind, scope, loaded.record.version, pepper.version);
+    return pseudonymWithPrefix(prefix, this.keyIn(base, scope), value);
   }
 
   /** `pseudonymizeAnalyticsData` within a scope (bound to the subject named in user_id, as unscoped). */

@@ -12,12 +12,16 @@ export interface SaltNeed {
   id: string;
 }
 
-/** What a reply is computed with: the batch's salts (all loaded first), the pepper and the field. */
+/**
+ * What a reply is computed with: the batch's salts (all loaded first; for a `previous` mode, each
+ * user's previous version, absent outside the link window), the pepper and the field; the
+ * pseudonymizer makes the batch's scope's pseudonyms when it names one.
+ */
 export interface ReplyContext {
   pseudonymizer: Pick<Pseudonymizer, "pseudonymUnder">;
   pepper: Pepper;
   field: string;
-  salt(kind: SaltKind, id: string): LoadedSalt;
+  salt(kind: SaltKind, id: string): LoadedSalt | undefined;
 }
 
 /**
@@ -34,7 +38,9 @@ export interface BatchMode<Row> {
   /** The call checked (null: its reply is NULL); anything that can never succeed throws `refuse(...)`. */
   row(call: readonly unknown[], field: string): Row | null;
   needs(row: Row): readonly SaltNeed[];
-  reply(row: Row, under: ReplyContext): string;
+  reply(row: Row, under: ReplyContext): string | null;
+  /** Users' salts are not created but replaced by their previous version (linking across a rotation). */
+  readonly previous?: boolean;
 }
 
 /** Refuses one call; the batch names it (`calls[17]: user_id must be ...`). */
@@ -65,7 +71,23 @@ const user: BatchMode<{ userId: string; value: PseudonymizableValue }> = {
   },
   needs: (r) => [{ kind: "user", id: r.userId }],
   reply: (r, u) =>
-    u.pseudonymizer.pseudonymUnder("user", "", u.field, u.salt("user", r.userId), u.pepper, null, r.value),
+    u.pseudonymizer.pseudonymUnder("user", "", u.field, u.salt("user", r.userId)!, u.pepper, null, r.value),
+};
+
+/**
+ * `[user_id, value]`: the pseudonym `user` gives under the user's previous salt version, within
+ * LINK_WINDOW_HOURS of its rotation and while that version is retained; otherwise (and for an unknown
+ * or erased user) NULL. Never creates a salt.
+ */
+const userPrevious: BatchMode<{ userId: string; value: PseudonymizableValue }> = {
+  ...user,
+  previous: true,
+  reply: (r, u) => {
+    const previous = u.salt("user", r.userId);
+    return previous
+      ? u.pseudonymizer.pseudonymUnder("user", "", u.field, previous, u.pepper, null, r.value)
+      : null;
+  },
 };
 
 /**
@@ -100,9 +122,9 @@ const event: BatchMode<{ eventType: string; subject: string | null; value: Pseud
       "global",
       r.eventType,
       u.field,
-      u.salt("global", r.eventType),
+      u.salt("global", r.eventType)!,
       u.pepper,
-      r.subject === null ? null : u.salt("user", r.subject).shred,
+      r.subject === null ? null : u.salt("user", r.subject)!.shred,
       r.value,
     ),
 };
@@ -111,6 +133,7 @@ const event: BatchMode<{ eventType: string; subject: string | null; value: Pseud
 export const BATCH_MODES: Record<string, BatchMode<unknown>> = {
   user: user as BatchMode<unknown>,
   event: event as BatchMode<unknown>,
+  user_previous: userPrevious as BatchMode<unknown>,
 };
 
 export const DEFAULT_MODE = "user";

@@ -1,8 +1,11 @@
 import { createHash } from "node:crypto";
 import type { AuditDraft } from "../domain/audit";
-import { invalidArgument, SaltServiceError, type Issue } from "../domain/errors";
+import { invalidArgument, isSaltServiceError, SaltServiceError, type Issue } from "../domain/errors";
 import type { SaltKind } from "../domain/ids";
 import type { LoadedSalt } from "../domain/salt";
+import type { Pseudonymizer } from "../engine/pseudonymizer";
+import type { ScopeKey } from "../engine/scopedKeys";
+import type { Pepper } from "../ports/secrets";
 import { CallRefused, modeFor, type BatchMode } from "./batchModes";
 import type { CallContext, Services } from "./deps";
 
@@ -45,23 +48,23 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
  *      replies (within REQUEST_TTL_MS); a retry that finds them answers them.
  */
 export async function pseudonymizeBatch(
-  deps: Pick<Services, "cache" | "pepper" | "pseudonymizer" | "audit" | "requests">,
+  deps: Pick<Services, "cache" | "pepper" | "scoped" | "audit" | "requests">,
   ctx: CallContext & { invoker: string },
   req: BatchRequest,
 ): Promise<BatchOutcome> {
   const mode = modeFor(req.mode, req.field);
-  if (req.scope !== null) {
-    // No scope exists in this release; salts-putScope will create them.
-    throw invalidArgument([{ path: "userDefinedContext.scope", message: `unknown scope "${req.scope}"` }]);
-  }
   const rows = rowsOf(mode, req.field, req.calls);
   const pepper = await deps.pepper.current();
+  const scope = await batchScope(deps, ctx.invoker, req.scope, pepper);
   const [, salts] = await Promise.all([auditJob(deps, ctx, req), loadSalts(deps, mode, rows)]);
   const under = {
-    pseudonymizer: deps.pseudonymizer,
+    pseudonymizer: {
+      pseudonymUnder: (...args: Parameters<Pseudonymizer["pseudonymUnder"]>) =>
+        deps.scoped.pseudonymUnder(scope, ...args),
+    },
     pepper,
     field: req.field,
-    salt: (kind: SaltKind, id: string) => salts[kind].get(id)!,
+    salt: (kind: SaltKind, id: string) => salts[kind].get(id),
   };
   const replies = rows.map((row) => (row === null ? null : mode.reply(row, under)));
   const key = sha256(`salt-service/bigquery-reply/v1\0${ctx.invoker}\0${req.caller ?? ""}\0${req.requestId}`);
@@ -111,9 +114,29 @@ function rowsOf(mode: BatchMode<unknown>, field: string, calls: readonly unknown
   return rows;
 }
 
+/**
+ * The batch's scope key, after the grant check: the invoker (the service account BigQuery or the
+ * pipeline calls as) must be among the scope's consumers (403 otherwise); an unknown scope is 400.
+ */
+async function batchScope(
+  deps: Pick<Services, "scoped">,
+  invoker: string,
+  scopeId: string | null,
+  pepper: Pepper,
+): Promise<ScopeKey | null> {
+  if (scopeId === null) return null;
+  try {
+    await deps.scoped.authorizeScope(scopeId, invoker);
+    return await deps.scoped.scopeOf(scopeId, pepper);
+  } catch (e) {
+    if (!isSaltServiceError(e) || (e.code !== "not-found" && e.code !== "invalid-argument")) throw e;
+    throw invalidArgument([{ path: "userDefinedContext.scope", message: `unknown scope "${scopeId}"` }]);
+  }
+}
+
 /** Every salt the rows need, loaded through the cache (batched reads, batched creation), by kind and id. */
 async function loadSalts(
-  deps: Pick<Services, "cache">,
+  deps: Pick<Services, "cache" | "scoped">,
   mode: BatchMode<unknown>,
   rows: readonly unknown[],
 ): Promise<Record<SaltKind, Map<string, LoadedSalt>>> {
@@ -122,8 +145,9 @@ async function loadSalts(
   const load = (kind: SaltKind) =>
     ids[kind].size === 0
       ? Promise.resolve(new Map<string, LoadedSalt>())
-      : deps.cache.currentMany(kind, [...ids[kind]], { create: true });
+      : deps.cache.currentMany(kind, [...ids[kind]], { create: !(mode.previous && kind === "user") });
   const [user, global] = await Promise.all([load("user"), load("global")]);
+  if (mode.previous) return { user: await previousVersions(deps, user), global };
   // A first-release user salt has no shred secret: it is given one before anything is bound to it.
   await Promise.all(
     [...user].map(async ([id, loaded]) => {
@@ -131,6 +155,22 @@ async function loadSalts(
     }),
   );
   return { user, global };
+}
+
+/** Each user's previous salt version inside the link window (LINK_WINDOW_HOURS); users without one are left out. */
+async function previousVersions(
+  deps: Pick<Services, "scoped">,
+  current: Map<string, LoadedSalt>,
+): Promise<Map<string, LoadedSalt>> {
+  const out = new Map<string, LoadedSalt>();
+  await Promise.all(
+    [...current].map(async ([id, loaded]) => {
+      const prev = await deps.scoped.previousSalt(id, loaded);
+      if (prev)
+        out.set(id, { ...loaded, record: { ...loaded.record, version: prev.version }, salt: prev.salt });
+    }),
+  );
+  return out;
 }
 
 // Per audit store (one per instance), the markers seen written or being written: later batches skip storage.

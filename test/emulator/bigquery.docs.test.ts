@@ -31,7 +31,8 @@ describe("docs/BIGQUERY.md, checked by running what it shows", () => {
     // Every DDL statement the page shows in section 2 names one of the modes and asks for the batch size.
     expect(run.stdout).toContain('user_defined_context = [("mode", "user"), ("field", "email")]');
     expect(run.stdout).toContain('user_defined_context = [("mode", "event"), ("field", "email")]');
-    expect(run.stdout.match(/max_batching_rows = 1000/g)).toHaveLength(2);
+    expect(run.stdout).toContain('user_defined_context = [("mode", "user_previous"), ("field", "email")]');
+    expect(run.stdout.match(/max_batching_rows = 1000/g)).toHaveLength(3);
   });
 
   it("when the page's request example is posted to the endpoint as npm start does, then it answers what the library answers", async () => {

@@ -210,7 +210,7 @@ describe("salts-pseudonymizeBatch refusals (HTTP 400 at the edge)", () => {
   it("when the mode is unknown, the field is event_type in event mode, or a scope is named, then the request is refused", async () => {
     const rt = memoryRuntime();
     await expect(batch(rt, request([["a", "b"]], { mode: "users" }))).rejects.toThrow(
-      /userDefinedContext.mode: must be one of user, event/,
+      /userDefinedContext.mode: must be one of user, event, user_previous/,
     );
     await expect(
       batch(rt, request([["t", "b", null]], { mode: "event", field: "event_type" })),
@@ -219,10 +219,11 @@ describe("salts-pseudonymizeBatch refusals (HTTP 400 at the edge)", () => {
       /userDefinedContext.scope: unknown scope "partner"/,
     );
     // A mode is one entry of the table: every name it lists is accepted, with its own arity.
-    expect(Object.keys(BATCH_MODES).sort()).toEqual(["event", "user"]);
+    expect(Object.keys(BATCH_MODES).sort()).toEqual(["event", "user", "user_previous"]);
     for (const [mode, call] of [
       ["user", [null, "v"]],
       ["event", ["page_view", null, null]],
+      ["user_previous", ["nobody", "v"]],
     ] as const)
       await expect(batch(rt, request([[...call]], { mode }))).resolves.toMatchObject({ replies: [null] });
   });

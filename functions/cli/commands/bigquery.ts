@@ -23,6 +23,7 @@ function ddl(session: Session, opts: Record<string, unknown>): number {
       connection: String(opts.connection),
       url,
       field: typeof opts.field === "string" ? opts.field : undefined,
+      scope: typeof opts.scope === "string" ? opts.scope : undefined,
     });
     process.stdout.write(text);
   } catch (e) {
@@ -68,7 +69,11 @@ export function registerBigqueryCommands(program: Command): void {
           "the CLOUD_RESOURCE connection BigQuery calls through",
         )
         .option("--url <url>", "the endpoint (default: salts-pseudonymizeBatch of --project in --region)")
-        .option("--field <name>", "the field name pseudonyms are made for (default: value)"),
+        .option("--field <name>", "the field name pseudonyms are made for (default: value)")
+        .option(
+          "--scope <scope_id>",
+          "make the functions answer this scope's pairwise pseudonyms (salts scope put)",
+        ),
       (session, _args, opts) => Promise.resolve(ddl(session, opts)),
     ),
     [
