@@ -3,7 +3,7 @@ import {
   SecretManagerSecret,
   type SecretValidator,
 } from "../adapters/secretManager/secretVersions";
-import { aesKeyText, pepperText, randomKeyBytes } from "../adapters/secretManager/validators";
+import { aesKeyText, pepperText, auditKeyText } from "../adapters/secretManager/validators";
 import type { ServiceConfig } from "../config/settings";
 import type { VersionedSecret } from "../ports/secrets";
 import { secretManagerClient } from "./firebase";
@@ -34,7 +34,7 @@ export function secretsFor(config: ServiceConfig): ServiceSecrets {
     return {
       pepper: runtime("PSEUDONYM_PEPPER", Number(config.runtimePepperVersion), pepperText),
       keys: runtime("SALT_ENCRYPTION_KEY", declared(config.keyVersion), aesKeyText),
-      auditKey: runtime("AUDIT_KEY", 1, randomKeyBytes),
+      auditKey: runtime("AUDIT_KEY", 1, auditKeyText),
     };
   }
   const client = secretManagerClient(config.secretManagerHost);
@@ -51,6 +51,6 @@ export function secretsFor(config: ServiceConfig): ServiceSecrets {
       validate: aesKeyText,
       refreshMs: config.keyRefreshSeconds * 1000,
     }),
-    auditKey: new SecretManagerSecret(client, project, "AUDIT_KEY", { validate: randomKeyBytes }),
+    auditKey: new SecretManagerSecret(client, project, "AUDIT_KEY", { validate: auditKeyText }),
   };
 }

@@ -5,7 +5,7 @@ import type { FirestoreHandle } from "../../functions/adapters/firestore/firesto
 import { DEFAULT_POLICY } from "../../functions/domain/policy";
 import { planCreate } from "../../functions/domain/rotation";
 import { RuntimeSecret } from "../../functions/adapters/secretManager/secretVersions";
-import { aesKeyText, randomKeyBytes } from "../../functions/adapters/secretManager/validators";
+import { aesKeyText, auditKeyText } from "../../functions/adapters/secretManager/validators";
 import { rawSaltDoc } from "../../bench/seedDue";
 
 /** One document write a commit makes: its collection group, kind, and the data written. */
@@ -43,7 +43,7 @@ export async function rotationWrites(): Promise<RecordedWrite[]> {
   const log: RecordedWrite[] = [];
   const keyText = randomBytes(32).toString("base64");
   const keys = new RuntimeSecret("SALT_ENCRYPTION_KEY", () => keyText, 1, aesKeyText);
-  const auditKey = new RuntimeSecret("AUDIT_KEY", () => "a".repeat(48), 1, randomKeyBytes);
+  const auditKey = new RuntimeSecret("AUDIT_KEY", () => "a".repeat(48), 1, auditKeyText);
   const now = new Date();
   const store = new FirestoreSaltStore(recordingFirestore(log), {
     clock: () => now,

@@ -3,7 +3,7 @@ import { Storage } from "@google-cloud/storage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryAnchorStore } from "../../functions/adapters/memory/memoryAnchor";
 import { RuntimeSecret, SecretManagerSecret } from "../../functions/adapters/secretManager/secretVersions";
-import { aesKeyText, randomKeyBytes } from "../../functions/adapters/secretManager/validators";
+import { aesKeyText, auditKeyText } from "../../functions/adapters/secretManager/validators";
 import { composeServices } from "../../functions/app/compose";
 import { secretManagerClient } from "../../functions/app/firebase";
 import { services } from "../../functions/app/instance";
@@ -444,7 +444,7 @@ describe("AUDIT_KEY rotation (Secret Manager versions; Firestore emulator)", () 
       anchor,
       secrets: {
         auditKey: new SecretManagerSecret(secretManagerClient(host), PROJECT_ID, "AUDIT_KEY", {
-          validate: randomKeyBytes,
+          validate: auditKeyText,
         }),
         keys: new RuntimeSecret(
           "SALT_ENCRYPTION_KEY",
@@ -452,7 +452,7 @@ describe("AUDIT_KEY rotation (Secret Manager versions; Firestore emulator)", () 
           1,
           aesKeyText,
         ),
-        pepper: new RuntimeSecret("PSEUDONYM_PEPPER", () => "p".repeat(48), 1, randomKeyBytes),
+        pepper: new RuntimeSecret("PSEUDONYM_PEPPER", () => "p".repeat(48), 1, auditKeyText),
       },
       inProcessTasks: true,
     });

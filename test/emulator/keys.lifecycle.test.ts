@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RuntimeSecret, SecretManagerSecret } from "../../functions/adapters/secretManager/secretVersions";
-import { aesKeyText, pepperText, randomKeyBytes } from "../../functions/adapters/secretManager/validators";
+import { aesKeyText, pepperText, auditKeyText } from "../../functions/adapters/secretManager/validators";
 import { composeServices } from "../../functions/app/compose";
 import { isSaltServiceError } from "../../functions/domain/errors";
 import { secretManagerClient } from "../../functions/app/firebase";
@@ -53,7 +53,7 @@ describe("the salt-encryption key over its whole life (local Secret Manager, Fir
           refreshMs: 1,
         }),
         pepper: new RuntimeSecret("PSEUDONYM_PEPPER", () => "p".repeat(48), 1, pepperText),
-        auditKey: new RuntimeSecret("AUDIT_KEY", () => "a".repeat(48), 1, randomKeyBytes),
+        auditKey: new RuntimeSecret("AUDIT_KEY", () => "a".repeat(48), 1, auditKeyText),
       },
       inProcessTasks: true,
     });

@@ -1,6 +1,6 @@
 import { Firestore } from "firebase-admin/firestore";
 import { RuntimeSecret } from "../../functions/adapters/secretManager/secretVersions";
-import { aesKeyText, pepperText, randomKeyBytes } from "../../functions/adapters/secretManager/validators";
+import { aesKeyText, pepperText, auditKeyText } from "../../functions/adapters/secretManager/validators";
 import { composeServices } from "../../functions/app/compose";
 import { defaultConfig, type ServiceConfig } from "../../functions/config/config";
 import type { Services } from "../../functions/usecases/deps";
@@ -31,7 +31,7 @@ export function runtimeSecrets(opts: { key: string; pepper?: string; auditKey?: 
   return {
     keys: new RuntimeSecret("SALT_ENCRYPTION_KEY", () => opts.key, 1, aesKeyText),
     pepper: new RuntimeSecret("PSEUDONYM_PEPPER", () => opts.pepper ?? "p".repeat(48), 1, pepperText),
-    auditKey: new RuntimeSecret("AUDIT_KEY", () => opts.auditKey ?? "a".repeat(48), 1, randomKeyBytes),
+    auditKey: new RuntimeSecret("AUDIT_KEY", () => opts.auditKey ?? "a".repeat(48), 1, auditKeyText),
   };
 }
 

@@ -140,3 +140,32 @@ describe("pepper bytes through every loading path: the same pseudonyms", () => {
     });
   });
 });
+
+describe("audit key bytes: the pepper's rule (adapters/secretManager/validators.ts)", () => {
+  it("when AUDIT_KEY is stored with a trailing newline or CRLF, then a chain link made under it verifies under the key as typed", async () => {
+    const { auditKeyText } = await import("../../functions/adapters/secretManager/validators");
+    const { bindings, linkEntry, linkProblem } = await import("../../functions/domain/auditChain");
+    const typed = randomBytes(48).toString("base64");
+    const draft = {
+      actor: { uid: "u", via: "callable" as const },
+      operation: "rotate_user",
+      target: { kind: "user" as const, id: "alice" },
+      result: "success" as const,
+      correlation_id: "c",
+    };
+    for (const stored of [`${typed}\n`, `${typed}\r\n`, ` ${typed} `]) {
+      const bytes = auditKeyText(Buffer.from(stored), "AUDIT_KEY");
+      expect(bytes.toString("latin1")).toBe(typed);
+      const { entry } = linkEntry(
+        draft,
+        { id: "e1", at: new Date(0) },
+        "log:x",
+        null,
+        { version: 1, bytes },
+        bindings.log,
+      );
+      expect(linkProblem(entry, null, Buffer.from(typed))).toBeNull();
+    }
+    expect(() => auditKeyText(Buffer.from("short\n"), "AUDIT_KEY")).toThrow(/AUDIT_KEY is shorter/);
+  });
+});
