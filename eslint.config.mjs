@@ -31,6 +31,7 @@ export default tseslint.config(
         console: "readonly",
         performance: "readonly",
         URL: "readonly",
+        setTimeout: "readonly",
       },
     },
     rules: { "@typescript-eslint/no-require-imports": "off" },

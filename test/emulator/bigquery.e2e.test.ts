@@ -180,11 +180,13 @@ describe("salts-pseudonymizeBatch over HTTP (functions emulator): BigQuery's pro
       ...calls.map(([id]) => db().collection("salts_user").doc(encodeDocId(id!))),
     );
     expect(users.every((s) => s.exists)).toBe(true);
-    // One batched read of the 1,000 salts, two commits creating them (500 per commit), one keeping the replies;
-    // the job's first batch adds the audit marker's read and transaction.
+    // One batched read of the 1,000 salts (with their places' erasure records), four commits creating them,
+    // sent together (each salt is its document and its salt.created event in the outbox: 500 writes per
+    // commit), one keeping the replies; the job's first batch adds the audit marker's read and transaction.
+    // Three round trips one after the other: the read, the creates, the replies.
     const line = logLineOf(correlationId);
     expect(line).toMatchObject({ status: 200, rows: 1000, salts: 1000, replayed: false });
-    expect(line.storage_commits).toBe(4);
+    expect(line.storage_commits).toBe(6);
     expect(line.storage_reads).toBe(4);
     // The next batch of the same job, over the same users: its salts are cached, only the replies are kept.
     const next = await post(
