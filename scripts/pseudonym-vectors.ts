@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pepperBytes } from "../functions/domain/pepper";
 import { deriveFieldKey, formatPseudonym, pseudonymTag, subjectKey } from "../functions/domain/pseudonym";
+import { deriveScopeKey, scopedKey, scopedPrefix } from "../functions/domain/scope";
 
 const ROOT = path.resolve(__dirname, "..");
 const JSON_FILE = path.join(ROOT, "docs/pseudonym-vectors.json");
@@ -22,6 +23,12 @@ const PEPPER_VERSION = 2;
 const USER_SALT = { bytes: seq(0x00), version: 3 };
 const GLOBAL_SALT = { bytes: seq(0x20), version: 12 };
 const SHRED = seq(0x40);
+// Two scopes (audiences): one at version 2, one at version 1, each with its own 32-byte secret.
+const SCOPES = {
+  "partner-a": { id: "partner-a", version: 2, secret: seq(0x60) },
+  dataset_1: { id: "dataset_1", version: 1, secret: seq(0x80) },
+} as const;
+type ScopeName = keyof typeof SCOPES;
 
 type Value =
   { type: "string"; value: string } | { type: "number"; value: string } | { type: "boolean"; value: boolean };
@@ -33,10 +40,14 @@ interface Spec {
   name: string;
   /** How the table shows the value, when its JSON would be too long or unclear. */
   shown?: string;
-  construction: "user" | "global" | "global-subject";
+  construction: Construction;
   field: string;
   value: Value;
+  /** Scoped constructions: the scope (audience) the pseudonym is made for. */
+  scope?: ScopeName;
 }
+type Construction =
+  "user" | "global" | "global-subject" | "scoped-user" | "scoped-global" | "scoped-global-subject";
 
 const LONG = "0123456789".repeat(150);
 const SPECS: Spec[] = [
@@ -146,6 +157,38 @@ const SPECS: Spec[] = [
     field: "device_id",
     value: str(LONG),
   },
+  ...(
+    [
+      ["scoped-user", "partner-a", "value", str("alice@example.com"), "string"],
+      ["scoped-user", "dataset_1", "value", str("alice@example.com"), "same value, other scope"],
+      ["scoped-user", "partner-a", "value", num("42"), "integer"],
+      ["scoped-user", "partner-a", "value", num("1e21"), "large"],
+      ["scoped-user", "partner-a", "value", bool(true), "boolean"],
+      ["scoped-user", "partner-a", "value", str("Zo\u00eb"), "non-ASCII"],
+      ["scoped-global", "partner-a", "device_id", str("d-8f3a"), "string"],
+      ["scoped-global", "partner-a", "device_id", num("42"), "integer"],
+      ["scoped-global", "partner-a", "device_id", bool(true), "boolean"],
+      ["scoped-global-subject", "partner-a", "user_id", str("u-123"), "user_id"],
+      ["scoped-global-subject", "partner-a", "device_id", str("d-8f3a"), "string"],
+      ["scoped-global-subject", "dataset_1", "device_id", str("d-8f3a"), "same value, other scope"],
+      ["scoped-global-subject", "partner-a", "device_id", num("1e-7"), "tiny"],
+      ["scoped-global-subject", "partner-a", "device_id", bool(false), "boolean"],
+    ] as const
+  ).map(
+    ([construction, scope, field, value, what]: readonly [
+      Construction,
+      ScopeName,
+      string,
+      Value,
+      string,
+    ]) => ({
+      name: `${construction.replace("-subject", ", bound")}: ${what} (${scope})`,
+      construction,
+      field,
+      value,
+      scope,
+    }),
+  ),
 ];
 
 const jsValue = (v: Value): string | number | boolean => (v.type === "number" ? Number(v.value) : v.value);
@@ -153,14 +196,19 @@ const typeByte = { string: "s", number: "n", boolean: "b" } as const;
 
 function vector(spec: Spec) {
   const pepper = pepperBytes(PEPPER_PAYLOAD);
-  const user = spec.construction === "user";
+  const user = spec.construction === "user" || spec.construction === "scoped-user";
+  const kind = user ? "user" : "global";
   const salt = user ? USER_SALT : GLOBAL_SALT;
   const scope = user ? "" : "page_view";
-  const fieldKey = deriveFieldKey(pepper, user ? "user" : "global", scope, spec.field, salt.bytes);
-  const shred = spec.construction === "global-subject" ? SHRED : null;
-  const key = shred ? subjectKey(fieldKey, shred) : fieldKey;
+  const fieldKey = deriveFieldKey(pepper, kind, scope, spec.field, salt.bytes);
+  const shred = spec.construction.endsWith("global-subject") ? SHRED : null;
+  const base = shred ? subjectKey(fieldKey, shred) : fieldKey;
+  const audience = spec.scope === undefined ? null : SCOPES[spec.scope];
+  const scopeKey = audience && deriveScopeKey(pepper, audience.id, audience.version, audience.secret);
+  const key = scopeKey ? scopedKey(base, scopeKey) : base;
   const value = jsValue(spec.value);
   const text = typeof value === "string" ? value : String(value);
+  const tag = pseudonymTag(key, value);
   return {
     name: spec.name,
     construction: spec.construction,
@@ -175,13 +223,22 @@ function vector(spec: Spec) {
     ...(spec.value.type === "string" ? {} : { text }),
     message_hex: Buffer.from(typeByte[spec.value.type] + text, "utf8").toString("hex"),
     field_key_hex: fieldKey.bytes.toString("hex"),
-    subject_key_hex: shred ? key.bytes.toString("hex") : null,
-    pseudonym: formatPseudonym(
-      user ? "user" : "global",
-      salt.version,
-      PEPPER_VERSION,
-      pseudonymTag(key, value),
-    ),
+    subject_key_hex: shred ? base.bytes.toString("hex") : null,
+    ...(audience && scopeKey
+      ? {
+          scoped: {
+            scope_id: audience.id,
+            scope_version: audience.version,
+            secret: audience.secret.toString("hex"),
+            scope_key_hex: scopeKey.toString("hex"),
+            scoped_key_hex: key.bytes.toString("hex"),
+          },
+        }
+      : {}),
+    pseudonym: audience
+      ? scopedPrefix(kind, audience.id, audience.version, salt.version, PEPPER_VERSION) +
+        tag.toString("base64url")
+      : formatPseudonym(kind, salt.version, PEPPER_VERSION, tag),
   };
 }
 
@@ -207,7 +264,7 @@ const SPELLINGS = [
 
 const doc = {
   $comment:
-    "Pinned ps1 pseudonyms: docs/CRYPTO.md, 'The pseudonym, byte by byte'. Numbers are decimal literals read as the nearest double. Scoped pseudonyms (branch p21) will add vectors with a construction of their own.",
+    "Pinned ps1 pseudonyms: docs/CRYPTO.md, 'The pseudonym, byte by byte'. Numbers are decimal literals read as the nearest double. Scoped vectors carry their scope in 'scoped' (id, version, secret, scope key, scoped key).",
   pepper: {
     payload_hex: PEPPER_PAYLOAD.toString("hex"),
     bytes_hex: pepperBytes(PEPPER_PAYLOAD).toString("hex"),
@@ -238,8 +295,16 @@ const shownValue = (spec: Spec) => {
 const rows = doc.vectors.map((v, i) => {
   const spec = SPECS[i]!;
   const text = v.text === undefined ? "UTF-8 of the string" : code(v.text);
-  const kind = { user: "user", global: "global", "global-subject": "global, bound" }[v.construction];
-  return `| ${i + 1} | ${kind} | ${v.field.length > 20 ? `${code("f")} × 300` : code(v.field)} | ${v.value.type} | ${shownValue(spec)} | ${text} | ${code(v.pseudonym)} |`;
+  const kind = {
+    user: "user",
+    global: "global",
+    "global-subject": "global, bound",
+    "scoped-user": "scoped user",
+    "scoped-global": "scoped global",
+    "scoped-global-subject": "scoped global, bound",
+  }[v.construction];
+  const where = v.scoped ? ` in ${code(v.scoped.scope_id)} v${v.scoped.scope_version}` : "";
+  return `| ${i + 1} | ${kind}${where} | ${v.field.length > 20 ? `${code("f")} × 300` : code(v.field)} | ${v.value.type} | ${shownValue(spec)} | ${text} | ${code(v.pseudonym)} |`;
 });
 const table = [
   "| # | construction | field | type | value | text after the type byte | pseudonym |",

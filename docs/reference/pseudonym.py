@@ -9,8 +9,10 @@ readable statement of every byte. Usage:
       prints the pseudonym. FILE holds the pepper as stored in Secret Manager (`-` reads stdin), e.g.
       `gcloud secrets versions access 2 --secret PSEUDONYM_PEPPER > pepper.txt`. Salt and shred in hex.
       --shred: the subject's shred secret, for a global pseudonym of an event that names its subject.
+      --scope-id ID --scope-version N --scope-secret HEX: the scoped pseudonym of that scope version
+      ("Scoped pseudonyms, byte by byte"; ps1.su... or ps1.sg...).
   ... --verify PSEUDONYM      (same inputs; versions come from the pseudonym) prints true or false,
-      exit status 0 or 1. Give the salt and pepper of the versions the pseudonym names.
+      exit status 0 or 1. Give the salt, pepper and scope secret of the versions the pseudonym names.
   Write values that start with "-" as --number=-7, --string=-x (argparse would take them for options).
   pseudonym.py --vectors docs/pseudonym-vectors.json    checks every pinned vector (exit 1 on a mismatch)
   pseudonym.py --cases < cases.jsonl                    one case (a vector's fields) per line -> pseudonyms
@@ -29,6 +31,10 @@ import sys
 
 MIN_PEPPER_BYTES = 32
 PSEUDONYM = re.compile(r"ps1\.([ug])\.([1-9][0-9]{0,9})\.([1-9][0-9]{0,9})\.([A-Za-z0-9_-]{43})")
+SCOPED = re.compile(
+    r"ps1\.s([ug])\.([a-z0-9_-]{1,40})\.([1-9][0-9]{0,9})\.([1-9][0-9]{0,9})\.([1-9][0-9]{0,9})\.([A-Za-z0-9_-]{43})"
+)
+SCOPE_ID = re.compile(r"[a-z0-9_-]{1,40}")
 NUMBER_LITERAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 
 
@@ -106,22 +112,52 @@ def subject_key(key: bytes, shred: bytes) -> bytes:
     return hmac_sha256(key, lp(b"ps1-subject") + lp(shred))
 
 
-def pseudonym(pepper, kind, scope, field, salt, salt_version, pepper_version, value, shred=None) -> str:
+def scope_key(pepper: bytes, scope_id: str, scope_version: int, secret: bytes) -> bytes:
+    """One scope version's key: its id and version as text, then its 32-byte secret."""
+    if not SCOPE_ID.fullmatch(scope_id):
+        raise ValueError("a scope id is 1 to 40 characters of [a-z0-9_-]")
+    parts = [b"ps1-scope", scope_id.encode("ascii"), str(int(scope_version)).encode("ascii"), secret]
+    return hmac_sha256(pepper, b"".join(lp(p) for p in parts))
+
+
+def scoped_key(key: bytes, scope_key_bytes: bytes) -> bytes:
+    return hmac_sha256(key, lp(b"ps1-scoped") + lp(scope_key_bytes))
+
+
+def pseudonym(pepper, kind, scope, field, salt, salt_version, pepper_version, value, shred=None, scoped=None) -> str:
+    """scoped: None, or (scope_id, scope_version, scope_secret) for a scoped pseudonym."""
     if kind not in ("u", "g") or (kind == "u" and (scope or shred is not None)):
         raise ValueError("kind u (scope empty, no shred) or g (scope = event type)")
     key = field_key(pepper, kind, scope, field, salt)
     if shred is not None:
         key = subject_key(key, shred)
+    head = f"ps1.{kind}"
+    if scoped is not None:
+        scope_id, scope_version, secret = scoped
+        key = scoped_key(key, scope_key(pepper, scope_id, scope_version, secret))
+        head = f"ps1.s{kind}.{scope_id}.{int(scope_version)}"
     tag = base64.urlsafe_b64encode(hmac_sha256(key, value_bytes(value))).decode().rstrip("=")
-    return f"ps1.{kind}.{int(salt_version)}.{int(pepper_version)}.{tag}"
+    return f"{head}.{int(salt_version)}.{int(pepper_version)}.{tag}"
 
 
-def verify(text, pepper, kind, scope, field, salt, value, shred=None) -> bool:
-    """Recomputes under the versions the pseudonym names; only the canonical spelling matches."""
-    m = PSEUDONYM.fullmatch(text)
-    if not m or m.group(1) != kind:
-        return False
-    expected = pseudonym(pepper, kind, scope, field, salt, m.group(2), m.group(3), value, shred)
+def verify(text, pepper, kind, scope, field, salt, value, shred=None, scoped=None) -> bool:
+    """Recomputes under the versions the pseudonym names; only the canonical spelling matches.
+
+    scoped: None (the pseudonym must be unscoped) or (scope_id, scope_secret) of the version it names.
+    """
+    if scoped is None:
+        m = PSEUDONYM.fullmatch(text)
+        if not m or m.group(1) != kind:
+            return False
+        expected = pseudonym(pepper, kind, scope, field, salt, m.group(2), m.group(3), value, shred)
+    else:
+        m = SCOPED.fullmatch(text)
+        if not m or m.group(1) != kind or m.group(2) != scoped[0]:
+            return False
+        expected = pseudonym(
+            pepper, kind, scope, field, salt, m.group(4), m.group(5), value, shred,
+            (scoped[0], int(m.group(3)), scoped[1]),
+        )
     return hmac.compare_digest(expected.encode(), text.encode())
 
 
@@ -137,9 +173,11 @@ def case_value(v: dict):
 
 def run_case(case: dict, pepper_payload: bytes) -> str:
     shred = bytes.fromhex(case["shred"]) if case.get("shred") else None
+    s = case.get("scoped")
+    scoped = (s["scope_id"], s["scope_version"], bytes.fromhex(s["secret"])) if s else None
     return pseudonym(
         pepper_bytes(pepper_payload), case["kind"], case["scope"], case["field"], bytes.fromhex(case["salt"]),
-        case["salt_version"], case["pepper_version"], case_value(case["value"]), shred,
+        case["salt_version"], case["pepper_version"], case_value(case["value"]), shred, scoped,
     )
 
 
@@ -156,8 +194,11 @@ def check_vectors(path: str) -> int:
             failed.append(f"pepper spelling {s['name']}")
     payload = bytes.fromhex(doc["pepper"]["payload_hex"])
     for v in doc["vectors"]:
-        if v["construction"] not in ("user", "global", "global-subject"):
-            failed.append(f"{v['name']}: construction {v['construction']!r} is not in this reference yet")
+        known = ("user", "global", "global-subject")
+        if v["construction"] not in known + tuple("scoped-" + c for c in known):
+            failed.append(f"{v['name']}: construction {v['construction']!r} is not in this reference")
+        elif v["construction"].startswith("scoped-") != ("scoped" in v):
+            failed.append(f"{v['name']}: a scoped construction needs its scope, and only it has one")
         elif run_case(v, payload) != v["pseudonym"]:
             failed.append(v["name"])
     summary = {"vectors": len(doc["vectors"]), "spellings": len(doc["pepper_spellings"]), "failed": failed}
@@ -181,6 +222,9 @@ def main() -> int:
     a.add_argument("--string")
     a.add_argument("--number")
     a.add_argument("--boolean", choices=["true", "false"])
+    a.add_argument("--scope-id")
+    a.add_argument("--scope-version", type=int)
+    a.add_argument("--scope-secret")
     a.add_argument("--verify")
     o = a.parse_args()
     if o.vectors:
@@ -210,13 +254,18 @@ def main() -> int:
             payload = f.read()
     pepper, salt = pepper_bytes(payload), bytes.fromhex(o.salt)
     shred = bytes.fromhex(o.shred) if o.shred else None
+    if (o.scope_id is None) != (o.scope_secret is None):
+        a.error("a scoped pseudonym needs --scope-id and --scope-secret (and --scope-version to make one)")
+    secret = bytes.fromhex(o.scope_secret) if o.scope_secret else None
     if o.verify is not None:
-        ok = verify(o.verify, pepper, o.kind, o.scope, o.field, salt, value, shred)
+        ok = verify(o.verify, pepper, o.kind, o.scope, o.field, salt, value, shred,
+                    (o.scope_id, secret) if o.scope_id else None)
         print("true" if ok else "false")
         return 0 if ok else 1
-    if o.salt_version is None or o.pepper_version is None:
-        a.error("give --salt-version and --pepper-version")
-    print(pseudonym(pepper, o.kind, o.scope, o.field, salt, o.salt_version, o.pepper_version, value, shred))
+    if o.salt_version is None or o.pepper_version is None or (o.scope_id and o.scope_version is None):
+        a.error("give --salt-version and --pepper-version (and --scope-version for a scoped pseudonym)")
+    scoped = (o.scope_id, o.scope_version, secret) if o.scope_id else None
+    print(pseudonym(pepper, o.kind, o.scope, o.field, salt, o.salt_version, o.pepper_version, value, shred, scoped))
     return 0
 
 

@@ -2,14 +2,23 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 
 /** docs/pseudonym-vectors.json, as docs/CRYPTO.md ("Pinned vectors") describes it. */
-/** docs/pseudonym-vectors.json, as docs/CRYPTO.md ("Pinned vectors") describes it. */
 export interface VectorValue {
   type: "string" | "number" | "boolean";
   value: string | boolean;
 }
+export type Construction =
+  "user" | "global" | "global-subject" | "scoped-user" | "scoped-global" | "scoped-global-subject";
+/** A scoped vector's scope (audience): docs/CRYPTO.md, "Scoped pseudonyms, byte by byte". */
+export interface VectorScope {
+  scope_id: string;
+  scope_version: number;
+  secret: string;
+  scope_key_hex: string;
+  scoped_key_hex: string;
+}
 export interface Vector {
   name: string;
-  construction: "user" | "global" | "global-subject";
+  construction: Construction;
   kind: "u" | "g";
   scope: string;
   field: string;
@@ -22,6 +31,7 @@ export interface Vector {
   message_hex: string;
   field_key_hex: string;
   subject_key_hex: string | null;
+  scoped?: VectorScope;
   pseudonym: string;
 }
 export interface VectorsFile {

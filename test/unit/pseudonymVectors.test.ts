@@ -12,6 +12,7 @@ import {
   pseudonymWithPrefix,
   subjectKey,
 } from "../../functions/domain/pseudonym";
+import { deriveScopeKey, parseScopedPseudonym, scopedKey, scopedPrefix } from "../../functions/domain/scope";
 import { readVectors, ROOT, valueOf, type Vector, type VectorValue } from "../support/vectors";
 
 const FILE = readVectors();
@@ -72,22 +73,52 @@ function docPseudonym(v: Vector, pepper: Buffer) {
       ? fieldKey
       : hmac(fieldKey, Buffer.concat([lp(utf8("ps1-subject")), lp(Buffer.from(v.shred, "hex"))]));
   const message = docMessage(v.value);
-  const tag = hmac(key, message).toString("base64url");
+  if (v.scoped === undefined) {
+    const tag = hmac(key, message).toString("base64url");
+    return {
+      fieldKey,
+      key,
+      message,
+      pseudonym: `ps1.${v.kind}.${String(v.salt_version)}.${String(v.pepper_version)}.${tag}`,
+    };
+  }
+  // "Scoped pseudonyms, byte by byte": the scope version is its decimal text in the HMAC input too.
+  const s = v.scoped;
+  const scopeKey = hmac(
+    pepper,
+    Buffer.concat([
+      lp(utf8("ps1-scope")),
+      lp(utf8(s.scope_id)),
+      lp(utf8(String(s.scope_version))),
+      lp(Buffer.from(s.secret, "hex")),
+    ]),
+  );
+  const scoped = hmac(key, Buffer.concat([lp(utf8("ps1-scoped")), lp(scopeKey)]));
+  const tag = hmac(scoped, message).toString("base64url");
   return {
     fieldKey,
     key,
     message,
-    pseudonym: `ps1.${v.kind}.${String(v.salt_version)}.${String(v.pepper_version)}.${tag}`,
+    scopeKey,
+    scoped,
+    pseudonym: `ps1.s${v.kind}.${s.scope_id}.${s.scope_version}.${v.salt_version}.${v.pepper_version}.${tag}`,
   };
 }
 
-const KNOWN = new Set(["user", "global", "global-subject"]);
+const KNOWN = new Set([
+  "user",
+  "global",
+  "global-subject",
+  "scoped-user",
+  "scoped-global",
+  "scoped-global-subject",
+]);
 
 describe("pinned pseudonym vectors (docs/pseudonym-vectors.json)", () => {
   const pepper = docPepper(Buffer.from(FILE.pepper.payload_hex, "hex"))!;
 
   it("when the file is read, then it covers every value type in every construction it knows", () => {
-    // A construction this test cannot build (scoped, once it exists) must be added here, not skipped.
+    // A construction this test cannot build must be added here, not skipped.
     expect(FILE.vectors.filter((v) => !KNOWN.has(v.construction)).map((v) => v.name)).toEqual([]);
     for (const c of KNOWN) {
       const types = new Set(FILE.vectors.filter((v) => v.construction === c).map((v) => v.value.type));
@@ -102,6 +133,29 @@ describe("pinned pseudonym vectors (docs/pseudonym-vectors.json)", () => {
     expect(strings.some((s) => /\p{M}/u.test(s))).toBe(true);
     expect(strings.some((s) => s.length > 1024)).toBe(true);
     expect(new Set(FILE.vectors.map((v) => v.name)).size).toBe(FILE.vectors.length);
+    // Scoped vectors carry their scope, the others none; two scopes and two scope versions appear.
+    for (const v of FILE.vectors)
+      expect(v.scoped !== undefined, v.name).toBe(v.construction.startsWith("scoped-"));
+    const scopes = new Set(
+      FILE.vectors.flatMap((v) => (v.scoped ? [`${v.scoped.scope_id}@${v.scoped.scope_version}`] : [])),
+    );
+    expect([...scopes].sort()).toEqual(["dataset_1@1", "partner-a@2"]);
+  });
+
+  it("when one value is pseudonymized in two scopes, then the two tags differ, and differ from the unscoped one", () => {
+    const tagOf = (p: string) => p.slice(p.lastIndexOf(".") + 1);
+    const byName = new Map(FILE.vectors.map((v) => [v.name, v.pseudonym]));
+    for (const [a, b, plain] of [
+      ["scoped-user: string (partner-a)", "scoped-user: same value, other scope (dataset_1)", "user: string"],
+      [
+        "scoped-global, bound: string (partner-a)",
+        "scoped-global, bound: same value, other scope (dataset_1)",
+        "bound: same value as unbound",
+      ],
+    ]) {
+      const tags = [a!, b!, plain!].map((n) => tagOf(byName.get(n)!));
+      expect(new Set(tags).size, a).toBe(3);
+    }
   });
 
   it("when the pepper spellings are read by the document's rule and by pepperBytes, then both give the pinned bytes", () => {
@@ -126,6 +180,10 @@ describe("pinned pseudonym vectors (docs/pseudonym-vectors.json)", () => {
       expect(doc.message.toString("hex")).toBe(v.message_hex);
       expect(doc.fieldKey.toString("hex")).toBe(v.field_key_hex);
       if (v.shred !== null) expect(doc.key.toString("hex")).toBe(v.subject_key_hex);
+      if (v.scoped) {
+        expect(doc.scopeKey?.toString("hex")).toBe(v.scoped.scope_key_hex);
+        expect(doc.scoped?.toString("hex")).toBe(v.scoped.scoped_key_hex);
+      }
       if (v.text !== undefined) expect(doc.message.subarray(1).toString("utf8")).toBe(v.text);
       expect(doc.pseudonym).toBe(v.pseudonym);
 
@@ -139,17 +197,37 @@ describe("pinned pseudonym vectors (docs/pseudonym-vectors.json)", () => {
         v.field,
         Buffer.from(v.salt, "hex"),
       );
-      const key = v.shred === null ? fieldKey : subjectKey(fieldKey, Buffer.from(v.shred, "hex"));
-      expect(formatPseudonym(kind, v.salt_version, v.pepper_version, pseudonymTag(key, value))).toBe(
-        v.pseudonym,
-      );
-      const prefix = pseudonymPrefix(kind, v.salt_version, v.pepper_version);
-      expect(pseudonymWithPrefix(prefix, key, value)).toBe(v.pseudonym);
-      expect(parsePseudonym(v.pseudonym)).toMatchObject({
-        kind,
-        saltVersion: v.salt_version,
-        pepperVersion: v.pepper_version,
-      });
+      const base = v.shred === null ? fieldKey : subjectKey(fieldKey, Buffer.from(v.shred, "hex"));
+      if (v.scoped) {
+        const s = v.scoped;
+        const scopeKey = deriveScopeKey(
+          pepperBytes(Buffer.from(FILE.pepper.payload_hex, "hex")),
+          s.scope_id,
+          s.scope_version,
+          Buffer.from(s.secret, "hex"),
+        );
+        const prefix = scopedPrefix(kind, s.scope_id, s.scope_version, v.salt_version, v.pepper_version);
+        expect(prefix + scopedKey(base, scopeKey).tagBase64url(value)).toBe(v.pseudonym);
+        expect(parseScopedPseudonym(v.pseudonym)).toMatchObject({
+          kind,
+          scopeId: s.scope_id,
+          scopeVersion: s.scope_version,
+          saltVersion: v.salt_version,
+          pepperVersion: v.pepper_version,
+        });
+        expect(() => parsePseudonym(v.pseudonym)).toThrow();
+      } else {
+        expect(formatPseudonym(kind, v.salt_version, v.pepper_version, pseudonymTag(base, value))).toBe(
+          v.pseudonym,
+        );
+        const prefix = pseudonymPrefix(kind, v.salt_version, v.pepper_version);
+        expect(pseudonymWithPrefix(prefix, base, value)).toBe(v.pseudonym);
+        expect(parsePseudonym(v.pseudonym)).toMatchObject({
+          kind,
+          saltVersion: v.salt_version,
+          pepperVersion: v.pepper_version,
+        });
+      }
       if (typeof value === "number") expect(String(value)).toBe(numberText(value));
     });
   }
@@ -157,7 +235,7 @@ describe("pinned pseudonym vectors (docs/pseudonym-vectors.json)", () => {
   it("when docs/CRYPTO.md is read, then its table lists every pinned pseudonym, in order", () => {
     const doc = readFileSync(path.join(ROOT, "docs/CRYPTO.md"), "utf8");
     const table = doc.slice(doc.indexOf("<!-- vectors:start"), doc.indexOf("<!-- vectors:end -->"));
-    const listed = [...table.matchAll(/`(ps1\.[ug]\.[^`]+)`/g)].map((m) => m[1]);
+    const listed = [...table.matchAll(/`(ps1\.s?[ug]\.[^`]+)`/g)].map((m) => m[1]);
     expect(listed).toEqual(FILE.vectors.map((v) => v.pseudonym));
   });
 

@@ -4,12 +4,15 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { composeServices } from "../../functions/app/compose";
 import { MemorySaltStore } from "../../functions/adapters/memory/memorySaltStore";
 import { RuntimeSecret } from "../../functions/adapters/secretManager/secretVersions";
-import { pepperText } from "../../functions/adapters/secretManager/validators";
+import { aesKeyText, auditKeyText, pepperText } from "../../functions/adapters/secretManager/validators";
 import { saltIdProblem, type SaltKind } from "../../functions/domain/ids";
 import { Pseudonymizer } from "../../functions/engine/pseudonymizer";
 import { SaltCache } from "../../functions/engine/saltCache";
+import { putScope, rotateScope } from "../../functions/usecases/scopes";
+import { testConfig } from "../support/runtimes";
 import { makeDeps } from "../support/testDeps";
 import { readVectors, ROOT, valueOf, VECTORS_FILE, type VectorValue } from "../support/vectors";
 
@@ -128,6 +131,7 @@ interface Case {
   salt_version: number;
   pepper_version: number;
   value: VectorValue;
+  scoped?: { scope_id: string; scope_version: number; secret: string };
   expected: string;
 }
 
@@ -216,6 +220,105 @@ async function libraryCases(n: number): Promise<Case[]> {
   return cases;
 }
 
+/**
+ * `n` scoped cases through the service's own scoped pseudonymizer (memory backend): a few scopes, some
+ * rotated, user and event pseudonyms, bound and unbound; secrets and salts read back from the caches.
+ */
+async function scopedLibraryCases(n: number): Promise<Case[]> {
+  const cases: Case[] = [];
+  const ctx = { correlationId: "python-reference", actor: { uid: "ops", via: "cli" as const } };
+  const scopeIds = ["partner-a", "dataset_1", "12", "u", pick(["x", "a-b_c"]) + String(randomInt(1000))];
+  for (let round = 0; cases.length < n; round++) {
+    const payload = randomPepperPayload();
+    const version = 1 + randomInt(9999);
+    const key = randomBytes(32).toString("hex");
+    const rt = composeServices({
+      config: testConfig({ backend: "memory" }),
+      secrets: {
+        keys: new RuntimeSecret("SALT_ENCRYPTION_KEY", () => key, 1, aesKeyText),
+        pepper: new RuntimeSecret("PSEUDONYM_PEPPER", () => payload, version, pepperText),
+        auditKey: new RuntimeSecret("AUDIT_KEY", () => "a".repeat(48), 1, auditKeyText),
+      },
+    });
+    for (const scope_id of scopeIds) {
+      await putScope(rt, ctx, {
+        scope_id,
+        description: "",
+        rotation_days: 30,
+        consumers: ["c"],
+        reason: "test",
+      });
+      // Some scopes at a later version: the version is in the HMAC input and in the pseudonym.
+      for (let r = randomInt(3); r > 0; r--) await rotateScope(rt, ctx, { scope_id, reason: "test" });
+    }
+    const users = Array.from({ length: 10 }, randomUserId);
+    for (let i = 0; i < 200 && cases.length < n; i++) {
+      const scope = pick(scopeIds);
+      const field = pick(FIELDS);
+      const value = randomValue();
+      let c: Omit<Case, "scoped" | "pepper" | "pepper_version">;
+      let got: { data: Record<string, unknown>; scope?: { id: string; version: number } };
+      if (chance(0.4)) {
+        const userId = pick(users);
+        got = await rt.scoped.pseudonymizeUserData(userId, { [field]: value }, [field], { scope });
+        const loaded = rt.cache.peek("user", userId)!;
+        c = {
+          kind: "u",
+          scope: "",
+          field,
+          value: asCase(value),
+          salt: loaded.salt.toString("hex"),
+          salt_version: loaded.record.version,
+          shred: null,
+          expected: String(got.data[field]),
+        };
+      } else {
+        const eventType = pick(["page_view", "signup", "purchase.done"]);
+        const subject = chance(0.6) ? pick(users) : null;
+        const f = subject !== null && chance(0.3) ? "user_id" : field;
+        const v = f === "user_id" ? subject! : value;
+        const event: { event_type: string; [k: string]: unknown } = { event_type: eventType, [f]: v };
+        if (subject !== null) event.user_id = subject;
+        got = await rt.scoped.pseudonymizeAnalyticsData(event, [f], { scope });
+        const loaded = rt.cache.peek("global", eventType)!;
+        c = {
+          kind: "g",
+          scope: eventType,
+          field: f,
+          value: asCase(v),
+          salt: loaded.salt.toString("hex"),
+          salt_version: loaded.record.version,
+          shred: subject === null ? null : rt.cache.peek("user", subject)!.shred!.toString("hex"),
+          expected: String(got.data[f]),
+        };
+      }
+      const current = rt.scopeCache.peek(scope)!;
+      expect(got.scope).toEqual({ id: scope, version: current.record.version });
+      cases.push({
+        ...c,
+        pepper: payload,
+        pepper_version: version,
+        scoped: {
+          scope_id: scope,
+          scope_version: current.record.version,
+          secret: current.secret.toString("hex"),
+        },
+      });
+    }
+  }
+  return cases;
+}
+
+function runCases(cases: Case[]) {
+  const input = cases.map(({ expected: _, ...c }) => JSON.stringify(c)).join("\n") + "\n";
+  const r = python(["--cases"], input);
+  expect(r.stderr).toBe("");
+  const got = r.stdout.trimEnd().split("\n");
+  expect(got).toHaveLength(cases.length);
+  const mismatches = cases.filter((c, i) => got[i] !== c.expected).slice(0, 3);
+  expect(mismatches).toEqual([]);
+}
+
 describe("the Python reference implementation (docs/reference/pseudonym.py)", () => {
   const dir = mkdtempSync(path.join(tmpdir(), "pseudonym-ref-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -253,13 +356,23 @@ describe("the Python reference implementation (docs/reference/pseudonym.py)", ()
       expect(count((c) => c.salt_version > 1)).toBeGreaterThan(0);
       expect(count((c) => c.pepper !== c.pepper.trim())).toBeGreaterThan(0);
 
-      const input = cases.map(({ expected: _, ...c }) => JSON.stringify(c)).join("\n") + "\n";
-      const r = python(["--cases"], input);
-      expect(r.stderr).toBe("");
-      const got = r.stdout.trimEnd().split("\n");
-      expect(got).toHaveLength(cases.length);
-      const mismatches = cases.filter((c, i) => got[i] !== c.expected).slice(0, 3);
-      expect(mismatches).toEqual([]);
+      runCases(cases);
+    },
+  );
+
+  it(
+    "when 1,000 random scoped cases are made by the library (several scopes and scope versions, user and event), then it computes the same pseudonyms",
+    { timeout: 300_000 },
+    async () => {
+      const cases = await scopedLibraryCases(1000);
+      const count = (f: (c: Case) => boolean) => cases.filter(f).length;
+      expect(count((c) => c.kind === "u")).toBeGreaterThan(200);
+      expect(count((c) => c.kind === "g" && c.shred === null)).toBeGreaterThan(100);
+      expect(count((c) => c.kind === "g" && c.shred !== null)).toBeGreaterThan(200);
+      expect(count((c) => c.scoped!.scope_version > 1)).toBeGreaterThan(100);
+      expect(count((c) => c.scoped!.scope_id === "12")).toBeGreaterThan(50);
+      expect(count((c) => /^ps1\.s[ug]\./.test(c.expected))).toBe(cases.length);
+      runCases(cases);
     },
   );
 
@@ -291,6 +404,8 @@ describe("the Python reference implementation (docs/reference/pseudonym.py)", ()
         "user: non-ASCII, combining mark (NFD)",
         "global: large",
         "bound: user_id",
+        "scoped-user: integer (partner-a)",
+        "scoped-global, bound: same value, other scope (dataset_1)",
       ];
       for (const v of file.vectors.filter((x) => chosen.includes(x.name))) {
         const value = valueOf(v.value);
@@ -302,6 +417,7 @@ describe("the Python reference implementation (docs/reference/pseudonym.py)", ()
           `--scope=${v.scope}`,
           `--field=${v.field}`,
           ...(v.shred ? [`--shred=${v.shred}`] : []),
+          ...(v.scoped ? [`--scope-id=${v.scoped.scope_id}`, `--scope-secret=${v.scoped.secret}`] : []),
           typeof value === "string"
             ? `--string=${value}`
             : typeof value === "number"
@@ -312,9 +428,18 @@ describe("the Python reference implementation (docs/reference/pseudonym.py)", ()
           ...args,
           `--salt-version=${v.salt_version}`,
           `--pepper-version=${v.pepper_version}`,
+          ...(v.scoped ? [`--scope-version=${v.scoped.scope_version}`] : []),
         ]);
         expect(made.stdout.trim(), v.name).toBe(v.pseudonym);
-        if (v.shred) expect(python([...args, `--verify=${v.pseudonym}`]).stdout.trim(), v.name).toBe("true");
+        if (v.shred || v.scoped)
+          expect(python([...args, `--verify=${v.pseudonym}`]).stdout.trim(), v.name).toBe("true");
+        if (v.scoped) {
+          // The same pseudonym checked in another scope's context, or as unscoped: refused.
+          const other = args.map((a) => a.replace(/^--scope-id=.*/, "--scope-id=other"));
+          expect(python([...other, `--verify=${v.pseudonym}`]).stdout.trim(), v.name).toBe("false");
+          const unscoped = args.filter((a) => !a.startsWith("--scope-"));
+          expect(python([...unscoped, `--verify=${v.pseudonym}`]).stdout.trim(), v.name).toBe("false");
+        }
       }
       expect(file.vectors.filter((x) => chosen.includes(x.name))).toHaveLength(chosen.length);
       const v = file.vectors[0]!;
