@@ -33,11 +33,6 @@ const ROUTES: Route[] = [
   { path: "/jobs", label: "Jobs", render: (ctx) => html`<jobs-page .ctx=${ctx}></jobs-page>` },
   { path: "/audit", label: "Audit log", render: (ctx) => html`<audit-page .ctx=${ctx}></audit-page>` },
   {
-    path: "/bigquery",
-    label: "BigQuery",
-    render: (ctx) => html`<bigquery-page .ctx=${ctx}></bigquery-page>`,
-  },
-  {
     path: "/settings",
     label: "Settings",
     render: (ctx) => html`<settings-page .ctx=${ctx}></settings-page>`,
@@ -49,6 +44,11 @@ const ROUTES: Route[] = [
   },
   { path: "/access", label: "Access", render: (ctx) => html`<access-page .ctx=${ctx}></access-page>` },
   { path: "/scopes", label: "Scopes", render: (ctx) => html`<scopes-page .ctx=${ctx}></scopes-page>` },
+  {
+    path: "/bigquery",
+    label: "BigQuery",
+    render: (ctx) => html`<bigquery-page .ctx=${ctx}></bigquery-page>`,
+  },
 ];
 
 type Phase = "booting" | "failed" | "signed-out" | "signed-in";
@@ -82,6 +82,20 @@ export class SaltsConsole extends LightElement {
     window.addEventListener(APPROVALS_CHANGED, () => void this.countApprovals());
     this.addEventListener("click", (e) => this.interceptLink(e));
     void this.boot();
+  }
+
+  override updated(changed: Map<PropertyKey, unknown>) {
+    super.updated(changed);
+    // On a phone the nav is one scrolling row: keep the current page's link in view (nothing moves on a
+    // desktop, where the whole nav is visible).
+    if (changed.has("path") || changed.has("phase")) {
+      const nav = this.querySelector<HTMLElement>(".sidenav");
+      const current = nav?.querySelector<HTMLElement>('a[aria-current="page"]');
+      if (nav && current && nav.scrollWidth > nav.clientWidth) {
+        const left = current.offsetLeft - (nav.clientWidth - current.offsetWidth) / 2;
+        nav.scrollLeft = Math.max(0, left);
+      }
+    }
   }
 
   private async boot() {

@@ -2,7 +2,17 @@
 import type { Browser, Locator } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminAuth, call, createUser } from "../support/stack";
-import { axeProblems, launch, openPage, screenshots, signedIn, type Session } from "./harness";
+import {
+  axeProblems,
+  DESKTOP,
+  launch,
+  openPage,
+  PHONE,
+  screenshots,
+  sidewaysOverflow,
+  signedIn,
+  type Session,
+} from "./harness";
 
 let browser: Browser;
 let a: Session;
@@ -95,6 +105,11 @@ describe("dual control in the console", () => {
     await item.getByLabel("Reason for your decision").fill("ticket checked (browser)");
     await screenshots(page, "approvals-pending");
     expect(await axeProblems(page)).toEqual([]);
+    // On a phone, with the pending badge in the nav, nothing sticks out sideways.
+    await page.setViewportSize(PHONE);
+    expect(await page.getByTestId("approvals-badge").count()).toBe(1);
+    expect(await sidewaysOverflow(page)).toEqual([]);
+    await page.setViewportSize(DESKTOP);
     await item.getByRole("button", { name: "Approve" }).click();
     const decided = page.getByTestId("decided");
     await expect.poll(() => text(decided)).toContain("Approved: erase ran");
@@ -110,6 +125,9 @@ describe("dual control in the console", () => {
     expect(runs[0].details.approved_by).toBe(b.user.uid);
     await expect.poll(() => page.getByTestId("approvals-badge").count()).toBe(0);
     await screenshots(page, "approvals-decided");
+    await page.setViewportSize(PHONE);
+    expect(await sidewaysOverflow(page)).toEqual([]); // the result's JSON wraps
+    await page.setViewportSize(DESKTOP);
   });
 
   it("when another admin rejects in the browser, then nothing runs and the request shows rejected", async () => {

@@ -3,7 +3,16 @@ import type { Browser, Locator, Route } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unsignedIdToken } from "../../scripts/stack-client.mjs";
 import { functionsHost } from "../support/stack";
-import { axeProblems, launch, openPage, PHONE, screenshots, signedIn, type Session } from "./harness";
+import {
+  axeProblems,
+  launch,
+  openPage,
+  PHONE,
+  screenshots,
+  sidewaysOverflow,
+  signedIn,
+  type Session,
+} from "./harness";
 
 const INVOKER = "bigquery-demo@demo-salts.iam.gserviceaccount.com";
 const runId = Date.now().toString(36);
@@ -71,8 +80,7 @@ describe("the BigQuery page", () => {
     await page.setViewportSize(PHONE);
     await openPage(page, "/bigquery", "BigQuery");
     await page.getByTestId("jobs-table").waitFor();
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    expect(overflow).toBeLessThanOrEqual(0);
+    expect(await sidewaysOverflow(page)).toEqual([]);
     expect(await axeProblems(page)).toEqual([]);
     await page.setViewportSize({ width: 1280, height: 800 });
   });

@@ -83,6 +83,27 @@ export async function screenshots(page: Page, name: string): Promise<void> {
   await page.setViewportSize(before);
 }
 
+/**
+ * What sticks out of the viewport sideways (the document's scroll width beyond the window), and the
+ * innermost elements whose box ends past it, so a failure names the culprit. Empty when nothing does.
+ */
+export async function sidewaysOverflow(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const width = window.innerWidth;
+    const beyond = document.documentElement.scrollWidth - width;
+    if (beyond <= 0) return [];
+    const out = Array.from(document.querySelectorAll<HTMLElement>("body *"))
+      .filter((e) => e.getBoundingClientRect().right > width + 1)
+      .filter((e) => !Array.from(e.children).some((c) => c.getBoundingClientRect().right > width + 1))
+      .slice(0, 8)
+      .map(
+        (e) =>
+          `${e.tagName.toLowerCase()}.${Array.from(e.classList).join(".")} ends at ${Math.round(e.getBoundingClientRect().right)}`,
+      );
+    return [`document ${beyond}px wider than the window`, ...out];
+  });
+}
+
 /** Serious and critical axe violations (WCAG 2.1 A/AA rules and best practices), summarised. */
 export async function axeProblems(page: Page): Promise<string[]> {
   const result = await new AxeBuilder({ page })

@@ -192,8 +192,9 @@ describe("subject access", () => {
       .trim()
       .split(/\r\n/);
     expect(lines[0]).toBe("salt,event_type,version,current,field,pseudonym");
-    expect(lines).toContain(`user,,2,true,email,${library[2]}`);
-    expect(lines).toContain(`user,,1,false,email,${library[1]}`);
+    // Every cell quoted (the console's CSV guard quotes all cells, as the audit export does).
+    expect(lines).toContain(`"user","","2","true","email","${library[2]}"`);
+    expect(lines).toContain(`"user","","1","false","email","${library[1]}"`);
   });
 
   it("when the subject was erased, then the report says so with the time, and lists no pseudonym", async () => {

@@ -239,9 +239,11 @@ describe("salts-pseudonymizeBatch refusals: 400 naming the call, 401, 403", () =
   });
 
   it("when the mode is unknown, then 400 naming userDefinedContext.mode", async () => {
-    const res = await post(bq([["a", "b"]], { userDefinedContext: { mode: "user_previous" } }));
+    const res = await post(bq([["a", "b"]], { userDefinedContext: { mode: "previous" } }));
     expect(res.status).toBe(400);
-    expect(res.body.errorMessage).toMatch(/^userDefinedContext\.mode: must be one of user, event/);
+    expect(res.body.errorMessage).toMatch(
+      /^userDefinedContext\.mode: must be one of user, event, user_previous/,
+    );
   });
 
   it("when the caller is not among BIGQUERY_INVOKERS, then 403 and the refusal is audited; without a token 401", async () => {

@@ -3,8 +3,8 @@
 // is deployed). When the document `salts_meta/fault_injection` asks for it, the next shard task dies
 // after `throw_after` rotations, as an instance losing storage mid-shard would. Auth lookups and applied
 // Firestore commits are logged (one JSON line each) for tests that count what calls cost. The services' clock
-// runs `offset_ms` of the document `salts_meta/test_clock` ahead of real time (read at the start of
-// every call, before the use case runs): tests drive time with it instead of waiting (setTestClock).
+// runs `offset_ms` of the document `salts_meta/test_clock` ahead of real time (read before the shared rate
+// limiter and again before the use case runs): tests drive time with it instead of waiting (setTestClock).
 const path = require("node:path");
 const { getFirestore } = require("firebase-admin/firestore");
 const { unavailable } = require(path.resolve(__dirname, "../../lib/domain/errors.js"));
@@ -118,5 +118,19 @@ exports.decorate = (services) => {
       return prop === "rotateMany" || prop === "rotateListed" ? failing(bound) : bound;
     },
   });
-  return { ...services, jobs, salts, identity, policy };
+  // A refused call never reaches the policy refresh: the clock is read before the shared rate limiter too,
+  // the first thing a call writes, so a worker's refusals (and their budget) never run on an offset an
+  // earlier test left there while another worker runs on the current one.
+  const rateLimiter = new Proxy(services.rateLimiter, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop);
+      if (typeof value !== "function") return value;
+      if (prop !== "hit") return value.bind(target);
+      return async (...args) => {
+        await readClock(db);
+        return value.apply(target, args);
+      };
+    },
+  });
+  return { ...services, jobs, salts, identity, policy, rateLimiter };
 };

@@ -230,7 +230,7 @@ export class ApprovalsPage extends LightElement {
       <p class="notice-title">
         ${a.state === "approved" ? `Approved: ${a.operation} ${d.error ? "failed" : "ran"}` : `Rejected: ${a.operation} will not run`}
       </p>
-      ${d.result ? html`<pre class="mono small">${JSON.stringify(d.result, null, 2)}</pre>` : nothing}
+      ${d.result ? html`<pre class="mono small request">${JSON.stringify(d.result, null, 2)}</pre>` : nothing}
       ${d.error ? html`<p>${d.error.code}: ${d.error.message}</p>` : nothing}
       <p class="notice-meta">Correlation id <code>${d.correlation_id}</code></p>
     </div>`;

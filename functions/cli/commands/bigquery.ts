@@ -55,9 +55,16 @@ function infoText(a: Answer, c: Colors): string {
 }
 
 export function registerBigqueryCommands(program: Command): void {
-  const bq = program
-    .command("bigquery")
-    .description("Pseudonyms in BigQuery: the remote functions' DDL, the endpoint, recent jobs");
+  const bq = examples(
+    program
+      .command("bigquery")
+      .description("Pseudonyms in BigQuery: the remote functions' DDL, the endpoint, recent jobs"),
+    [
+      "salts bigquery ddl --dataset my-project.analytics --connection my-project.us.salts",
+      "salts bigquery ddl --dataset p.partner_a --connection p.us.salts --scope partner-a",
+      "salts bigquery info",
+    ],
+  );
   examples(
     act(
       bq
