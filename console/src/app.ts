@@ -79,6 +79,7 @@ export class SaltsConsole extends LightElement {
     this.replaceChildren();
     super.connectedCallback();
     window.addEventListener("popstate", () => this.setPath(location.pathname, false));
+    window.addEventListener("resize", () => this.revealCurrentLink());
     window.addEventListener(APPROVALS_CHANGED, () => void this.countApprovals());
     this.addEventListener("click", (e) => this.interceptLink(e));
     void this.boot();
@@ -86,16 +87,19 @@ export class SaltsConsole extends LightElement {
 
   override updated(changed: Map<PropertyKey, unknown>) {
     super.updated(changed);
-    // On a phone the nav is one scrolling row: keep the current page's link in view (nothing moves on a
-    // desktop, where the whole nav is visible).
-    if (changed.has("path") || changed.has("phase")) {
-      const nav = this.querySelector<HTMLElement>(".sidenav");
-      const current = nav?.querySelector<HTMLElement>('a[aria-current="page"]');
-      if (nav && current && nav.scrollWidth > nav.clientWidth) {
-        const left = current.offsetLeft - (nav.clientWidth - current.offsetWidth) / 2;
-        nav.scrollLeft = Math.max(0, left);
-      }
-    }
+    if (changed.has("path") || changed.has("phase")) this.revealCurrentLink();
+  }
+
+  /**
+   * On a phone the nav is one scrolling row: the current page's link is brought into view (on arrival
+   * and when the window changes size). Nothing moves on a desktop, where the whole nav is visible.
+   */
+  private revealCurrentLink() {
+    const nav = this.querySelector<HTMLElement>(".sidenav");
+    const current = nav?.querySelector<HTMLElement>('a[aria-current="page"]');
+    if (!nav || !current || nav.scrollWidth <= nav.clientWidth) return;
+    const left = current.offsetLeft - (nav.clientWidth - current.offsetWidth) / 2;
+    nav.scrollLeft = Math.max(0, left);
   }
 
   private async boot() {

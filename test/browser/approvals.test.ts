@@ -109,6 +109,13 @@ describe("dual control in the console", () => {
     await page.setViewportSize(PHONE);
     expect(await page.getByTestId("approvals-badge").count()).toBe(1);
     expect(await sidewaysOverflow(page)).toEqual([]);
+    // The nav is one scrolling row there: the current page's link is scrolled into view.
+    await expect
+      .poll(async () => {
+        const box = await page.locator('.sidenav a[aria-current="page"]').boundingBox();
+        return box !== null && box.x >= 0 && box.x + box.width <= PHONE.width;
+      })
+      .toBe(true);
     await page.setViewportSize(DESKTOP);
     await item.getByRole("button", { name: "Approve" }).click();
     const decided = page.getByTestId("decided");
