@@ -33,6 +33,12 @@ if (!existsSync(dir)) {
   run(dir, "npm", ["ci", "--no-audit", "--no-fund"]);
 }
 
+// Sections this tree's bench runs against another tree's build: coldstart starts fresh processes on
+// the entry it is given (the earlier tree's lib/, with its node_modules).
+const BORROWABLE = {
+  coldstart: (cwd) => ({ BENCH_COLDSTART_ENTRY: path.join(cwd, "lib/index.js") }),
+};
+
 const results = [];
 for (const [label, cwd] of [
   [`base ${sha.slice(0, 7)}`, dir],
@@ -64,12 +70,6 @@ function sectionsOf(cwd) {
   const list = /const all = \[([^\]]*)\]/.exec(src)?.[1] ?? "";
   return new Set([...list.matchAll(/"([a-z]+)"/g)].map((m) => m[1]));
 }
-
-// Sections this tree's bench runs against another tree's build: coldstart starts fresh processes on
-// the entry it is given (the earlier tree's lib/, with its node_modules).
-const BORROWABLE = {
-  coldstart: (cwd) => ({ BENCH_COLDSTART_ENTRY: path.join(cwd, "lib/index.js") }),
-};
 
 function run(cwd, cmd, argv, capture = false, env = {}) {
   const r = spawnSync(cmd, argv, {
