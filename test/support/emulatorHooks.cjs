@@ -58,6 +58,21 @@ async function readClock(db) {
   );
 }
 
+/** `target` with the test clock read before each call of its method `name` (other members unchanged). */
+function readingClockBefore(target, name, db) {
+  return new Proxy(target, {
+    get(t, prop) {
+      const value = Reflect.get(t, prop);
+      if (typeof value !== "function") return value;
+      if (prop !== name) return value.bind(t);
+      return async (...args) => {
+        await readClock(db);
+        return value.apply(t, args);
+      };
+    },
+  });
+}
+
 exports.decorate = (services) => {
   const db = getFirestore();
   countCommits();
@@ -68,17 +83,7 @@ exports.decorate = (services) => {
     },
   };
   // Every call refreshes the policy before its use case runs: the clock's offset is read there too.
-  const policy = new Proxy(services.policy, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop);
-      if (typeof value !== "function") return value;
-      if (prop !== "refresh") return value.bind(target);
-      return async (...args) => {
-        await readClock(db);
-        return value.apply(target, args);
-      };
-    },
-  });
+  const policy = readingClockBefore(services.policy, "refresh", db);
   // Rotations this worker may still commit before the injected fault; null when none is armed.
   // Each emulator worker serves one request at a time, so the budget belongs to the shard it runs.
   let budget = null;
@@ -121,16 +126,6 @@ exports.decorate = (services) => {
   // A refused call never reaches the policy refresh: the clock is read before the shared rate limiter too,
   // the first thing a call writes, so a worker's refusals (and their budget) never run on an offset an
   // earlier test left there while another worker runs on the current one.
-  const rateLimiter = new Proxy(services.rateLimiter, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop);
-      if (typeof value !== "function") return value;
-      if (prop !== "hit") return value.bind(target);
-      return async (...args) => {
-        await readClock(db);
-        return value.apply(target, args);
-      };
-    },
-  });
+  const rateLimiter = readingClockBefore(services.rateLimiter, "hit", db);
   return { ...services, jobs, salts, identity, policy, rateLimiter };
 };
