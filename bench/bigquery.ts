@@ -1,10 +1,14 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { randomBytes } from "node:crypto";
 import { composeServices } from "../functions/app/compose";
 import { unsignedIdToken } from "../scripts/stack-client.mjs";
 import { PROJECT_ID } from "../test/support/firestore";
 import { testConfig } from "../test/support/runtimes";
-import { emulatorLog, functionsHost } from "../test/support/stack";
+import { functionEnv, ROOT } from "../test/support/functionInstance";
+import { emulatorLog, functionsHost, localSecrets } from "../test/support/stack";
 import { header, latencyLine, stats } from "./util";
 
 const INVOKER = "bigquery-demo@demo-salts.iam.gserviceaccount.com";
@@ -16,8 +20,8 @@ const NEW_BATCHES = 20;
 
 const url = () => `http://${functionsHost()}/${PROJECT_ID}/us-central1/salts-pseudonymizeBatch`;
 
-async function post(body: object, correlationId: string): Promise<(string | null)[]> {
-  const res = await fetch(url(), {
+async function post(body: object, correlationId: string, to = url()): Promise<(string | null)[]> {
+  const res = await fetch(to, {
     method: "POST",
     headers: {
       "content-type": "application/json",
@@ -29,6 +33,54 @@ async function post(body: object, correlationId: string): Promise<(string | null
   const answer = (await res.json()) as { replies?: (string | null)[]; errorMessage?: string };
   if (res.status !== 200 || !answer.replies) throw new Error(`HTTP ${res.status}: ${answer.errorMessage}`);
   return answer.replies;
+}
+
+/** The settings the functions emulator gives its workers (.env.local), for an instance started here. */
+function localSettings(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(path.join(ROOT, ".env.local"), "utf8").split("\n")) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+/**
+ * salts-pseudonymizeBatch in a fresh process of its own, served by Express as the functions framework
+ * serves it on Cloud Run (bench/serveFunction.cjs), against the same emulators: its URL, and a stop.
+ */
+async function frameworkInstance(): Promise<{ url: string; cpuMs: () => Promise<number>; stop: () => void }> {
+  const env = functionEnv("salts.pseudonymizeBatch", {
+    ...localSettings(),
+    ...localSecrets(),
+    SECRET_MANAGER_EMULATOR_HOST: process.env.SECRET_MANAGER_EMULATOR_HOST,
+    PUBSUB_EMULATOR_HOST: process.env.PUBSUB_EMULATOR_HOST,
+    BIGQUERY_INVOKERS: INVOKER,
+  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_SERVE_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_SERVE_PROF] : []),
+      path.join(ROOT, "bench/serveFunction.cjs"),
+      path.join(ROOT, "lib/index.js"),
+    ],
+    { cwd: ROOT, env, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    child.once("exit", (code) => reject(new Error(`bench/serveFunction.cjs exited (${code})`)));
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /\{"port":(\d+)\}/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+  });
+  // Its log lines (one per batch) are not needed here: drain them.
+  child.stdout!.resume();
+  const base = `http://127.0.0.1:${port}`;
+  const cpuMs = async () =>
+    ((await (await fetch(`${base}/__bench/cpu`)).json()) as { cpu_ms: number }).cpu_ms;
+  return { url: `${base}/`, cpuMs, stop: () => child.kill("SIGTERM") };
 }
 
 /** Storage requests and the function's own time of each batch, from its log line. */
@@ -79,17 +131,40 @@ export async function benchBigquery(): Promise<Record<string, number>> {
   );
   await post(body(batches[0]!, -2), `bench-${run}-warm2`);
 
-  const start = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: IN_FLIGHT }, async () => {
-      while (next < WARM_BATCHES) {
-        const n = next++;
-        await post(body(batches[n]!, n), `bench-${run}-w${n}`);
-      }
-    }),
-  );
-  const endpointRowsPerSecond = (WARM_BATCHES * ROWS) / ((performance.now() - start) / 1000);
+  /** Every warm batch, IN_FLIGHT at once, request ids from `first`: rows/s, and batch 0's replies. */
+  const warmRate = async (first: number, tag: string, to?: string) => {
+    const start = performance.now();
+    let next = 0;
+    let replies0: (string | null)[] = [];
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async () => {
+        while (next < WARM_BATCHES) {
+          const n = next++;
+          const replies = await post(body(batches[n]!, first + n), `bench-${run}-${tag}${n}`, to);
+          if (n === 0) replies0 = replies;
+        }
+      }),
+    );
+    return { rate: (WARM_BATCHES * ROWS) / ((performance.now() - start) / 1000), replies0 };
+  };
+  const viaEmulator = await warmRate(0, "w");
+  const endpointRowsPerSecond = viaEmulator.rate;
+
+  // The same batches through an instance served as Cloud Run serves it, without the emulator's proxy.
+  const instance = await frameworkInstance();
+  let framework: Awaited<ReturnType<typeof warmRate>>;
+  let frameworkCpuPerBatch = 0;
+  try {
+    await post(body(batches[0]!, -3), `bench-${run}-fwarm`, instance.url);
+    const cpuBefore = await instance.cpuMs();
+    framework = await warmRate(2000, "f", instance.url);
+    frameworkCpuPerBatch = ((await instance.cpuMs()) - cpuBefore) / WARM_BATCHES;
+  } finally {
+    instance.stop();
+  }
+  const frameworkRowsPerSecond = framework.rate;
+  if (JSON.stringify(framework.replies0) !== JSON.stringify(viaEmulator.replies0))
+    throw new Error("the framework-served instance answered other replies than the emulator's");
 
   const library = composeServices({
     config: testConfig({
@@ -98,25 +173,38 @@ export async function benchBigquery(): Promise<Record<string, number>> {
     }),
   });
   for (const u of users) await library.pseudonymizer.pseudonymizeUserData(u, { value: "warm" }, ["value"]);
+  let libraryCpuPerBatch = 0;
   const libraryRate = async () => {
     const t = performance.now();
+    const cpu = process.cpuUsage();
     for (const calls of batches)
       for (const [u, v] of calls)
         await library.pseudonymizer.pseudonymizeUserData(u!, { value: v }, ["value"]);
+    const used = process.cpuUsage(cpu);
+    libraryCpuPerBatch = (used.user + used.system) / 1000 / WARM_BATCHES;
     return (WARM_BATCHES * ROWS) / ((performance.now() - t) / 1000);
   };
   await libraryRate();
   const libraryRowsPerSecond = await libraryRate();
   const ratio = endpointRowsPerSecond / libraryRowsPerSecond;
+  const frameworkRatio = frameworkRowsPerSecond / libraryRowsPerSecond;
   const served = stats(
     roundTrips(Array.from({ length: WARM_BATCHES }, (_, n) => `bench-${run}-w${n}`)).map((r) => r.ms),
   );
+  const rows = (n: number) => `${Math.round(n).toLocaleString("en")} rows/s`;
   console.log(
-    `(a) warm salts, ${WARM_BATCHES} batches of ${ROWS} rows, ${IN_FLIGHT} in flight: endpoint ${Math.round(endpointRowsPerSecond).toLocaleString("en")} rows/s, ` +
-      `in-process library ${Math.round(libraryRowsPerSecond).toLocaleString("en")} rows/s: ${ratio.toFixed(2)}x (goal >= 0.5x)`,
+    `(a) warm salts, ${WARM_BATCHES} batches of ${ROWS} rows, ${IN_FLIGHT} in flight; in-process library ${rows(libraryRowsPerSecond)}`,
   );
   console.log(
-    `    the function's own time per batch (its log lines): p50 ${served.p50} ms, p95 ${served.p95} ms; the rest is HTTP through the emulator`,
+    `    endpoint served as on Cloud Run (Express, HTTP and JSON, no emulator): ${rows(frameworkRowsPerSecond)}: ${frameworkRatio.toFixed(2)}x (goal >= 0.5x)`,
+  );
+  console.log(
+    `    CPU time per ${ROWS}-row batch: the served instance ${frameworkCpuPerBatch.toFixed(1)} ms (parse, checks, salts, pseudonyms, kept replies, answer, log), ` +
+      `the library ${libraryCpuPerBatch.toFixed(1)} ms: ${(libraryCpuPerBatch / frameworkCpuPerBatch).toFixed(2)}x in CPU time`,
+  );
+  console.log(
+    `    endpoint through the functions emulator's proxy: ${rows(endpointRowsPerSecond)}: ${ratio.toFixed(2)}x; ` +
+      `the function's own time per batch there (its log lines): p50 ${served.p50} ms, p95 ${served.p95} ms`,
   );
 
   const samples: number[] = [];
@@ -142,6 +230,10 @@ export async function benchBigquery(): Promise<Record<string, number>> {
     warm_endpoint_rows_per_s: endpointRowsPerSecond,
     warm_library_rows_per_s: libraryRowsPerSecond,
     warm_ratio: ratio,
+    warm_framework_rows_per_s: frameworkRowsPerSecond,
+    warm_framework_ratio: frameworkRatio,
+    warm_framework_cpu_ms_per_batch: frameworkCpuPerBatch,
+    warm_library_cpu_ms_per_batch: libraryCpuPerBatch,
     new_p50_ms: s.p50,
     new_p95_ms: s.p95,
     new_requests_max: Math.max(...requests),

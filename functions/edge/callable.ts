@@ -42,6 +42,31 @@ function targetOf(data: unknown, operation: string): AuditEntry["target"] {
 
 const REFUSED = new Set(["permission-denied", "resource-exhausted"]);
 
+// The services (one set per instance) whose secrets have started loading.
+const warming = new WeakSet<object>();
+
+/**
+ * On an instance's first admitted call, the secrets its function binds (the audit key, and the
+ * pepper or the salt-encryption key where declared) start loading in the background, together,
+ * while the call's Auth lookup and first reads are on the wire: Secret Manager's client loads and
+ * its accesses run once, concurrently, instead of one after the other where each is first needed.
+ * Nothing waits on it and nothing is decided by it: each secret is read again where it is used
+ * (SecretManagerSecret shares a load in flight), and a failure is met, and reported, there.
+ */
+function warmSecrets(rt: Pick<Services, "auditKey" | "keys" | "pepper">, needs: readonly SecretNeed[]): void {
+  if (warming.has(rt)) return;
+  warming.add(rt);
+  const secrets = [
+    rt.auditKey,
+    ...(needs.includes("key") ? [rt.keys] : []),
+    ...(needs.includes("pepper") ? [rt.pepper] : []),
+  ];
+  // After this turn of the event loop: the Auth lookup's request goes out first.
+  setImmediate(() => {
+    for (const secret of secrets) secret.current().catch(() => undefined);
+  });
+}
+
 /**
  * The one pipeline every callable runs: correlation id; the rate limit (this
  * instance's, then the shared one: edge/refusals.ts); the caller looked up in
@@ -54,6 +79,8 @@ export async function handleCall<S extends z.ZodType, R extends object>(
   spec: CallableSpec<S, R>,
   request: CallableRequest<unknown>,
   rt: Services,
+  /** The secrets the function binds besides the audit key: loaded early on the instance's first call. */
+  secretNeeds: readonly SecretNeed[] = [],
 ): Promise<R & { correlation_id: string }> {
   const correlationId = correlationIdFrom(request.rawRequest?.headers?.["x-correlation-id"]);
   const started = process.hrtime.bigint();
@@ -64,6 +91,7 @@ export async function handleCall<S extends z.ZodType, R extends object>(
     actorUid = who.uid;
     // Rate limited first (edge/refusals.ts): a refused call costs no Auth lookup.
     await admitCall(rt, spec.operation, who.uid);
+    warmSecrets(rt, secretNeeds);
     const caller = await authorize(rt.identity, who, spec.role);
     const input = parseRequest(spec.schema, request.data);
     const ctx: CallContext = { correlationId, actor: { uid: caller.uid, via: "callable" } };

@@ -67,10 +67,11 @@ const ledger = new RefusalLedger();
  * budget all callers share (twenty times that), which a caller over its own
  * never touches. Once a budget refused, this instance suppresses the caller's
  * refusals until the budget's retry time without any I/O, counting them; the
- * counts reach the shared budget (per caller, in the same document) within
- * SUPPRESSED_FLUSH_MS or at the caller's next entry from this instance, and
- * the caller's next entry, written by whichever instance, reports them all as
- * `suppressed_before`.
+ * counts reach the shared budget (per caller, in the same document) at the
+ * first call this instance serves SUPPRESSED_FLUSH_MS after its last hand-over,
+ * or at the caller's next entry from this instance; the caller's next entry,
+ * written by whichever instance, reports what was handed over as
+ * `suppressed_before` (what another instance still holds goes into a later one).
  */
 export async function auditDenied(
   s: Pick<Services, "audit" | "refusalBudget" | "config" | "clock">,

@@ -21,7 +21,7 @@ function callable(name: CallableName, secrets: readonly SecretNeed[] = []) {
         import("../app/instance.js"),
       ]);
       const spec = ALL_OPERATIONS[name] as CallableSpec<z.ZodType, object>;
-      return (request: CallableRequest<unknown>) => handleCall(spec, request, services());
+      return (request: CallableRequest<unknown>) => handleCall(spec, request, services(), secrets);
     }),
   );
 }

@@ -52,11 +52,12 @@ const job = (id: string): JobRecord => {
 describe("transactions with an unknown outcome (Firestore emulator behind a test-owned proxy)", () => {
   const proxy = new TcpProxy(process.env.FIRESTORE_EMULATOR_HOST ?? "127.0.0.1:8080");
   let rt: Services;
+  let client: Firestore;
 
   beforeAll(async () => {
     firestoreHost();
     await proxy.start();
-    const client: Firestore = firestoreVia(proxy.host);
+    client = firestoreVia(proxy.host);
     const run = client.runTransaction.bind(client);
     // The commit is sent as soon as the transaction's function resolves: lose every answer from then on.
     client.runTransaction = ((fn: Parameters<Firestore["runTransaction"]>[0], options?: object) =>
@@ -71,6 +72,9 @@ describe("transactions with an unknown outcome (Firestore emulator behind a test
 
   let losing = false;
   async function withLostCommit<T>(call: () => Promise<T>): Promise<unknown> {
+    // The client reconnected since an earlier test cut its connection (gRPC backs off between attempts,
+    // seconds after a few): the operation's reads then start at once, and only its commit's answer is lost.
+    await client.collection("salts_meta").doc("uncertain-probe").get();
     losing = true;
     try {
       await call();
