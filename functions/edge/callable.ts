@@ -12,14 +12,12 @@ import { correlationIdFrom } from "./correlation";
 import { auditDenied } from "./denied";
 import { admitCall, settleCall } from "./refusals";
 import { asServiceError, toHttpsError } from "./errors";
+import type { SecretNeed } from "./warm";
 import { priorAnswer } from "./requests";
 import { parseRequest } from "./schemas";
+import { warmSecrets } from "./warm";
 
-/**
- * Secrets a callable's function binds besides the audit key: the pepper, the salt-encryption key
- * (declared with the trigger in triggers/callables.ts; least privilege, checked by a test).
- */
-export type SecretNeed = "pepper" | "key";
+export type { SecretNeed } from "./warm";
 
 export interface CallableSpec<S extends z.ZodType, R> {
   /** Operation name in metrics, logs and audit entries. */
@@ -41,31 +39,6 @@ function targetOf(data: unknown, operation: string): AuditEntry["target"] {
 }
 
 const REFUSED = new Set(["permission-denied", "resource-exhausted"]);
-
-// The services (one set per instance) whose secrets have started loading.
-const warming = new WeakSet<object>();
-
-/**
- * On an instance's first admitted call, the secrets its function binds (the audit key, and the
- * pepper or the salt-encryption key where declared) start loading in the background, together,
- * while the call's Auth lookup and first reads are on the wire: Secret Manager's client loads and
- * its accesses run once, concurrently, instead of one after the other where each is first needed.
- * Nothing waits on it and nothing is decided by it: each secret is read again where it is used
- * (SecretManagerSecret shares a load in flight), and a failure is met, and reported, there.
- */
-function warmSecrets(rt: Pick<Services, "auditKey" | "keys" | "pepper">, needs: readonly SecretNeed[]): void {
-  if (warming.has(rt)) return;
-  warming.add(rt);
-  const secrets = [
-    rt.auditKey,
-    ...(needs.includes("key") ? [rt.keys] : []),
-    ...(needs.includes("pepper") ? [rt.pepper] : []),
-  ];
-  // After this turn of the event loop: the Auth lookup's request goes out first.
-  setImmediate(() => {
-    for (const secret of secrets) secret.current().catch(() => undefined);
-  });
-}
 
 /**
  * The one pipeline every callable runs: correlation id; the rate limit (this

@@ -10,6 +10,7 @@ import { correlationIdFrom } from "./correlation";
 import { auditDenied } from "./denied";
 import { asServiceError } from "./errors";
 import { errorAnswer, parseBatchRequest, type HttpAnswer } from "./remoteProtocol";
+import { warmSecrets } from "./warm";
 
 interface Res {
   status(code: number): Res;
@@ -42,6 +43,7 @@ export async function serveBatch(rt: Services, req: Request, res: Res): Promise<
       return;
     }
     seen.invoker = await invokerOf(rt, req, correlationId);
+    warmSecrets(rt, ["pepper", "key"]);
     request = parseBatchRequest(bodyOf(req));
     seen.rows = request.calls.length;
     await rt.policy.refresh();
