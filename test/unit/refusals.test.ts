@@ -8,6 +8,7 @@ import type { Services } from "../../functions/usecases/deps";
 import { getStatus } from "../../functions/usecases/status";
 import { runtimeSecrets, testConfig } from "../support/runtimes";
 import { DAY, ManualClock } from "../support/testDeps";
+import { callableRequest } from "../support/callableRequest";
 
 const spec = {
   operation: "status",
@@ -17,13 +18,7 @@ const spec = {
   secrets: [],
   run: getStatus,
 };
-const request = (uid?: string) =>
-  ({
-    data: {},
-    auth: uid ? { uid, token: { auth_time: Math.floor(Date.now() / 1000) } } : undefined,
-    rawRequest: { headers: {} },
-    acceptsStreaming: false,
-  }) as never;
+const request = (uid?: string) => callableRequest(uid);
 
 // The pipeline's per-instance state lives for the process: each test runs on a later day of its own.
 let day = 0;

@@ -6,6 +6,7 @@ import { composeServices } from "../../functions/app/compose";
 import { handleCall, type SecretNeed } from "../../functions/edge/callable";
 import type { VersionedSecret } from "../../functions/ports/secrets";
 import { runtimeSecrets, testConfig } from "../support/runtimes";
+import { callableRequest } from "../support/callableRequest";
 
 /** A secret that counts how often its current version is asked for. */
 function counted(secret: VersionedSecret): VersionedSecret & { asked: number } {
@@ -46,13 +47,7 @@ const spec = {
   run: () => Promise.resolve({ ok: true }),
 };
 
-const request = (uid?: string) =>
-  ({
-    data: {},
-    auth: uid ? { uid, token: { auth_time: Math.floor(Date.now() / 1000) } } : undefined,
-    rawRequest: { headers: {} },
-    acceptsStreaming: false,
-  }) as never;
+const request = (uid?: string) => callableRequest(uid);
 
 const turn = () => new Promise((r) => setImmediate(r));
 
