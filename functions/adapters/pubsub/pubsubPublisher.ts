@@ -69,15 +69,17 @@ export class PubSubPublisher implements EventPublisher {
       logs.events("the Pub/Sub client could not be loaded", {}, e);
       return messages.map(() => false);
     }
-    const results = await Promise.allSettled(
-      messages.map((m) =>
-        topic.publishMessage({
-          data: Buffer.from(m.data, "utf8"),
-          attributes: { ...m.attributes },
-          ...(m.orderingKey ? { orderingKey: m.orderingKey } : {}),
-        }),
-      ),
+    const sent = messages.map((m) =>
+      topic.publishMessage({
+        data: Buffer.from(m.data, "utf8"),
+        attributes: { ...m.attributes },
+        ...(m.orderingKey ? { orderingKey: m.orderingKey } : {}),
+      }),
     );
+    // Everything this attempt has is queued: send it now rather than after the batching window (a
+    // call's answer waits for it). A failed send fails the messages' own promises, read below.
+    topic.flush().catch(() => undefined);
+    const results = await Promise.allSettled(sent);
     const refused = results.flatMap((r, i) => (r.status === "rejected" ? [{ r, m: messages[i]! }] : []));
     for (const key of new Set(refused.map((x) => x.m.orderingKey).filter((k) => k !== undefined)))
       topic.resumePublishing(key);
