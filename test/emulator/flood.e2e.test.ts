@@ -194,9 +194,11 @@ describe("refusals under a flood (functions + auth + firestore emulators, over H
     const after = await deniedEntriesOf(flooder.uid);
     const next = after.slice(during.length);
     expect(next.length).toBeGreaterThanOrEqual(1);
-    // The flooder's next entry, written by whichever instance, reports at least every refusal handed over
-    // before it (the pending count); what an instance still held goes into that entry or the ones after.
-    expect(next[0]!.details.suppressed_before).toBeGreaterThanOrEqual(pendingBefore);
+    // The wave's first take of the budget, by whichever instance, carries every refusal handed over before
+    // it (the pending count) into its entry; what an instance still held goes into that entry or later ones.
+    // (Entries are ordered by their time, which two instances may set in the other order than their takes.)
+    const carried = next.map((e) => Number(e.details.suppressed_before));
+    expect(Math.max(...carried)).toBeGreaterThanOrEqual(pendingBefore);
     // Before the wave, nothing was counted twice either.
     const beforeWave = during.reduce((sum, e) => sum + 1 + Number(e.details.suppressed_before), 0);
     expect(beforeWave + pendingBefore).toBeLessThanOrEqual(FLOOD);
