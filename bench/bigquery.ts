@@ -103,7 +103,9 @@ function roundTrips(correlationIds: string[]): { reads: number; commits: number;
 /**
  * salts-pseudonymizeBatch through the functions emulator over HTTP, in two parts:
  * (a) warm salts: rows/s through the endpoint (JSON and HTTP included, IN_FLIGHT batches at once) against
- *     the in-process library (pseudonymizeUserData per row) over the same rows;
+ *     the in-process library (pseudonymizeUserData per row) over the same rows, both through the functions
+ *     emulator and served as Cloud Run serves it (bench/serveFunction.cjs), with that instance's CPU time
+ *     per batch (BENCH_SERVE_PROF=<dir> writes its CPU profile there);
  * (b) 1,000 new users per batch, one batch at a time: latency per batch and Firestore requests per batch.
  */
 export async function benchBigquery(): Promise<Record<string, number>> {
