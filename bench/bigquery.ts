@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { randomBytes } from "node:crypto";
 import { composeServices } from "../functions/app/compose";
+import { readSecrets } from "../scripts/lib/secrets.mjs";
 import { unsignedIdToken } from "../scripts/stack-client.mjs";
 import { PROJECT_ID } from "../test/support/firestore";
 import { testConfig } from "../test/support/runtimes";
@@ -35,23 +35,14 @@ async function post(body: object, correlationId: string, to = url()): Promise<(s
   return answer.replies;
 }
 
-/** The settings the functions emulator gives its workers (.env.local), for an instance started here. */
-function localSettings(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of readFileSync(path.join(ROOT, ".env.local"), "utf8").split("\n")) {
-    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (m) out[m[1]!] = m[2]!;
-  }
-  return out;
-}
-
 /**
  * salts-pseudonymizeBatch in a fresh process of its own, served by Express as the functions framework
  * serves it on Cloud Run (bench/serveFunction.cjs), against the same emulators: its URL, and a stop.
  */
 async function frameworkInstance(): Promise<{ url: string; cpuMs: () => Promise<number>; stop: () => void }> {
   const env = functionEnv("salts.pseudonymizeBatch", {
-    ...localSettings(),
+    // The settings the functions emulator gives its workers (.env.local: KEY=VALUE lines, as .secret.local).
+    ...readSecrets(path.join(ROOT, ".env.local")),
     ...localSecrets(),
     SECRET_MANAGER_EMULATOR_HOST: process.env.SECRET_MANAGER_EMULATOR_HOST,
     PUBSUB_EMULATOR_HOST: process.env.PUBSUB_EMULATOR_HOST,

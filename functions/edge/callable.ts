@@ -12,10 +12,9 @@ import { correlationIdFrom } from "./correlation";
 import { auditDenied } from "./denied";
 import { admitCall, settleCall } from "./refusals";
 import { asServiceError, toHttpsError } from "./errors";
-import type { SecretNeed } from "./warm";
 import { priorAnswer } from "./requests";
 import { parseRequest } from "./schemas";
-import { warmSecrets } from "./warm";
+import { warmSecrets, type SecretNeed } from "./warm";
 
 export type { SecretNeed } from "./warm";
 
