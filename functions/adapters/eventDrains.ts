@@ -4,12 +4,34 @@ import type { DrainRequester } from "../ports/events";
 
 export const EVENTS_TASK_FUNCTION = "salts-publishEvents";
 /** Drain requests within one window share one task: at most one task per window, whatever the traffic. */
-const WINDOW_MS = 5_000;
+export const DRAIN_WINDOW_MS = 5_000;
+/** A drain starts this long after its window's end by its own clock, so that instances' clocks may differ a little. */
+const WINDOW_MARGIN_MS = 250;
+
+/** What a drain task carries: the end of the window whose commits it must see (ms since the epoch). */
+export interface DrainTaskData {
+  drain: true;
+  after?: number;
+}
+
+/**
+ * How long a drain task waits before it reads the outbox: until its window has ended (plus a margin), by
+ * this instance's clock. Cloud Tasks already holds the task until then (its schedule time), so this is ~0
+ * there; a queue that dispatches at once (the Firebase emulator ignores schedule times) would otherwise run
+ * the drain before the window's later commits, which asked for no other task. Never more than a window.
+ */
+export function drainWaitMs(data: unknown, now: number): number {
+  const after = (data as Partial<DrainTaskData> | null)?.after;
+  if (typeof after !== "number" || !Number.isFinite(after)) return 0;
+  return Math.min(DRAIN_WINDOW_MS + WINDOW_MARGIN_MS, Math.max(0, after + WINDOW_MARGIN_MS - now));
+}
 
 /**
  * Asks the `salts-publishEvents` task queue for a drain at the end of the current
  * window (named tasks: every instance asking in the same window gets the same
- * task, and this instance asks once per window).
+ * task, and this instance asks once per window). So every commit of a window is
+ * seen by its window's drain, which runs after the window ended (drainWaitMs);
+ * the scheduled drain covers an instance that stopped before it asked.
  */
 export class CloudTasksDrainRequester implements DrainRequester {
   private lastWindow = -1;
@@ -21,18 +43,15 @@ export class CloudTasksDrainRequester implements DrainRequester {
 
   async request(): Promise<void> {
     const now = this.clock().getTime();
-    const window = Math.floor(now / WINDOW_MS);
+    const window = Math.floor(now / DRAIN_WINDOW_MS);
     if (window === this.lastWindow) return;
     try {
       await getFunctions()
         .taskQueue(`locations/${this.location}/functions/${EVENTS_TASK_FUNCTION}`)
-        .enqueue(
-          { drain: true },
-          {
-            id: `events-${window}`,
-            scheduleDelaySeconds: Math.ceil(((window + 1) * WINDOW_MS - now) / 1000),
-          },
-        );
+        .enqueue({ drain: true, after: (window + 1) * DRAIN_WINDOW_MS } satisfies DrainTaskData, {
+          id: `events-${window}`,
+          scheduleDelaySeconds: Math.ceil(((window + 1) * DRAIN_WINDOW_MS - now) / 1000),
+        });
       this.lastWindow = window;
     } catch (e) {
       if ((e as { code?: string }).code === "functions/task-already-exists") {

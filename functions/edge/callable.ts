@@ -84,8 +84,10 @@ export async function handleCall<S extends z.ZodType, R extends object>(
     if (actorUid !== undefined) await auditFailure(rt, spec, request.data, actorUid, error, correlationId);
     throw toHttpsError(error, correlationId);
   } finally {
-    // The events this call committed are published before it answers (or left to the drain).
-    await rt.events.flush();
+    // The events this call committed are the drain's to publish: a `salts-publishEvents` task at the end of
+    // the current 5-s window, which this instance asks for once per window (adapters/eventDrains.ts). So the
+    // answer waits for no outbox read, no Pub/Sub round trip and no mark-published commit.
+    await rt.events.flush({ toDrain: true });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const result = !failure ? "success" : REFUSED.has(failure.code) ? "denied" : "error";
     logs.callCompleted({

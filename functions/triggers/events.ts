@@ -5,8 +5,9 @@ import { loadOnFirstCall } from "./lazy";
 import { deployed, runAs } from "./options";
 
 /**
- * Publishes what is pending in the outbox, asked for by a call whose events Pub/Sub refused, or that
- * changed many salts (a job, a batch of new users). One at a time; a drain Pub/Sub refused is retried.
+ * Publishes what is pending in the outbox, asked for by the calls that committed events (one task per
+ * 5-s window: adapters/eventDrains.ts), after that window has ended. One at a time; a drain Pub/Sub
+ * refused is retried.
  */
 export const publishEvents = onTaskDispatched(
   {
@@ -16,8 +17,13 @@ export const publishEvents = onTaskDispatched(
     timeoutSeconds: 540,
   },
   loadOnFirstCall(async () => {
-    const { services } = await import("../app/instance.js");
-    return async () => {
+    const [{ services }, { drainWaitMs }] = await Promise.all([
+      import("../app/instance.js"),
+      import("../adapters/eventDrains.js"),
+    ]);
+    return async (request: { data: unknown }) => {
+      const wait = drainWaitMs(request.data, Date.now());
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       await services().events.drain();
     };
   }),

@@ -164,6 +164,9 @@ describe("events on Pub/Sub: a load run with an outage of the Pub/Sub emulator",
         ),
       );
       await load(120, 8, (i) => ok(rotate(i)));
+      // The calls handed their events to the deployed drain (a salts-publishEvents task per 5-s window).
+      const byCalls = await delivered(collector, 600_000);
+      expect(byCalls.length).toBe(users.length + 1 + 3 + 1 + 120);
       // Salts due for the job (seeded as an earlier release would have: their creation events are in the outbox).
       const due = Array.from({ length: 150 }, (_, i) => `ev-due-${String(i).padStart(3, "0")}`);
       await seedSalts(db(), secrets().SALT_ENCRYPTION_KEY!, "user", due);
@@ -191,9 +194,9 @@ describe("events on Pub/Sub: a load run with an outage of the Pub/Sub emulator",
       // 80 rotations, 150 by the job, its job.finished, the erase (the drain cannot publish meanwhile).
       expect(waiting).toBeGreaterThanOrEqual(232);
 
-      // Up again (a fresh emulator: the subscription is made before any message can be published). Calls
-      // publish their own salts' events (the backlog of those salts first); the job's, the erasure and the
-      // job's end are the deployed drain's to publish: salts-publishEvents, retried by the Cloud Tasks emulator.
+      // Up again (a fresh emulator: the subscription is made before any message can be published). Everything
+      // is the deployed drain's to publish (callables, the job, the erasure and the job's end hand their events
+      // to it): salts-publishEvents, asked for by the calls and retried by the Cloud Tasks emulator.
       await pubsubControl("start", { subscriptions: [{ name: collector.subscription }] });
       const restarted = Date.now();
       await load(50, 8, (i) => ok(rotate(i + 200)));

@@ -38,11 +38,13 @@ export interface RelayDeps {
 }
 
 /**
- * Publishes what the outbox holds, at least once and in order per key. A call
- * that committed events publishes its own keys' pending events before it
- * answers (`flush`); what it cannot (Pub/Sub refused, too many keys) is left to
- * the drain, which a task runs soon after (`drains.request`) and a schedule runs
- * every minute. Both read pending events from the outbox, never from memory,
+ * Publishes what the outbox holds, at least once and in order per key. A
+ * deployed function leaves what its call committed to the drain
+ * (`flush({ toDrain: true })`: a task runs it at the end of the current window,
+ * `drains.request`), so no answer waits for Pub/Sub; a process that has no task
+ * queue (the CLI in direct mode, the library) publishes its own keys' pending
+ * events itself (`flush`), and leaves to the drain what it cannot (Pub/Sub
+ * refused, too many keys). A schedule also runs the drain every minute. Both read pending events from the outbox, never from memory,
  * so an instance that dies after its commit loses nothing.
  *
  * Order: an attempt reads a key's pending events together (a commit's snapshot
