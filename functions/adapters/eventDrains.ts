@@ -1,31 +1,9 @@
 import { getFunctions } from "firebase-admin/functions";
 import { unavailable } from "../domain/errors";
+import { DRAIN_WINDOW_MS, type DrainTaskData } from "../domain/events";
 import type { DrainRequester } from "../ports/events";
 
 export const EVENTS_TASK_FUNCTION = "salts-publishEvents";
-/** Drain requests within one window share one task: at most one task per window, whatever the traffic. */
-export const DRAIN_WINDOW_MS = 5_000;
-/** A drain starts this long after its window's end by its own clock, so that instances' clocks may differ a little. */
-const WINDOW_MARGIN_MS = 250;
-
-/** What a drain task carries: the end of the window whose commits it must see (ms since the epoch). */
-export interface DrainTaskData {
-  drain: true;
-  after?: number;
-}
-
-/**
- * How long a drain task waits before it reads the outbox: until its window has ended (plus a margin), by
- * this instance's clock. Cloud Tasks already holds the task until then (its schedule time), so this is ~0
- * there; a queue that dispatches at once (the Firebase emulator ignores schedule times) would otherwise run
- * the drain before the window's later commits, which asked for no other task. Never more than a window.
- */
-export function drainWaitMs(data: unknown, now: number): number {
-  const after = (data as Partial<DrainTaskData> | null)?.after;
-  if (typeof after !== "number" || !Number.isFinite(after)) return 0;
-  return Math.min(DRAIN_WINDOW_MS + WINDOW_MARGIN_MS, Math.max(0, after + WINDOW_MARGIN_MS - now));
-}
-
 /**
  * Asks the `salts-publishEvents` task queue for a drain at the end of the current
  * window (named tasks: every instance asking in the same window gets the same

@@ -177,3 +177,26 @@ export function acceptedInOrder<E extends OutboxEvent>(
   });
   return out;
 }
+
+/** Drain requests within one window share one task: at most one task per window, whatever the traffic. */
+export const DRAIN_WINDOW_MS = 5_000;
+/** A drain starts this long after its window's end by its own clock, so that instances' clocks may differ a little. */
+const WINDOW_MARGIN_MS = 250;
+
+/** What a drain task carries: the end of the window whose commits it must see (ms since the epoch). */
+export interface DrainTaskData {
+  drain: true;
+  after?: number;
+}
+
+/**
+ * How long a drain task waits before it reads the outbox: until its window has ended (plus a margin), by
+ * this instance's clock. Cloud Tasks already holds the task until then (its schedule time), so this is ~0
+ * there; a queue that dispatches at once (the Firebase emulator ignores schedule times) would otherwise run
+ * the drain before the window's later commits, which asked for no other task. Never more than a window.
+ */
+export function drainWaitMs(data: unknown, now: number): number {
+  const after = (data as Partial<DrainTaskData> | null)?.after;
+  if (typeof after !== "number" || !Number.isFinite(after)) return 0;
+  return Math.min(DRAIN_WINDOW_MS + WINDOW_MARGIN_MS, Math.max(0, after + WINDOW_MARGIN_MS - now));
+}

@@ -19,7 +19,7 @@ export const publishEvents = onTaskDispatched(
   loadOnFirstCall(async () => {
     const [{ services }, { drainWaitMs }] = await Promise.all([
       import("../app/instance.js"),
-      import("../adapters/eventDrains.js"),
+      import("../domain/events.js"),
     ]);
     return async (request: { data: unknown }) => {
       const wait = drainWaitMs(request.data, Date.now());

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DRAIN_WINDOW_MS, drainWaitMs } from "../../functions/adapters/eventDrains";
+import { DRAIN_WINDOW_MS, drainWaitMs } from "../../functions/domain/events";
 
 describe("a drain task waits for the end of its window", () => {
   const end = 1_700_000_005_000;
