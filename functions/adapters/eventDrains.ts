@@ -23,12 +23,13 @@ export class CloudTasksDrainRequester implements DrainRequester {
     const now = this.clock().getTime();
     const window = Math.floor(now / DRAIN_WINDOW_MS);
     if (window === this.lastWindow) return;
+    const end = (window + 1) * DRAIN_WINDOW_MS;
     try {
       await getFunctions()
         .taskQueue(`locations/${this.location}/functions/${EVENTS_TASK_FUNCTION}`)
-        .enqueue({ drain: true, after: (window + 1) * DRAIN_WINDOW_MS } satisfies DrainTaskData, {
+        .enqueue({ drain: true, after: end } satisfies DrainTaskData, {
           id: `events-${window}`,
-          scheduleDelaySeconds: Math.ceil(((window + 1) * DRAIN_WINDOW_MS - now) / 1000),
+          scheduleDelaySeconds: Math.ceil((end - now) / 1000),
         });
       this.lastWindow = window;
     } catch (e) {

@@ -76,8 +76,9 @@ export class PubSubPublisher implements EventPublisher {
         ...(m.orderingKey ? { orderingKey: m.orderingKey } : {}),
       }),
     );
-    // Everything this attempt has is queued: send it now rather than after the batching window (a
-    // call's answer waits for it). A failed send fails the messages' own promises, read below.
+    // Everything this attempt has is queued: send it now rather than after the batching window (the drain,
+    // or the CLI or library call that publishes, waits for it). A failed send fails the messages' own
+    // promises, read below.
     topic.flush().catch(() => undefined);
     const results = await Promise.allSettled(sent);
     const refused = results.flatMap((r, i) => (r.status === "rejected" ? [{ r, m: messages[i]! }] : []));

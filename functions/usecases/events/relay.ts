@@ -44,8 +44,9 @@ export interface RelayDeps {
  * `drains.request`), so no answer waits for Pub/Sub; a process that has no task
  * queue (the CLI in direct mode, the library) publishes its own keys' pending
  * events itself (`flush`), and leaves to the drain what it cannot (Pub/Sub
- * refused, too many keys). A schedule also runs the drain every minute. Both read pending events from the outbox, never from memory,
- * so an instance that dies after its commit loses nothing.
+ * refused, too many keys). A schedule also runs the drain every minute. Both
+ * read pending events from the outbox, never from memory, so an instance that
+ * dies after its commit loses nothing.
  *
  * Order: an attempt reads a key's pending events together (a commit's snapshot
  * holds every earlier one of its key), hands them to Pub/Sub in `seq` order,
