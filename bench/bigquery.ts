@@ -39,7 +39,12 @@ async function post(body: object, correlationId: string, to = url()): Promise<(s
  * salts-pseudonymizeBatch in a fresh process of its own, served by Express as the functions framework
  * serves it on Cloud Run (bench/serveFunction.cjs), against the same emulators: its URL, and a stop.
  */
-async function frameworkInstance(): Promise<{ url: string; cpuMs: () => Promise<number>; stop: () => void }> {
+async function frameworkInstance(): Promise<{
+  url: string;
+  cpuMs: () => Promise<number>;
+  profile: (step: "start" | "stop") => Promise<void>;
+  stop: () => void;
+}> {
   const env = functionEnv("salts.pseudonymizeBatch", {
     // The settings the functions emulator gives its workers (.env.local: KEY=VALUE lines, as .secret.local).
     ...readSecrets(path.join(ROOT, ".env.local")),
@@ -47,14 +52,11 @@ async function frameworkInstance(): Promise<{ url: string; cpuMs: () => Promise<
     SECRET_MANAGER_EMULATOR_HOST: process.env.SECRET_MANAGER_EMULATOR_HOST,
     PUBSUB_EMULATOR_HOST: process.env.PUBSUB_EMULATOR_HOST,
     BIGQUERY_INVOKERS: INVOKER,
+    BENCH_SERVE_PROF: process.env.BENCH_SERVE_PROF,
   });
   const child: ChildProcess = spawn(
     process.execPath,
-    [
-      ...(process.env.BENCH_SERVE_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_SERVE_PROF] : []),
-      path.join(ROOT, "bench/serveFunction.cjs"),
-      path.join(ROOT, "lib/index.js"),
-    ],
+    [path.join(ROOT, "bench/serveFunction.cjs"), path.join(ROOT, "lib/index.js")],
     { cwd: ROOT, env, stdio: ["ignore", "pipe", "inherit"] },
   );
   const port = await new Promise<number>((resolve, reject) => {
@@ -71,7 +73,14 @@ async function frameworkInstance(): Promise<{ url: string; cpuMs: () => Promise<
   const base = `http://127.0.0.1:${port}`;
   const cpuMs = async () =>
     ((await (await fetch(`${base}/__bench/cpu`)).json()) as { cpu_ms: number }).cpu_ms;
-  return { url: `${base}/`, cpuMs, stop: () => child.kill("SIGTERM") };
+  const profile = async (step: "start" | "stop") => {
+    if (!process.env.BENCH_SERVE_PROF) return;
+    const answer = (await (await fetch(`${base}/__bench/profile/${step}`, { method: "POST" })).json()) as {
+      file?: string;
+    };
+    if (answer.file) console.log(`    CPU profile of the measured batches: ${answer.file}`);
+  };
+  return { url: `${base}/`, cpuMs, profile, stop: () => child.kill("SIGTERM") };
 }
 
 /** Storage requests and the function's own time of each batch, from its log line. */
@@ -96,7 +105,7 @@ function roundTrips(correlationIds: string[]): { reads: number; commits: number;
  * (a) warm salts: rows/s through the endpoint (JSON and HTTP included, IN_FLIGHT batches at once) against
  *     the in-process library (pseudonymizeUserData per row) over the same rows, both through the functions
  *     emulator and served as Cloud Run serves it (bench/serveFunction.cjs), with that instance's CPU time
- *     per batch (BENCH_SERVE_PROF=<dir> writes its CPU profile there);
+ *     per batch (BENCH_SERVE_PROF=<dir> writes a CPU profile of those batches there);
  * (b) 1,000 new users per batch, one batch at a time: latency per batch and Firestore requests per batch.
  */
 export async function benchBigquery(): Promise<Record<string, number>> {
@@ -149,9 +158,11 @@ export async function benchBigquery(): Promise<Record<string, number>> {
   let frameworkCpuPerBatch = 0;
   try {
     await post(body(batches[0]!, -3), `bench-${run}-fwarm`, instance.url);
+    await instance.profile("start");
     const cpuBefore = await instance.cpuMs();
     framework = await warmRate(2000, "f", instance.url);
     frameworkCpuPerBatch = ((await instance.cpuMs()) - cpuBefore) / WARM_BATCHES;
+    await instance.profile("stop");
   } finally {
     instance.stop();
   }

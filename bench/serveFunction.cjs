@@ -2,7 +2,8 @@
 // framework's Express app (JSON bodies parsed by Express, the raw bytes kept as `rawBody`, up to 32 MB)
 // handing every request to the exported handler FUNCTION_TARGET names. No emulator in between, so a
 // bench sees what production's HTTP and JSON cost. Prints one JSON line, {"port": N}, once listening;
-// GET /__bench/cpu answers the process's CPU time so far.
+// GET /__bench/cpu answers the process's CPU time so far; with BENCH_SERVE_PROF=<dir>, POST
+// /__bench/profile/start and /__bench/profile/stop take a CPU profile of what lies between (written there).
 // Used by `npm run bench -- bigquery`; never deployed.
 //
 //   node bench/serveFunction.cjs <entry>      (FUNCTION_TARGET and the function's environment set)
@@ -21,6 +22,25 @@ app.get("/__bench/cpu", (_req, res) => {
   const { user, system } = process.cpuUsage();
   res.json({ cpu_ms: (user + system) / 1000 });
 });
+if (process.env.BENCH_SERVE_PROF) {
+  const inspector = require("node:inspector");
+  const fs = require("node:fs");
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method) =>
+    new Promise((resolve, reject) => session.post(method, (e, r) => (e ? reject(e) : resolve(r))));
+  app.post("/__bench/profile/start", async (_req, res) => {
+    await post("Profiler.enable");
+    await post("Profiler.start");
+    res.json({});
+  });
+  app.post("/__bench/profile/stop", async (_req, res) => {
+    const { profile } = await post("Profiler.stop");
+    const file = path.join(process.env.BENCH_SERVE_PROF, `serve-${Date.now()}.cpuprofile`);
+    fs.writeFileSync(file, JSON.stringify(profile));
+    res.json({ file });
+  });
+}
 app.use(
   express.json({
     limit: "32mb",

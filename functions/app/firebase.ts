@@ -11,34 +11,69 @@ export function adminFirestore(): Firestore {
 }
 
 /**
- * A Secret Manager client: the real service, or a local server speaking its gRPC API (tests, local
- * stack). The client library and google-gax (~0.3 s to load) load on the first access, so a
- * function that reads no secret through it (salts-metrics) never loads them.
+ * A Secret Manager client for reading secret versions: the real service, or a local server speaking its
+ * gRPC API (tests, local stack). It loads on the first access, so a function that reads no secret through
+ * it (salts-metrics) never loads the library or google-gax; and it loads only what an access needs (see
+ * newSecretAccessClient).
  */
 export function secretManagerClient(localHost: string | null): SecretAccessClient {
   let client: SecretManagerServiceClient | null = null;
   return {
     accessSecretVersion: (request, options) =>
-      (client ??= newSecretManagerClient(localHost)).accessSecretVersion(request, options),
+      (client ??= newSecretAccessClient(localHost)).accessSecretVersion(request, options),
   };
 }
 
-/** The full client (loads the library now): for what administers secrets (tests, the local stack). */
+/** The v1 client's own module: the package's index also loads its static protobuf module (0.8 MB) and v1beta2. */
+export const SECRET_MANAGER_V1_CLIENT =
+  "@google-cloud/secret-manager/build/src/v1/secret_manager_service_client";
+
+/**
+ * The client as the pepper and the keys read it, on a cold instance's first call: the v1 client module
+ * alone, and without the Locations mixin (its own protos, ~40 ms of CPU, for getLocation/listLocations,
+ * which this service never calls; calling them here throws; close() closes the client's one channel). The same gRPC API and the same
+ * accessSecretVersion; test/unit/secretAccessClient.test.ts checks both against the full client's.
+ */
+export function newSecretAccessClient(localHost: string | null): SecretManagerServiceClient {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { SecretManagerServiceClient } = require(
+    SECRET_MANAGER_V1_CLIENT,
+  ) as typeof import("@google-cloud/secret-manager");
+  const gax = require("google-gax") as typeof import("google-gax");
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  class NoLocations {
+    constructor() {}
+    getLocation(): never {
+      throw new Error("Secret Manager locations are not loaded by this client");
+    }
+    listLocationsAsync(): never {
+      return this.getLocation();
+    }
+    close(): Promise<void> {
+      return Promise.resolve();
+    }
+  }
+  const lean = Object.create(gax, { LocationsClient: { value: NoLocations } }) as typeof gax;
+  return new SecretManagerServiceClient(clientOptions(localHost, gax), lean);
+}
+
+/** The full client (loads the whole library now): for what administers secrets (tests, the local stack). */
 export function newSecretManagerClient(localHost: string | null): SecretManagerServiceClient {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { SecretManagerServiceClient } =
     require("@google-cloud/secret-manager") as typeof import("@google-cloud/secret-manager");
-  if (!localHost) return new SecretManagerServiceClient();
+  const gax = require("google-gax") as typeof import("google-gax");
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return new SecretManagerServiceClient(clientOptions(localHost, gax));
+}
+
+/** The real service (no options), or a local server over plain gRPC. */
+function clientOptions(localHost: string | null, gax: typeof import("google-gax")) {
+  if (!localHost) return {};
   const [host, port] = localHost.split(":");
   // A local server has no cloud metadata service: do not let the auth library probe for one.
   process.env.METADATA_SERVER_DETECTION ??= "none";
-  const { grpc } = require("google-gax") as typeof import("google-gax");
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  return new SecretManagerServiceClient({
-    apiEndpoint: host,
-    port: Number(port),
-    sslCreds: grpc.credentials.createInsecure(),
-  });
+  return { apiEndpoint: host, port: Number(port), sslCreds: gax.grpc.credentials.createInsecure() };
 }
 
 /**

@@ -61,9 +61,11 @@ export async function handleCall<S extends z.ZodType, R extends object>(
   try {
     const who = signedIn(request);
     actorUid = who.uid;
+    // The instance's first signed-in call starts its secrets loading (once per instance, whatever the call's
+    // fate): Secret Manager's client loads while the rate limiter's and the Auth lookup's requests are out.
+    warmSecrets(rt, secretNeeds);
     // Rate limited first (edge/refusals.ts): a refused call costs no Auth lookup.
     await admitCall(rt, spec.operation, who.uid);
-    warmSecrets(rt, secretNeeds);
     const caller = await authorize(rt.identity, who, spec.role);
     const input = parseRequest(spec.schema, request.data);
     const ctx: CallContext = { correlationId, actor: { uid: caller.uid, via: "callable" } };
