@@ -20,39 +20,73 @@ import { guarded } from "./errors";
  * a compare-and-swap on the document's update time rather than a transaction,
  * so contended callers retry in milliseconds instead of waiting on locks. A
  * refused call only reads. Documents carry `expire_at` for Firestore's TTL policy.
+ *
+ * This instance remembers what it last wrote for a key (its hits and the write's
+ * time, which is the document's update time): a caller's next call here is one
+ * round trip, the update conditioned on that time. If any other instance (or the
+ * TTL policy) changed the document since, the condition fails and the call reads
+ * and decides as the first did, so the window is exactly as strict.
  */
 export class FirestoreRateLimiter implements RateLimiter {
+  private readonly written = new Map<string, { hits: number[]; at: Timestamp }>();
+
   constructor(
     private readonly db: Firestore,
     private readonly clock: () => Date = () => new Date(),
     private readonly timeoutMs = 10_000,
     private readonly maxAttempts = 50,
+    private readonly maxRemembered = 10_000,
   ) {}
 
   hit(key: string, limit: number): Promise<RateDecision> {
     return guarded("rateLimit", this.timeoutMs, async () => {
       // The key holds a uid: hash it so document ids do not list callers.
-      const ref = this.db.collection(COLLECTIONS.rateLimits).doc(idHash(key));
+      const id = idHash(key);
+      const ref = this.db.collection(COLLECTIONS.rateLimits).doc(id);
+      let known = this.written.get(id);
+      this.written.delete(id);
       for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
-        const snap = await ref.get();
+        const fromMemory = known !== undefined;
+        let stored: number[];
+        let updateTime: Timestamp | null;
+        if (known) {
+          ({ hits: stored, at: updateTime } = known);
+          known = undefined;
+        } else {
+          const snap = await ref.get();
+          stored = snap.exists ? ((snap.get("hits") as number[] | undefined) ?? []) : [];
+          updateTime = snap.exists ? snap.updateTime! : null;
+        }
         const now = this.clock().getTime();
-        const stored = snap.exists ? ((snap.get("hits") as number[] | undefined) ?? []) : [];
         const { decision, hits } = slide(stored, now, limit);
+        // A refusal is decided on the stored window (its retry time counts every instance's calls).
+        if (!decision.allowed && fromMemory) continue;
         if (!decision.allowed) return decision;
         const data = { hits, expire_at: Timestamp.fromMillis(now + 2 * WINDOW_MS) };
         try {
-          if (snap.exists) await ref.update(data, { lastUpdateTime: snap.updateTime! });
-          else await ref.create(data);
+          const result = updateTime
+            ? await ref.update(data, { lastUpdateTime: updateTime })
+            : await ref.create(data);
+          this.remember(id, hits, result.writeTime);
           return decision;
         } catch (e) {
           const code = (e as { code?: number }).code;
-          // 6 ALREADY_EXISTS / 9 FAILED_PRECONDITION: another instance counted first; read again.
-          if (code !== 6 && code !== 9) throw e;
-          await new Promise((r) => setTimeout(r, 2 + Math.random() * 10 * Math.min(attempt + 1, 5)));
+          // 6 ALREADY_EXISTS / 9 FAILED_PRECONDITION: another instance counted first; 5 NOT_FOUND: the document
+          // this instance wrote is gone (the TTL policy). Read again: at once after what this instance
+          // remembered went stale, after a short random wait when instances collide.
+          if (code !== 6 && code !== 9 && code !== 5) throw e;
+          if (!fromMemory)
+            await new Promise((r) => setTimeout(r, 2 + Math.random() * 10 * Math.min(attempt + 1, 5)));
         }
       }
       throw unavailable("The rate limiter is too contended to decide; try again");
     });
+  }
+
+  /** Most recently written last (a Map keeps insertion order); the oldest go beyond the bound. */
+  private remember(id: string, hits: number[], at: Timestamp): void {
+    this.written.set(id, { hits, at });
+    while (this.written.size > this.maxRemembered) this.written.delete(this.written.keys().next().value!);
   }
 }
 
