@@ -10,11 +10,12 @@ export type SecretNeed = "pepper" | "key";
 const warming = new WeakSet<object>();
 
 /**
- * On an instance's first admitted call (a callable's past the rate limit, a BigQuery batch from a
- * listed invoker), the secrets its function binds (the audit key, and the pepper or the
- * salt-encryption key where declared) start loading in the background, together, while the call's
- * Auth lookup and first reads are on the wire: Secret Manager's client loads and
- * its accesses run once, concurrently, instead of one after the other where each is first needed.
+ * On an instance's first signed-in call (a callable's, before its rate limit: once per instance whatever
+ * that call's fate; a BigQuery batch from a listed invoker), the secrets its function binds (the audit
+ * key, and the pepper or the salt-encryption key where declared) start loading in the background,
+ * together, while the call's rate limiter, Auth lookup and first reads are on the wire: Secret Manager's
+ * client loads and its accesses run once, concurrently, instead of one after the other where each is
+ * first needed.
  * Nothing waits on it and nothing is decided by it: each secret is read again where it is used
  * (SecretManagerSecret shares a load in flight), and a failure is met, and reported, there.
  */

@@ -24,7 +24,7 @@ function counted(secret: VersionedSecret): VersionedSecret & { asked: number } {
   return out;
 }
 
-function runtime() {
+function runtime(rateLimitPerMinute?: number) {
   const base = runtimeSecrets({ key: randomBytes(32).toString("hex"), pepper: "p".repeat(48) });
   const secrets = {
     keys: counted(base.keys),
@@ -34,7 +34,11 @@ function runtime() {
   const identity = new StaticIdentity(
     new Map([["auditor-1", { disabled: false, validSince: null, claims: { auditor: true } }]]),
   );
-  const rt = composeServices({ config: testConfig({ backend: "memory" }), secrets, identity });
+  const rt = composeServices({
+    config: testConfig({ backend: "memory", ...(rateLimitPerMinute ? { rateLimitPerMinute } : {}) }),
+    secrets,
+    identity,
+  });
   return { rt, secrets };
 }
 
@@ -51,8 +55,8 @@ const request = (uid?: string) => callableRequest(uid);
 
 const turn = () => new Promise((r) => setImmediate(r));
 
-describe("the secrets a callable binds load early, on the instance's first admitted call", () => {
-  it("when the first call is admitted, then the declared secrets start loading, once per instance, and the undeclared never", async () => {
+describe("the secrets a callable binds load early, on the instance's first signed-in call", () => {
+  it("when the first call is signed in, then the declared secrets start loading, once per instance, and the undeclared never", async () => {
     const { rt, secrets } = runtime();
     const needs: SecretNeed[] = ["pepper"];
     await expect(handleCall(spec, request("auditor-1"), rt, needs)).resolves.toMatchObject({ ok: true });
@@ -73,10 +77,24 @@ describe("the secrets a callable binds load early, on the instance's first admit
     });
     await turn();
     expect(secrets.pepper.asked + secrets.keys.asked).toBe(0);
-    // The first admitted call then starts both.
+    // The first signed-in call then starts both.
     await handleCall(spec, request("auditor-1"), rt, ["pepper", "key"]);
     await turn();
     expect(secrets.pepper.asked).toBe(1);
     expect(secrets.keys.asked).toBe(1);
+  });
+
+  it("when the instance's first signed-in call is rate limited, then its secrets start loading all the same, once", async () => {
+    const { rt, secrets } = runtime(1);
+    // Another instance spent the caller's one call of this minute: the shared limiter refuses this one.
+    await rt.rateLimiter.hit("warm_probe:auditor-1", 1);
+    for (let i = 0; i < 3; i++) {
+      await expect(handleCall(spec, request("auditor-1"), rt, ["pepper"])).rejects.toMatchObject({
+        code: "resource-exhausted",
+      });
+    }
+    await turn();
+    expect(secrets.pepper.asked).toBe(1);
+    expect(secrets.keys.asked).toBe(0);
   });
 });
