@@ -19,18 +19,36 @@ describe("the shared rate limiter (Firestore emulator)", () => {
     vi.restoreAllMocks();
   });
 
-  it("when one instance serves a caller, then each call after the first is one conditioned write and no read", async () => {
+  it("when one instance serves a caller, then each call after the first is its conditioned write, with the read sent beside it, not before", async () => {
     const a = instance();
     const k = key();
-    const reads = vi.spyOn(DocumentReference.prototype, "get");
+    const get = DocumentReference.prototype.get;
+    const update = DocumentReference.prototype.update;
+    // For each write: whether the call's read was still on the wire when the write was sent.
+    const reads: { done: boolean }[] = [];
+    const readPending: boolean[] = [];
+    vi.spyOn(DocumentReference.prototype, "get").mockImplementation(function (this: DocumentReference) {
+      const r = { done: false };
+      reads.push(r);
+      return get.call(this).finally(() => (r.done = true));
+    });
+    vi.spyOn(DocumentReference.prototype, "update").mockImplementation(function (
+      this: DocumentReference,
+      ...args: unknown[]
+    ) {
+      readPending.push(reads.length > 0 && !reads.at(-1)!.done);
+      return (update as (...a: unknown[]) => ReturnType<typeof update>).apply(this, args);
+    });
     const first = await a.hit(k, LIMIT);
     expect(first).toMatchObject({ allowed: true, remaining: LIMIT - 1 });
-    expect(reads).toHaveBeenCalledTimes(1);
+    expect(reads).toHaveLength(1);
     for (let i = 2; i <= LIMIT; i++) {
       t += 100;
       expect(await a.hit(k, LIMIT)).toMatchObject({ allowed: true, remaining: LIMIT - i });
     }
-    expect(reads).toHaveBeenCalledTimes(1);
+    // One read and one write per later call, sent together: the write did not wait for the read.
+    expect(reads).toHaveLength(LIMIT);
+    expect(readPending).toEqual(Array.from({ length: LIMIT - 1 }, () => true));
     expect(((await doc(k).get()).get("hits") as number[]).length).toBe(LIMIT);
   });
 

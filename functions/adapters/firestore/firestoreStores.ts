@@ -1,4 +1,4 @@
-import { FieldValue, Timestamp, type Firestore } from "firebase-admin/firestore";
+import { FieldValue, Timestamp, type DocumentSnapshot, type Firestore } from "firebase-admin/firestore";
 import { z } from "zod";
 import { idHash } from "../../domain/crypto";
 import { unavailable } from "../../domain/errors";
@@ -22,10 +22,13 @@ import { guarded } from "./errors";
  * refused call only reads. Documents carry `expire_at` for Firestore's TTL policy.
  *
  * This instance remembers what it last wrote for a key (its hits and the write's
- * time, which is the document's update time): a caller's next call here is one
- * round trip, the update conditioned on that time. If any other instance (or the
- * TTL policy) changed the document since, the condition fails and the call reads
- * and decides as the first did, so the window is exactly as strict.
+ * time, which is the document's update time): a caller's next call here sends the
+ * update conditioned on that time and, beside it, a read of the document. If the
+ * write lands, the call took one round trip and the read is dropped. If any other
+ * instance (or the TTL policy) changed the document since, the condition fails and
+ * the call decides on the read, already back, as the first did: two round trips,
+ * as without the memory, however the caller's calls spread over instances. The
+ * window is exactly as strict either way.
  */
 export class FirestoreRateLimiter implements RateLimiter {
   private readonly written = new Map<string, { hits: number[]; at: Timestamp }>();
@@ -45,6 +48,9 @@ export class FirestoreRateLimiter implements RateLimiter {
       const ref = this.db.collection(COLLECTIONS.rateLimits).doc(id);
       let known = this.written.get(id);
       this.written.delete(id);
+      // Sent beside the remembered write: what the call decides on if that write's condition fails.
+      let read: Promise<DocumentSnapshot> | null = known ? ref.get() : null;
+      read?.catch(() => undefined);
       for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
         const fromMemory = known !== undefined;
         let stored: number[];
@@ -53,7 +59,8 @@ export class FirestoreRateLimiter implements RateLimiter {
           ({ hits: stored, at: updateTime } = known);
           known = undefined;
         } else {
-          const snap = await ref.get();
+          const snap = await (read ?? ref.get());
+          read = null;
           stored = snap.exists ? ((snap.get("hits") as number[] | undefined) ?? []) : [];
           updateTime = snap.exists ? snap.updateTime! : null;
         }
@@ -72,8 +79,8 @@ export class FirestoreRateLimiter implements RateLimiter {
         } catch (e) {
           const code = (e as { code?: number }).code;
           // 6 ALREADY_EXISTS / 9 FAILED_PRECONDITION: another instance counted first; 5 NOT_FOUND: the document
-          // this instance wrote is gone (the TTL policy). Read again: at once after what this instance
-          // remembered went stale, after a short random wait when instances collide.
+          // this instance wrote is gone (the TTL policy). Decide again on a read: the one sent beside a
+          // remembered write, or a new one after a short random wait when instances collide.
           if (code !== 6 && code !== 9 && code !== 5) throw e;
           if (!fromMemory)
             await new Promise((r) => setTimeout(r, 2 + Math.random() * 10 * Math.min(attempt + 1, 5)));
