@@ -3,6 +3,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { randomBytes } from "node:crypto";
 import { composeServices } from "../functions/app/compose";
+import { serveBatch } from "../functions/edge/remoteFunction";
 import { readSecrets } from "../scripts/lib/secrets.mjs";
 import { unsignedIdToken } from "../scripts/stack-client.mjs";
 import { PROJECT_ID } from "../test/support/firestore";
@@ -81,6 +82,77 @@ async function frameworkInstance(): Promise<{
     if (answer.file) console.log(`    CPU profile of the measured batches: ${answer.file}`);
   };
   return { url: `${base}/`, cpuMs, profile, stop: () => child.kill("SIGTERM") };
+}
+
+/**
+ * The endpoint's handler (edge/remoteFunction.serveBatch) called in this process over the same warm batches,
+ * IN_FLIGHT at once, with a request and response of its own (no HTTP, no Express, no JSON parse of the
+ * body): its CPU time per batch, then the same with the kept replies' write replaced by an answer that keeps
+ * nothing, to show what that one Firestore write per batch costs. Services as the stack's (same key, same salts).
+ */
+async function handlerInProcess(
+  batches: string[][][],
+  body: (calls: string[][], n: number) => object,
+): Promise<{ withKept: number; withoutKept: number }> {
+  // Its log lines (one per batch) are built, as deployed, but not written to this bench's output.
+  const write = process.stdout.write;
+  process.stdout.write = (() => true) as typeof write;
+  try {
+    return await measureHandler(batches, body);
+  } finally {
+    process.stdout.write = write;
+  }
+}
+
+async function measureHandler(
+  batches: string[][][],
+  body: (calls: string[][], n: number) => object,
+): Promise<{ withKept: number; withoutKept: number }> {
+  const rt = composeServices({
+    config: testConfig({
+      projectId: PROJECT_ID,
+      secretManagerHost: process.env.SECRET_MANAGER_EMULATOR_HOST!,
+      emulator: true,
+      bigqueryInvokers: INVOKER,
+    }),
+  });
+  const token = unsignedIdToken(INVOKER, url());
+  let n = 5000;
+  const one = (calls: string[][]) =>
+    new Promise<void>((resolve, reject) => {
+      const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+      const req = { method: "POST", body: body(calls, n++), get: (h: string) => headers[h.toLowerCase()] };
+      const res = {
+        status: (code: number) => (code === 200 ? res : (reject(new Error(`HTTP ${code}`)), res)),
+        set: () => res,
+        json: (answer: { replies?: unknown[] }) =>
+          answer.replies?.length === calls.length ? resolve() : reject(new Error("no replies")),
+      };
+      serveBatch(rt, req as never, res).catch(reject);
+    });
+  const cpuPerBatch = async () => {
+    const cpu = process.cpuUsage();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async () => {
+        while (next < batches.length) await one(batches[next++]!);
+      }),
+    );
+    const used = process.cpuUsage(cpu);
+    return (used.user + used.system) / 1000 / batches.length;
+  };
+  const requests = rt.requests as { keep: typeof rt.requests.keep };
+  const keep = requests.keep;
+  try {
+    // Its salt cache warmed, and the code paths compiled, before either measurement.
+    await cpuPerBatch();
+    const withKept = await cpuPerBatch();
+    requests.keep = (_key, fingerprint, answer) => Promise.resolve({ fingerprint, answer, first: true });
+    await cpuPerBatch();
+    return { withKept, withoutKept: await cpuPerBatch() };
+  } finally {
+    requests.keep = keep;
+  }
 }
 
 /** Storage requests and the function's own time of each batch, from its log line. */
@@ -190,6 +262,7 @@ export async function benchBigquery(): Promise<Record<string, number>> {
   };
   await libraryRate();
   const libraryRowsPerSecond = await libraryRate();
+  const inProcess = await handlerInProcess(batches, body);
   const ratio = endpointRowsPerSecond / libraryRowsPerSecond;
   const frameworkRatio = frameworkRowsPerSecond / libraryRowsPerSecond;
   const served = stats(
@@ -205,6 +278,10 @@ export async function benchBigquery(): Promise<Record<string, number>> {
   console.log(
     `    CPU time per ${ROWS}-row batch: the served instance ${frameworkCpuPerBatch.toFixed(1)} ms (parse, checks, salts, pseudonyms, kept replies, answer, log), ` +
       `the library ${libraryCpuPerBatch.toFixed(1)} ms: ${(libraryCpuPerBatch / frameworkCpuPerBatch).toFixed(2)}x in CPU time`,
+  );
+  console.log(
+    `    the handler in this process (no HTTP, no Express), ${IN_FLIGHT} in flight: ${inProcess.withKept.toFixed(1)} ms of CPU per batch; ` +
+      `${inProcess.withoutKept.toFixed(1)} ms with the kept replies' write left out (what a retry's promise costs: ${(inProcess.withKept - inProcess.withoutKept).toFixed(1)} ms)`,
   );
   console.log(
     `    endpoint through the functions emulator's proxy: ${rows(endpointRowsPerSecond)}: ${ratio.toFixed(2)}x; ` +
@@ -238,6 +315,8 @@ export async function benchBigquery(): Promise<Record<string, number>> {
     warm_framework_ratio: frameworkRatio,
     warm_framework_cpu_ms_per_batch: frameworkCpuPerBatch,
     warm_library_cpu_ms_per_batch: libraryCpuPerBatch,
+    warm_handler_cpu_ms_per_batch: inProcess.withKept,
+    warm_handler_without_kept_cpu_ms_per_batch: inProcess.withoutKept,
     new_p50_ms: s.p50,
     new_p95_ms: s.p95,
     new_requests_max: Math.max(...requests),
