@@ -79,7 +79,10 @@ async function frameworkInstance(): Promise<{
     const answer = (await (await fetch(`${base}/__bench/profile/${step}`, { method: "POST" })).json()) as {
       file?: string;
     };
-    if (answer.file) console.log(`    CPU profile of the measured batches: ${answer.file}`);
+    if (answer.file)
+      console.log(
+        `    CPU profile of the measured batches: ${answer.file} (the profiler's sampling adds to the CPU time below)`,
+      );
   };
   return { url: `${base}/`, cpuMs, profile, stop: () => child.kill("SIGTERM") };
 }

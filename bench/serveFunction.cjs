@@ -29,17 +29,29 @@ if (process.env.BENCH_SERVE_PROF) {
   session.connect();
   const post = (method) =>
     new Promise((resolve, reject) => session.post(method, (e, r) => (e ? reject(e) : resolve(r))));
-  app.post("/__bench/profile/start", async (_req, res) => {
-    await post("Profiler.enable");
-    await post("Profiler.start");
-    res.json({});
-  });
-  app.post("/__bench/profile/stop", async (_req, res) => {
-    const { profile } = await post("Profiler.stop");
-    const file = path.join(process.env.BENCH_SERVE_PROF, `serve-${Date.now()}.cpuprofile`);
-    fs.writeFileSync(file, JSON.stringify(profile));
-    res.json({ file });
-  });
+  const answer = (step) => (_req, res) =>
+    step().then(
+      (body) => res.json(body),
+      (e) => res.status(500).json({ error: String(e) }),
+    );
+  app.post(
+    "/__bench/profile/start",
+    answer(async () => {
+      await post("Profiler.enable");
+      await post("Profiler.start");
+      return {};
+    }),
+  );
+  app.post(
+    "/__bench/profile/stop",
+    answer(async () => {
+      const { profile } = await post("Profiler.stop");
+      fs.mkdirSync(process.env.BENCH_SERVE_PROF, { recursive: true });
+      const file = path.join(process.env.BENCH_SERVE_PROF, `serve-${Date.now()}.cpuprofile`);
+      fs.writeFileSync(file, JSON.stringify(profile));
+      return { file };
+    }),
+  );
 }
 app.use(
   express.json({

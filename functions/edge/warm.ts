@@ -30,7 +30,7 @@ export function warmSecrets(
     ...(needs.includes("key") ? [rt.keys] : []),
     ...(needs.includes("pepper") ? [rt.pepper] : []),
   ];
-  // After this turn of the event loop: the Auth lookup's request goes out first.
+  // After this turn of the event loop: the call's rate-limiter request goes out first.
   setImmediate(() => {
     for (const secret of secrets) secret.current().catch(() => undefined);
   });

@@ -98,13 +98,36 @@ describe("the shared rate limiter (Firestore emulator)", () => {
     expect(((await doc(k).get()).get("hits") as number[]).length).toBe(3);
   });
 
-  it("when the document an instance wrote is deleted (the TTL policy), then its next call starts a new window", async () => {
+  it("when what an instance remembers is full but the stored window differs, then the refusal is decided on the stored one", async () => {
     const a = instance();
     const k = key();
-    for (let i = 0; i < 3; i++) await a.hit(k, 3);
+    const start = t;
+    for (let i = 0; i < 3; i++) {
+      t += 10_000;
+      await a.hit(k, 3); // remembered: start + 10, 20, 30 s
+    }
+    // Behind its back, the window's oldest hit is made older (start + 1 s): it frees up 9 s sooner.
+    await doc(k).update({ hits: [start + 1_000, start + 20_000, start + 30_000] });
+    t += 1_000;
+    const refused = await a.hit(k, 3);
+    expect(refused.allowed).toBe(false);
+    // From the stored window: start + 61 s; from the remembered one it would be start + 70 s.
+    expect(refused.retryAfterSeconds).toBe(Math.ceil((start + 61_000 - t) / 1000));
+  });
+
+  it("when the document an instance wrote is deleted (the TTL policy), then its remembered write's condition fails and the call starts a new window", async () => {
+    const a = instance();
+    const k = key();
+    await a.hit(k, 3);
+    await a.hit(k, 3);
     await doc(k).delete();
     t += 1;
+    const update = vi.spyOn(DocumentReference.prototype, "update");
+    // Remembered: 2 of 3, so the conditioned update is sent; the document is gone, so its update time cannot
+    // match (FAILED_PRECONDITION): decided on the read, which finds no document.
     expect(await a.hit(k, 3)).toMatchObject({ allowed: true, remaining: 2 });
+    expect(update).toHaveBeenCalledTimes(1);
+    await expect(update.mock.results[0]!.value).rejects.toMatchObject({ code: 9 });
     expect(((await doc(k).get()).get("hits") as number[]).length).toBe(1);
   });
 

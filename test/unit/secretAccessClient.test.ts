@@ -1,4 +1,6 @@
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   newSecretAccessClient,
@@ -71,6 +73,31 @@ describe("the lean Secret Manager access client (local gRPC server)", () => {
     } finally {
       await Promise.all([lean.close(), full.close()]);
     }
+  });
+
+  it("when a fresh process builds the access client, then it loads the v1 client module alone and no Locations mixin", () => {
+    // A process of its own: this one has loaded the whole package already (the full client above).
+    const script = `
+      import { createRequire } from "node:module";
+      const mod = await import(${JSON.stringify(path.resolve(__dirname, "../../functions/app/firebase.ts"))});
+      const { newSecretAccessClient } = mod.newSecretAccessClient ? mod : mod.default;
+      const client = newSecretAccessClient("127.0.0.1:1");
+      const loaded = Object.keys(createRequire(import.meta.url).cache)
+        .filter((f) => f.includes("@google-cloud/secret-manager/build/"))
+        .map((f) => f.slice(f.indexOf("/build/") + 1));
+      console.log(JSON.stringify({ loaded, locations: client.locationsClient.constructor.name }));
+      await client.close();`;
+    const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      encoding: "utf8",
+    });
+    const { loaded, locations } = JSON.parse(out.trim().split("\n").at(-1)!) as {
+      loaded: string[];
+      locations: string;
+    };
+    expect(loaded).toContain("build/src/v1/secret_manager_service_client.js");
+    // Not the package's index, its 0.8 MB static protobuf module, nor the v1beta* clients.
+    expect(loaded.filter((f) => /build\/src\/index\.js|protos\.js$|v1beta/.test(f))).toEqual([]);
+    expect(locations).toBe("NoLocations");
   });
 
   it("when the locations API is asked for, then the lean client refuses rather than calling anything", () => {

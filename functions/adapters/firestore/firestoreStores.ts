@@ -19,16 +19,18 @@ import { guarded } from "./errors";
  * document keeps the times of the calls allowed in the last minute. Updates are
  * a compare-and-swap on the document's update time rather than a transaction,
  * so contended callers retry in milliseconds instead of waiting on locks. A
- * refused call only reads. Documents carry `expire_at` for Firestore's TTL policy.
+ * refusal is decided on a read and writes nothing. Documents carry `expire_at` for
+ * Firestore's TTL policy.
  *
  * This instance remembers what it last wrote for a key (its hits and the write's
  * time, which is the document's update time): a caller's next call here sends the
  * update conditioned on that time and, beside it, a read of the document. If the
- * write lands, the call took one round trip and the read is dropped. If any other
- * instance (or the TTL policy) changed the document since, the condition fails and
- * the call decides on the read, already back, as the first did: two round trips,
- * as without the memory, however the caller's calls spread over instances. The
- * window is exactly as strict either way.
+ * write lands, the call took one round trip and the read's answer is ignored (it is
+ * still a billed read). If any other instance changed the document since (or the
+ * TTL policy deleted it), the condition fails and the call decides on the read,
+ * already back, as the first did: two
+ * round trips, as without the memory, however the caller's calls spread over
+ * instances. The window is exactly as strict either way.
  */
 export class FirestoreRateLimiter implements RateLimiter {
   private readonly written = new Map<string, { hits: number[]; at: Timestamp }>();
@@ -78,9 +80,10 @@ export class FirestoreRateLimiter implements RateLimiter {
           return decision;
         } catch (e) {
           const code = (e as { code?: number }).code;
-          // 6 ALREADY_EXISTS / 9 FAILED_PRECONDITION: another instance counted first; 5 NOT_FOUND: the document
-          // this instance wrote is gone (the TTL policy). Decide again on a read: the one sent beside a
-          // remembered write, or a new one after a short random wait when instances collide.
+          // 6 ALREADY_EXISTS / 9 FAILED_PRECONDITION: another instance counted first, or the document this
+          // instance wrote is gone (the TTL policy; 5 NOT_FOUND, should Firestore answer that). Decide again on
+          // a read: the one sent beside a remembered write, or a new one after a short random wait when
+          // instances collide.
           if (code !== 6 && code !== 9 && code !== 5) throw e;
           if (!fromMemory)
             await new Promise((r) => setTimeout(r, 2 + Math.random() * 10 * Math.min(attempt + 1, 5)));
