@@ -29,27 +29,30 @@ export const SECRET_MANAGER_V1_CLIENT =
   "@google-cloud/secret-manager/build/src/v1/secret_manager_service_client";
 
 /**
+ * Stands in for the client's Locations mixin (getLocation/listLocations, which this service never calls):
+ * calling it throws; closing it has nothing to close.
+ */
+class NoLocations {
+  getLocation(): never {
+    throw new Error("Secret Manager locations are not loaded by this client");
+  }
+  listLocationsAsync(): never {
+    return this.getLocation();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/**
  * The client as the pepper and the keys read it, on a cold instance's first call: the v1 client module
- * alone, and without the Locations mixin (its own protos, ~40 ms of CPU, for getLocation/listLocations,
- * which this service never calls; calling them here throws; close() closes the client's one channel). The same gRPC API and the same
+ * alone, and without the Locations mixin (its own protos, ~40 ms of CPU). The same gRPC API and the same
  * accessSecretVersion; test/unit/secretAccessClient.test.ts checks both against the full client's.
  */
 export function newSecretAccessClient(localHost: string | null): SecretManagerServiceClient {
   const SecretManagerServiceClient = v1ClientClass();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const gax = require("google-gax") as typeof import("google-gax");
-  class NoLocations {
-    constructor() {}
-    getLocation(): never {
-      throw new Error("Secret Manager locations are not loaded by this client");
-    }
-    listLocationsAsync(): never {
-      return this.getLocation();
-    }
-    close(): Promise<void> {
-      return Promise.resolve();
-    }
-  }
   const lean = Object.create(gax, { LocationsClient: { value: NoLocations } }) as typeof gax;
   return new SecretManagerServiceClient(clientOptions(localHost, gax), lean);
 }
