@@ -190,18 +190,25 @@ export class FirestoreJobStore implements JobStore {
   totals(jobId: string): Promise<ShardTotals> {
     return guarded("job.totals", this.timeoutMs, async () => {
       const shards = this.job(jobId).collection(COLLECTIONS.shards);
-      const [sums, done, failedShards] = await Promise.all([
-        shards
-          .aggregate({
-            shards: AggregateField.count(),
-            done: AggregateField.sum("done"),
-            failed: AggregateField.sum("failed"),
-            skipped: AggregateField.sum("skipped"),
-          })
-          .get(),
-        shards.where("state", "==", "done").count().get(),
-        shards.where("state", "==", "failed").count().get(),
-      ]);
+      // The three aggregations read one snapshot (a read-only transaction): read one after the other, a
+      // shard finishing in between was counted done by one and left out of the other's sums, and the job
+      // finished with its `job.finished` event short of that shard's rotations.
+      const [sums, done, failedShards] = await this.db.runTransaction(
+        (tx) =>
+          Promise.all([
+            tx.get(
+              shards.aggregate({
+                shards: AggregateField.count(),
+                done: AggregateField.sum("done"),
+                failed: AggregateField.sum("failed"),
+                skipped: AggregateField.sum("skipped"),
+              }),
+            ),
+            tx.get(shards.where("state", "==", "done").count()),
+            tx.get(shards.where("state", "==", "failed").count()),
+          ]),
+        { readOnly: true },
+      );
       const s = sums.data();
       return {
         shards: s.shards,
