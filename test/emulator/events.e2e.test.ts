@@ -6,7 +6,8 @@ import { Collector, pubsubControl, pubsubHost } from "../support/pubsub";
 import { composeServices } from "../../functions/app/compose";
 import { runtimeSecrets, testConfig } from "../support/runtimes";
 import { seedSalts } from "../support/seed";
-import { call, createUser, localSecrets, type TestUser } from "../support/stack";
+import { call, createUser, emulatorLog, localSecrets, tasksHost, type TestUser } from "../support/stack";
+import { DRAIN_WINDOW_MS } from "../../functions/domain/events";
 
 const db = () => adminFirestore();
 const secrets = () => localSecrets();
@@ -84,6 +85,36 @@ async function delivered(collector: Collector, timeoutMs: number): Promise<Outbo
       );
     }
     await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/**
+ * Waits until the deployed drain is idle: every `salts-publishEvents` task the calls answered by `lastAnswerAt`
+ * asked for has run (they ask before answering; a task drains after its window's end), none is queued, and
+ * every execution the functions emulator began has finished, the same for a second in a row.
+ */
+async function deployedDrainIdle(lastAnswerAt: number): Promise<void> {
+  const windowEnd = (Math.floor(lastAnswerAt / DRAIN_WINDOW_MS) + 1) * DRAIN_WINDOW_MS;
+  const until = Date.now() + 120_000;
+  let quietSince = 0;
+  for (;;) {
+    const log = emulatorLog();
+    const began = log.split('Beginning execution of "us-central1-salts-publishEvents"').length;
+    const ended = log.split('Finished "us-central1-salts-publishEvents"').length;
+    const stats = (await (await fetch(`http://${tasksHost()}/queueStats`)).json()) as Record<
+      string,
+      { numberOfTasks: number }
+    >;
+    const queued = Object.entries(stats)
+      .filter(([key]) => key.endsWith("-salts-publishEvents"))
+      .reduce((n, [, q]) => n + q.numberOfTasks, 0);
+    const idle = Date.now() > windowEnd + 500 && queued === 0 && began === ended;
+    if (!idle) quietSince = 0;
+    else if (!quietSince) quietSince = Date.now();
+    else if (Date.now() - quietSince >= 1_000) return;
+    if (Date.now() > until)
+      throw new Error(`the deployed drain is still busy: ${queued} queued, ${began - ended} running`);
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
 
@@ -165,8 +196,11 @@ describe("events on Pub/Sub: a load run with an outage of the Pub/Sub emulator",
       );
       await load(120, 8, (i) => ok(rotate(i)));
       // The calls handed their events to the deployed drain (a salts-publishEvents task per 5-s window).
+      const lastAnswerAt = Date.now();
       const byCalls = await delivered(collector, 600_000);
       expect(byCalls.length).toBe(users.length + 1 + 3 + 1 + 120);
+      // Before seeding, the drains those calls asked for have run (else one would publish some of the seed).
+      await deployedDrainIdle(lastAnswerAt);
       // Salts due for the job (seeded as an earlier release would have: their creation events are in the outbox).
       const due = Array.from({ length: 150 }, (_, i) => `ev-due-${String(i).padStart(3, "0")}`);
       await seedSalts(db(), secrets().SALT_ENCRYPTION_KEY!, "user", due);

@@ -16,6 +16,7 @@ const need = (name: string): string => {
 
 export const functionsHost = (): string => need("FUNCTIONS_EMULATOR_HOST");
 export const authHost = (): string => need("FIREBASE_AUTH_EMULATOR_HOST");
+export const tasksHost = (): string => need("CLOUD_TASKS_EMULATOR_HOST");
 
 export function adminAuth() {
   need("FIREBASE_AUTH_EMULATOR_HOST");
