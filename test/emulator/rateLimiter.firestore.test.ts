@@ -66,6 +66,54 @@ describe("the shared rate limiter (Firestore emulator)", () => {
     expect(((await doc(k).get()).get("hits") as number[]).length).toBe(LIMIT);
   });
 
+  it("when a caller's calls move between instances, then an instance whose memory was overtaken reads first next time, and trusts its memory again once it finds its own write current", async () => {
+    const a = instance();
+    const b = instance();
+    const k = key();
+    const get = DocumentReference.prototype.get;
+    const update = DocumentReference.prototype.update;
+    // Per update: whether it was sent while the call's read was still on the wire (the remembered write), and
+    // whether its condition failed.
+    let readOnWire = false;
+    const updates: { beside: boolean; failed?: boolean }[] = [];
+    vi.spyOn(DocumentReference.prototype, "get").mockImplementation(function (this: DocumentReference) {
+      readOnWire = true;
+      return get.call(this).finally(() => (readOnWire = false));
+    });
+    vi.spyOn(DocumentReference.prototype, "update").mockImplementation(function (
+      this: DocumentReference,
+      ...args: unknown[]
+    ) {
+      const u: { beside: boolean; failed?: boolean } = { beside: readOnWire };
+      updates.push(u);
+      const p = (update as (...a: unknown[]) => ReturnType<typeof update>).apply(this, args);
+      p.then(
+        () => (u.failed = false),
+        () => (u.failed = true),
+      );
+      return p;
+    });
+    const step = async (x: FirestoreRateLimiter) => {
+      t += 10;
+      const from = updates.length;
+      expect(await x.hit(k, 100)).toMatchObject({ allowed: true });
+      return updates
+        .slice(from)
+        .map((u) => (u.beside ? "remembered" : "after read") + (u.failed ? " failed" : ""));
+    };
+    expect(await step(a)).toEqual([]); // created by a
+    expect(await step(b)).toEqual(["after read"]);
+    // a's memory was overtaken by b: its remembered write fails, the call decides on the read beside it.
+    expect(await step(a)).toEqual(["remembered failed", "after read"]);
+    expect(await step(b)).toEqual(["remembered failed", "after read"]);
+    // Overtaken before: a reads first (no failed write), though b wrote last.
+    expect(await step(a)).toEqual(["after read"]);
+    // Read first again: the document is as a last wrote it, so a trusts its memory again.
+    expect(await step(a)).toEqual(["after read"]);
+    expect(await step(a)).toEqual(["remembered"]);
+    expect(((await doc(k).get()).get("hits") as number[]).length).toBe(7);
+  });
+
   it("when instances hit one caller at once, then no more than the limit is allowed", async () => {
     const instances = [instance(), instance(), instance(), instance()];
     const k = key();

@@ -31,9 +31,18 @@ import { guarded } from "./errors";
  * already back, as the first did: two
  * round trips, as without the memory, however the caller's calls spread over
  * instances. The window is exactly as strict either way.
+ *
+ * A failed conditioned write still cost Firestore a write and this instance an
+ * RPC. So a key whose remembered write was overtaken (its caller's calls go to
+ * several instances) is read first on its next call here, as without the memory,
+ * until a read finds the document as this instance last wrote it: then the memory
+ * is used again. A caller that stays on one instance gets one round trip; a
+ * caller spread over many costs what it did before the memory, plus one failed
+ * write each time it moves.
  */
 export class FirestoreRateLimiter implements RateLimiter {
-  private readonly written = new Map<string, { hits: number[]; at: Timestamp }>();
+  /** Per key: what this instance last wrote, and whether its next call should send the write at once. */
+  private readonly written = new Map<string, { hits: number[]; at: Timestamp; trusted: boolean }>();
 
   constructor(
     private readonly db: Firestore,
@@ -48,8 +57,11 @@ export class FirestoreRateLimiter implements RateLimiter {
       // The key holds a uid: hash it so document ids do not list callers.
       const id = idHash(key);
       const ref = this.db.collection(COLLECTIONS.rateLimits).doc(id);
-      let known = this.written.get(id);
+      const last = this.written.get(id);
       this.written.delete(id);
+      let known = last?.trusted ? last : undefined;
+      // Whether this key's next call here sends its write at once (no memory yet: try it).
+      let trust = true;
       // Sent beside the remembered write: what the call decides on if that write's condition fails.
       let read: Promise<DocumentSnapshot> | null = known ? ref.get() : null;
       read?.catch(() => undefined);
@@ -65,6 +77,8 @@ export class FirestoreRateLimiter implements RateLimiter {
           read = null;
           stored = snap.exists ? ((snap.get("hits") as number[] | undefined) ?? []) : [];
           updateTime = snap.exists ? snap.updateTime! : null;
+          // An overtaken memory is trusted again once the document is as this instance last wrote it.
+          if (last && !last.trusted && attempt === 0) trust = updateTime?.isEqual(last.at) ?? false;
         }
         const now = this.clock().getTime();
         const { decision, hits } = slide(stored, now, limit);
@@ -76,7 +90,7 @@ export class FirestoreRateLimiter implements RateLimiter {
           const result = updateTime
             ? await ref.update(data, { lastUpdateTime: updateTime })
             : await ref.create(data);
-          this.remember(id, hits, result.writeTime);
+          this.remember(id, hits, result.writeTime, trust);
           return decision;
         } catch (e) {
           const code = (e as { code?: number }).code;
@@ -85,8 +99,8 @@ export class FirestoreRateLimiter implements RateLimiter {
           // a read: the one sent beside a remembered write, or a new one after a short random wait when
           // instances collide.
           if (code !== 6 && code !== 9 && code !== 5) throw e;
-          if (!fromMemory)
-            await new Promise((r) => setTimeout(r, 2 + Math.random() * 10 * Math.min(attempt + 1, 5)));
+          if (fromMemory) trust = false;
+          else await new Promise((r) => setTimeout(r, 2 + Math.random() * 10 * Math.min(attempt + 1, 5)));
         }
       }
       throw unavailable("The rate limiter is too contended to decide; try again");
@@ -94,8 +108,8 @@ export class FirestoreRateLimiter implements RateLimiter {
   }
 
   /** Most recently written last (a Map keeps insertion order); the oldest go beyond the bound. */
-  private remember(id: string, hits: number[], at: Timestamp): void {
-    this.written.set(id, { hits, at });
+  private remember(id: string, hits: number[], at: Timestamp, trusted: boolean): void {
+    this.written.set(id, { hits, at, trusted });
     while (this.written.size > this.maxRemembered) this.written.delete(this.written.keys().next().value!);
   }
 }
