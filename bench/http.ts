@@ -1,8 +1,13 @@
+import { cpuLine, cpuPerCall, cpuSnapshot, totalOf, type CpuSnapshot } from "./machineCpu";
 import { header, latencyLine, stats, timeEach } from "./util";
 import { PROJECT_ID } from "../test/support/firestore";
 import { call, createUser, functionsHost } from "../test/support/stack";
 
-/** salts-rotateUser over HTTP through the functions emulator vs a callable that does nothing. */
+/**
+ * salts-rotateUser over HTTP through the functions emulator vs a callable that does nothing, 1 then 8 in
+ * flight: latency, and the CPU time each call costs every process on the machine (the event drain's share
+ * of a phase's calls included: the phase's closing snapshot waits for its window's drain).
+ */
 export async function benchHttp(): Promise<Record<string, number>> {
   header("callable: salts-rotateUser over HTTP (functions emulator) vs a no-op callable");
   // The rate limit is per caller and minute: spread the calls over enough admins to stay under it.
@@ -33,14 +38,31 @@ export async function benchHttp(): Promise<Record<string, number>> {
   };
   await timeEach(40, noop);
   const out: Record<string, number> = {};
+  /** Latencies of N calls, and their CPU per call on the machine (null without /proc). */
+  const phase = async (one: (i: number) => Promise<void>, inFlight: number, settleMs: number) => {
+    const before = cpuSnapshot();
+    const samples = await timeEach(N, one, inFlight);
+    if (settleMs > 0) await new Promise((r) => setTimeout(r, settleMs));
+    const after = cpuSnapshot();
+    return { s: stats(samples), cpu: before && after ? cpuPerCall(before, after as CpuSnapshot, N) : null };
+  };
   for (const inFlight of [1, 8]) {
-    const base = stats(await timeEach(N, noop, inFlight));
-    const ours = stats(await timeEach(N, rotate, inFlight));
+    const { s: base, cpu: baseCpu } = await phase(noop, inFlight, 0);
+    // A rotation's event is published by the drain task of its 5-s window, after the window's end.
+    const { s: ours, cpu: oursCpu } = await phase(rotate, inFlight, 6_000);
     console.log(latencyLine(`no-op callable, ${inFlight} in flight`, base));
     console.log(latencyLine(`salts-rotateUser, ${inFlight} in flight`, ours));
     console.log(
       `p95 ${ours.p95.toFixed(1)} ms against the 250 ms objective; ${(ours.p95 - base.p95).toFixed(1)} ms over the no-op`,
     );
+    if (baseCpu && oursCpu) {
+      console.log(`    CPU per call, every process: salts-rotateUser ${cpuLine(oursCpu)}`);
+      console.log(`    no-op ${cpuLine(baseCpu)}`);
+      Object.assign(out, {
+        [`noop_${inFlight}_cpu_ms`]: totalOf(baseCpu),
+        [`rotate_${inFlight}_cpu_ms`]: totalOf(oursCpu),
+      });
+    } else console.log("    CPU per call: not measured (no /proc on this machine)");
     Object.assign(out, {
       [`noop_${inFlight}_p50`]: base.p50,
       [`noop_${inFlight}_p95`]: base.p95,
