@@ -1,4 +1,4 @@
-import { cpuLine, cpuPerCall, cpuSnapshot, totalOf, type CpuSnapshot } from "./machineCpu";
+import { cpuLine, cpuPerCall, cpuSnapshot, totalOf } from "./machineCpu";
 import { header, latencyLine, stats, timeEach } from "./util";
 import { PROJECT_ID } from "../test/support/firestore";
 import { call, createUser, functionsHost } from "../test/support/stack";
@@ -46,7 +46,7 @@ export async function benchHttp(): Promise<Record<string, number>> {
     const samples = await timeEach(N, one, inFlight);
     if (settleMs > 0) await new Promise((r) => setTimeout(r, settleMs));
     const after = cpuSnapshot();
-    return { s: stats(samples), cpu: before && after ? cpuPerCall(before, after as CpuSnapshot, N) : null };
+    return { s: stats(samples), cpu: before && after ? cpuPerCall(before, after, N) : null };
   };
   for (const inFlight of [1, 8]) {
     const { s: base, cpu: baseCpu } = await phase(noop, inFlight, 0);

@@ -8,6 +8,7 @@ import { runtimeSecrets, testConfig } from "../support/runtimes";
 import { seedSalts } from "../support/seed";
 import { call, createUser, emulatorLog, localSecrets, tasksHost, type TestUser } from "../support/stack";
 import { DRAIN_WINDOW_MS } from "../../functions/domain/events";
+import { EVENTS_TASK_FUNCTION } from "../../functions/adapters/eventDrains";
 
 const db = () => adminFirestore();
 const secrets = () => localSecrets();
@@ -99,14 +100,14 @@ async function deployedDrainIdle(lastAnswerAt: number): Promise<void> {
   let quietSince = 0;
   for (;;) {
     const log = emulatorLog();
-    const began = log.split('Beginning execution of "us-central1-salts-publishEvents"').length;
-    const ended = log.split('Finished "us-central1-salts-publishEvents"').length;
+    const began = log.split(`Beginning execution of "us-central1-${EVENTS_TASK_FUNCTION}"`).length;
+    const ended = log.split(`Finished "us-central1-${EVENTS_TASK_FUNCTION}"`).length;
     const stats = (await (await fetch(`http://${tasksHost()}/queueStats`)).json()) as Record<
       string,
       { numberOfTasks: number }
     >;
     const queued = Object.entries(stats)
-      .filter(([key]) => key.endsWith("-salts-publishEvents"))
+      .filter(([key]) => key.endsWith(`-${EVENTS_TASK_FUNCTION}`))
       .reduce((n, [, q]) => n + q.numberOfTasks, 0);
     const idle = Date.now() > windowEnd + 500 && queued === 0 && began === ended;
     if (!idle) quietSince = 0;
