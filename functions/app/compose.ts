@@ -28,6 +28,7 @@ import type { ServiceConfig } from "../config/settings";
 import { Pseudonymizer } from "../engine/pseudonymizer";
 import { StoredPolicySource } from "../engine/policySource";
 import { SaltCache } from "../engine/saltCache";
+import { logs } from "../observability/logs";
 import { MetricsRecorder } from "../observability/metrics";
 import { NO_ANCHOR, type AnchorStore } from "../ports/anchorStore";
 import type { BackendDeps } from "../ports/backendDeps";
@@ -129,7 +130,10 @@ export function composeServices(o: CompositionOptions = {}): Services {
     : new MemoryApprovalStore(memory, clock, secrets.auditKey);
 
   const pseudonymizer = new Pseudonymizer(cache, pepper, { minPepperVersion: config.pepperMinVersion });
-  const metrics = new MetricsRecorder(metricsStore);
+  const metrics = new MetricsRecorder(metricsStore, {
+    now: () => clock().getTime(),
+    onError: (e) => logs.metricsFlushFailed(e),
+  });
   const scopeParts = { config, clock, firestore, memory, backendDeps, cache, pepper, pseudonymizer, metrics };
   const built: Services = {
     config,

@@ -12,9 +12,6 @@ import type { BackendDeps } from "../ports/backendDeps";
 import type { PepperSource } from "../ports/secrets";
 import type { Services } from "../usecases/deps";
 
-/** How long the library waits before it adds its link counts to the shared store (callables flush at once). */
-const LINK_FLUSH_MS = 10_000;
-
 /** The scope store, its cache and the scoped pseudonymizer, built with the rest of the services. */
 export function composeScopes(o: {
   config: ServiceConfig;
@@ -35,14 +32,10 @@ export function composeScopes(o: {
     staleMaxMs: o.config.staleMaxSeconds * 1000,
     clock: () => o.clock().getTime(),
   });
-  let flush: NodeJS.Timeout | null = null;
   const onLink = (given: boolean) => {
     o.metrics.record(LINK_PREVIOUS, given ? "success" : "denied", 0);
-    // A function using the library has no call pipeline to flush its counts: flush them shortly after.
-    flush ??= setTimeout(() => {
-      flush = null;
-      o.metrics.flush().catch(() => undefined);
-    }, LINK_FLUSH_MS).unref();
+    // A function using the library has no call pipeline of ours: its counts are written as an interval is due.
+    void o.metrics.settle();
   };
   const scoped = new ScopedPseudonymizer(o.pseudonymizer, o.cache, o.pepper, scopeCache, {
     clock: o.clock,

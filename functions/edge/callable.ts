@@ -101,7 +101,7 @@ export async function handleCall<S extends z.ZodType, R extends object>(
       code: failure?.code,
     });
     rt.metrics.record(spec.operation, result, seconds);
-    await settleCall(rt, failure?.code);
+    await settleCall(rt);
   }
 }
 

@@ -1,6 +1,5 @@
 import { SaltServiceError } from "../domain/errors";
 import { WINDOW_MS } from "../ports/rateLimiter";
-import { logs } from "../observability/logs";
 import type { Services } from "../usecases/deps";
 import { flushSuppressed } from "./denied";
 
@@ -82,29 +81,12 @@ export async function admitCall(
   }
 }
 
-/** Refusals (and unauthenticated calls) flush this instance's metrics at most this often. */
-export const REFUSAL_FLUSH_MS = 10_000;
-const REFUSALS = new Set(["permission-denied", "resource-exhausted", "unauthenticated"]);
-let metricsFlushedAt = 0;
-
 /**
- * The end of every call: this instance's metrics are written at once after a
- * call that ran, but after a refusal only if REFUSAL_FLUSH_MS has passed since
- * the last write (the counts wait in memory for the next one), and suppressed
- * refusal counts are handed to the shared budget when due. A flood of refusals
- * so costs each instance at most one metrics write and one count write per
- * REFUSAL_FLUSH_MS, whoever sends it.
+ * The end of every call: suppressed refusal counts are handed to the shared budget when due, and this
+ * instance's metrics are written when their interval is due (observability/metrics.ts: at most one
+ * write per METRICS_FLUSH_MS per instance). A flood of refusals so costs each instance at most one
+ * metrics write and one count write per interval, whoever sends it.
  */
-export async function settleCall(
-  rt: Pick<Services, "metrics" | "refusalBudget" | "clock">,
-  failureCode: string | undefined,
-): Promise<void> {
-  const now = rt.clock().getTime();
-  const refused = failureCode !== undefined && REFUSALS.has(failureCode);
-  const writes: Promise<unknown>[] = [flushSuppressed(rt, now)];
-  if (!refused || now - metricsFlushedAt >= REFUSAL_FLUSH_MS) {
-    metricsFlushedAt = now;
-    writes.push(rt.metrics.flush().catch((e: unknown) => logs.metricsFlushFailed(e)));
-  }
-  await Promise.all(writes);
+export async function settleCall(rt: Pick<Services, "metrics" | "refusalBudget" | "clock">): Promise<void> {
+  await Promise.all([flushSuppressed(rt, rt.clock().getTime()), rt.metrics.settle()]);
 }

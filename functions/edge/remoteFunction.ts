@@ -18,10 +18,6 @@ interface Res {
   json(body: unknown): unknown;
 }
 
-// Metrics are summed in Firestore: at BigQuery's request rate, one write per instance every 10 s, not per batch.
-const METRICS_FLUSH_MS = 10_000;
-let lastFlush = 0;
-
 /**
  * salts-pseudonymizeBatch: BigQuery's remote-function protocol over HTTPS. The caller's identity
  * first (401 / 403), then the body (400), then the batch (usecases/pseudonymizeBatch); every outcome
@@ -86,10 +82,8 @@ export async function serveBatch(rt: Services, req: Request, res: Res): Promise<
   });
   const result = !failure ? "success" : answer.status === 403 || answer.status === 429 ? "denied" : "error";
   rt.metrics.record(BATCH_OPERATION, result, seconds);
-  if (Date.now() - lastFlush > METRICS_FLUSH_MS) {
-    lastFlush = Date.now();
-    await rt.metrics.flush().catch((e: unknown) => logs.metricsFlushFailed(e));
-  }
+  // At BigQuery's request rate, one metrics write per instance per METRICS_FLUSH_MS, not one per batch.
+  await rt.metrics.settle();
   let reply = res.status(answer.status);
   for (const [name, value] of Object.entries(answer.headers)) reply = reply.set(name, value);
   reply.json(answer.body);

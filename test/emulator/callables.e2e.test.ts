@@ -24,6 +24,7 @@ import {
   type SaltPlace,
 } from "../../functions/domain/encryption";
 import { saltPlace } from "../../functions/domain/rotation";
+import { METRICS_FLUSH_MS } from "../../functions/observability/metrics";
 import { emulatorLog, localSecrets, secretForms } from "../support/stack";
 import type { SaltKind } from "../../functions/domain/ids";
 
@@ -520,6 +521,34 @@ describe("callable API over HTTP (functions + auth + firestore emulators)", () =
       expect(text).toMatch(/# TYPE salt_operation_latency_seconds histogram/);
       expect(text).toMatch(
         /salt_operation_latency_seconds_bucket\{operation="rotate_user",result="success",le="\+Inf"\} [1-9]/,
+      );
+    });
+
+    it("when a call is made, then its count reaches the scrape within one flush interval of its instance", async () => {
+      const caller = await createUser({ admin: true }, "metrics");
+      const rotations = async () => {
+        const res = await fetch(url(), {
+          headers: { authorization: `Bearer ${localSecrets().METRICS_TOKEN}` },
+        });
+        const m = /salt_operations_total\{operation="rotate_user",result="success"\} (\d+)/.exec(
+          await res.text(),
+        );
+        return Number(m?.[1] ?? 0);
+      };
+      // Counts other tests' calls left in their instances' memory reach the store within an interval too.
+      await new Promise((r) => setTimeout(r, METRICS_FLUSH_MS + 1_000));
+      const before = await rotations();
+      const id = `metrics-${Date.now()}`;
+      for (let i = 0; i < 3; i++)
+        expect(
+          (await c("rotateUser", { user_id: id, force: true }, { token: caller.token })).result,
+        ).toBeDefined();
+      const started = Date.now();
+      await expect
+        .poll(rotations, { timeout: METRICS_FLUSH_MS + 5_000, interval: 500 })
+        .toBeGreaterThanOrEqual(before + 3);
+      console.info(
+        `metrics: 3 rotations reached the scrape ${Date.now() - started} ms after the last answer`,
       );
     });
   });

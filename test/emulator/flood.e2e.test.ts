@@ -13,7 +13,7 @@ import {
 // The functions emulator's settings (.env.local): ADMIN_RATE_LIMIT_PER_MINUTE, DENIED_AUDIT_PER_MINUTE.
 const RATE_LIMIT = 60;
 const DENIED_BUDGET = 10;
-// edge/denied.ts SUPPRESSED_FLUSH_MS and edge/refusals.ts REFUSAL_FLUSH_MS.
+// edge/denied.ts SUPPRESSED_FLUSH_MS and observability/metrics.ts METRICS_FLUSH_MS.
 const FLUSH_MS = 10_000;
 const FLOOD = 260;
 const IN_FLIGHT = 8;
