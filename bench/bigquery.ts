@@ -10,6 +10,7 @@ import { PROJECT_ID } from "../test/support/firestore";
 import { testConfig } from "../test/support/runtimes";
 import { functionEnv, ROOT } from "../test/support/functionInstance";
 import { emulatorLog, functionsHost, localSecrets } from "../test/support/stack";
+import { cpuLine, cpuPerCall, cpuSnapshot } from "./machineCpu";
 import { header, latencyLine, stats } from "./util";
 
 const INVOKER = "bigquery-demo@demo-salts.iam.gserviceaccount.com";
@@ -231,12 +232,17 @@ export async function benchBigquery(): Promise<Record<string, number>> {
   const instance = await frameworkInstance();
   let framework: Awaited<ReturnType<typeof warmRate>>;
   let frameworkCpuPerBatch = 0;
+  let frameworkMachine = "";
   try {
     await post(body(batches[0]!, -3), `bench-${run}-fwarm`, instance.url);
     await instance.profile("start");
     const cpuBefore = await instance.cpuMs();
+    const machineBefore = cpuSnapshot();
     framework = await warmRate(2000, "f", instance.url);
+    const machineAfter = cpuSnapshot();
     frameworkCpuPerBatch = ((await instance.cpuMs()) - cpuBefore) / WARM_BATCHES;
+    if (machineBefore && machineAfter)
+      frameworkMachine = cpuLine(cpuPerCall(machineBefore, machineAfter, WARM_BATCHES));
     await instance.profile("stop");
   } finally {
     instance.stop();
@@ -282,6 +288,8 @@ export async function benchBigquery(): Promise<Record<string, number>> {
     `    CPU time per ${ROWS}-row batch: the served instance ${frameworkCpuPerBatch.toFixed(1)} ms (parse, checks, salts, pseudonyms, kept replies, answer, log), ` +
       `the library ${libraryCpuPerBatch.toFixed(1)} ms: ${(libraryCpuPerBatch / frameworkCpuPerBatch).toFixed(2)}x in CPU time`,
   );
+  if (frameworkMachine)
+    console.log(`    CPU per batch over every process on this machine while it served: ${frameworkMachine}`);
   console.log(
     `    the handler in this process (no HTTP, no Express), ${IN_FLIGHT} in flight: ${inProcess.withKept.toFixed(1)} ms of CPU per batch; ` +
       `${inProcess.withoutKept.toFixed(1)} ms with the kept replies' write left out (what a retry's promise costs: ${(inProcess.withKept - inProcess.withoutKept).toFixed(1)} ms)`,

@@ -19,6 +19,7 @@ function groupOf(pid: string, cmd: string): string {
     const target = env.find((e) => e.startsWith("FUNCTION_TARGET="))?.slice("FUNCTION_TARGET=".length);
     return `worker ${target ?? "?"}`;
   }
+  if (/serveFunction\.cjs/.test(cmd)) return "served instance";
   if (/firebase/.test(cmd)) return "firebase-tools";
   return "other";
 }

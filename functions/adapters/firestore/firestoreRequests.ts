@@ -3,15 +3,21 @@ import { REQUEST_TTL_MS, type RequestStore, type StoredRequest } from "../../por
 import { unavailable } from "../../domain/errors";
 import { storageCalls } from "../../observability/storageCalls";
 import { guarded, transactGuarded } from "./errors";
+import { GroupedCreates } from "./groupedCreates";
 import { COLLECTIONS } from "./schema";
 
 /** `salts_requests/{key}`: first answers by request id, deleted by a TTL policy on `expire_at`. */
 export class FirestoreRequestStore implements RequestStore {
+  /** Kept answers (a BigQuery batch's replies) are created in groups: see GroupedCreates. */
+  private readonly creates: GroupedCreates;
+
   constructor(
     private readonly db: Firestore,
     private readonly clock: () => Date,
     private readonly timeoutMs = 20_000,
-  ) {}
+  ) {
+    this.creates = new GroupedCreates(db);
+  }
 
   private ref(key: string) {
     return this.db.collection(COLLECTIONS.requests).doc(key);
@@ -65,7 +71,7 @@ export class FirestoreRequestStore implements RequestStore {
         };
         try {
           storageCalls.commit();
-          await ref.create(record);
+          await this.creates.create(ref, record, text.length);
           return { fingerprint, answer, first: true };
         } catch (e) {
           // 6 ALREADY_EXISTS: a record is there (a retry, or a duplicate that finished first).
