@@ -86,19 +86,19 @@ export async function pseudonymizeBatch(
 function rowsOf(mode: BatchMode<unknown>, field: string, calls: readonly unknown[]): unknown[] {
   const issues: Issue[] = [];
   let refused = 0;
+  const refuse = (i: number, message: string) => {
+    if (refused++ < MAX_ISSUES) issues.push({ path: `calls[${i}]`, message });
+    return null;
+  };
   const rows = calls.map((call, i) => {
-    const refuse = (message: string) => {
-      if (refused++ < MAX_ISSUES) issues.push({ path: `calls[${i}]`, message });
-      return null;
-    };
     if (!Array.isArray(call) || call.length !== mode.args.length) {
       const got = Array.isArray(call) ? `${call.length}` : "not an array";
-      return refuse(`expected ${mode.args.length} arguments (${mode.args.join(", ")}), got ${got}`);
+      return refuse(i, `expected ${mode.args.length} arguments (${mode.args.join(", ")}), got ${got}`);
     }
     try {
       return mode.row(call, field);
     } catch (e) {
-      if (e instanceof CallRefused) return refuse(e.message);
+      if (e instanceof CallRefused) return refuse(i, e.message);
       throw e;
     }
   });
@@ -149,11 +149,11 @@ async function loadSalts(
   const [user, global] = await Promise.all([load("user"), load("global")]);
   if (mode.previous) return { user: await previousVersions(deps, user), global };
   // A first-release user salt has no shred secret: it is given one before anything is bound to it.
-  await Promise.all(
-    [...user].map(async ([id, loaded]) => {
-      if (!loaded.shred) user.set(id, await deps.cache.userWithShred(id, loaded));
-    }),
-  );
+  const unshredded = [...user].filter(([, loaded]) => !loaded.shred);
+  if (unshredded.length > 0)
+    await Promise.all(
+      unshredded.map(async ([id, loaded]) => user.set(id, await deps.cache.userWithShred(id, loaded))),
+    );
   return { user, global };
 }
 

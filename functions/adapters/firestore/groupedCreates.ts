@@ -16,7 +16,7 @@ const GROUP_BYTES = 4 * 1024 * 1024;
  * Document creates committed in groups (a group commit): while one BatchWrite is out, the creates that
  * arrive wait and go together in the next. Each create still succeeds or fails on its own (BatchWrite
  * is not atomic: a create that finds its document answers ALREADY_EXISTS alone), and a create that
- * arrives when nothing is out is sent at once, so one caller at a time waits for one round trip as
+ * arrives when nothing is out is sent at once, alone as a plain commit, so one caller at a time waits for one round trip as
  * with `ref.create`. Under concurrency an instance so pays one request for several documents: the
  * Firestore client's cost is per request far more than per byte. No retry here: an error is the
  * create's, for its caller to handle as it would a `ref.create` error (same gRPC codes).
@@ -43,6 +43,15 @@ export class GroupedCreates {
     while (n < this.queue.length && n < GROUP_OPS && (n === 0 || bytes + this.queue[n]!.bytes <= GROUP_BYTES))
       bytes += this.queue[n++]!.bytes;
     const group = this.queue.splice(0, n);
+    // One create alone is a plain commit: a BatchWrite of one costs more, in the client and in Firestore.
+    if (group.length === 1) {
+      const [p] = group as [Pending];
+      void p.ref
+        .create(p.data)
+        .then(() => p.resolve(), p.reject)
+        .finally(() => this.next());
+      return;
+    }
     const writer = this.db.bulkWriter({ throttling: false });
     writer.onWriteError(() => false);
     for (const p of group) writer.create(p.ref, p.data).then(() => p.resolve(), p.reject);
@@ -50,9 +59,11 @@ export class GroupedCreates {
     void writer
       .close()
       .catch((e: unknown) => group.forEach((p) => p.reject(e)))
-      .finally(() => {
-        this.sending = false;
-        this.send();
-      });
+      .finally(() => this.next());
+  }
+
+  private next(): void {
+    this.sending = false;
+    this.send();
   }
 }
