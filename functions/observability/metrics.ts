@@ -44,7 +44,8 @@ export class MetricsRecorder {
     if (this.pending.size === 0) return;
     const every = this.opts.everyMs ?? METRICS_FLUSH_MS;
     const wait = this.lastWrite + every - this.now();
-    if (wait <= 0) return this.write();
+    // Due, or the clock went back past the last write (then it is not waited for).
+    if (wait <= 0 || wait > every) return this.write();
     // A timer (which keeps no process alive) writes them once the interval has passed, if no call has.
     this.timer ??= setTimeout(() => {
       this.timer = null;

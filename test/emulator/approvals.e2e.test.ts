@@ -356,6 +356,7 @@ describe("dual control over HTTP (functions + auth + firestore emulators)", () =
     expect(await count("approval_expired")).toBeGreaterThanOrEqual(2);
     expect(await count("set_approvals")).toBeGreaterThanOrEqual(5);
     const v = await c("auditVerify", { limit: 10_000 }, { token: auditor.token });
+    expect(v.error, "auditVerify answered an error").toBeUndefined();
     expect(v.result).toMatchObject({ intact: true, breaks: [] });
   }, 180_000);
 });

@@ -86,6 +86,16 @@ describe("an instance writes its metrics at most once per interval", () => {
     expect(await total("erase")).toBe(2);
   });
 
+  it("when the clock went back past the last write (a test clock, a corrected host), then the next call writes instead of waiting for it", async () => {
+    const { metrics, writes } = recorder();
+    metrics.record("status", "success", 0.01);
+    await metrics.settle();
+    vi.setSystemTime(Date.now() - 60 * 60_000);
+    metrics.record("status", "success", 0.01);
+    await metrics.settle();
+    expect(writes).toHaveLength(2);
+  });
+
   it("when flush is called (the sweep's end), then it writes at once whatever the interval", async () => {
     const { metrics, writes, total } = recorder();
     metrics.record("sweep", "success", 1);
