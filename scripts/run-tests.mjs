@@ -19,7 +19,22 @@ function run(cmd, args, env = {}) {
 function counts(file) {
   if (!existsSync(file)) return null;
   const r = JSON.parse(readFileSync(file, "utf8"));
+  // The names and first lines of what failed, so that the summary at the end of the log (often all a CI
+  // page keeps) says which test it was and why.
+  const failures = [];
+  for (const f of r.testResults ?? []) {
+    const file = path.relative(ROOT, f.name ?? "");
+    const failedTests = (f.assertionResults ?? []).filter((a) => a.status === "failed");
+    for (const a of failedTests)
+      failures.push({
+        where: `${file} > ${a.fullName ?? a.title}`,
+        why: a.failureMessages?.join("\n") ?? "",
+      });
+    if (failedTests.length === 0 && f.status === "failed")
+      failures.push({ where: file, why: f.message ?? "the file failed outside any test" });
+  }
   return {
+    failures,
     passed: r.numPassedTests,
     failed: r.numFailedTests,
     skipped: r.numPendingTests + r.numTodoTests,
@@ -139,6 +154,16 @@ for (const l of lanes) {
   console.log(
     `${ok ? "PASS" : "FAIL"}  ${l.name}: ${c ? `${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped` : "no report"} (exit ${l.code})`,
   );
+}
+for (const l of lanes.filter((x) => x.counts?.failures.length)) {
+  console.log(`\n--- failed in ${l.name} ---`);
+  for (const f of l.counts.failures) {
+    console.log(`x ${f.where}`);
+    const lines = f.why
+      .split("\n")
+      .filter((line) => line.trim() !== "" && !/node_modules|new Promise|node:internal/.test(line));
+    for (const line of lines.slice(0, 12)) console.log(`    ${line.slice(0, 300)}`);
+  }
 }
 const notRun = lanes.filter((l) => !l.ran);
 for (const l of lanes.filter((x) => x.ran && x.why)) {
