@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { DocumentReference, Firestore } from "firebase-admin/firestore";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { FirestoreRequestStore } from "../../functions/adapters/firestore/firestoreRequests";
+import { GroupedCreates } from "../../functions/adapters/firestore/groupedCreates";
 import { REQUEST_TTL_MS } from "../../functions/ports/requestStore";
 import { adminFirestore } from "../support/firestore";
 
@@ -58,6 +59,32 @@ describe("kept answers in groups (Firestore emulator)", () => {
     expect(twinA!.answer).toEqual(twinB!.answer);
     created.forEach((c, i) => expect(c).toMatchObject({ first: true, answer: replies(3, fresh[i]!) }));
     for (const k of fresh) expect((await store.get(k))?.answer).toEqual(replies(3, k));
+  });
+
+  it("when a create's data is not a valid document, then it alone is refused, and its group and the creates after it are created", async () => {
+    const creates = new GroupedCreates(db);
+    const ref = (name: string) => db.collection("salts_requests").doc(key(name));
+    const within = <T>(p: Promise<T>) =>
+      Promise.race([
+        p.then(
+          () => "created",
+          (e: unknown) => `refused: ${String(e)}`,
+        ),
+        new Promise<string>((r) => setTimeout(() => r("no answer within 5 s"), 5_000)),
+      ]);
+    const [first, bad, good] = await Promise.all([
+      within(creates.create(ref("lead"), { n: 1 }, 10)), // out alone: the two below queue as a group
+      within(creates.create(ref("bad"), { n: undefined }, 10)),
+      within(creates.create(ref("good"), { n: 2 }, 10)),
+    ]);
+    expect(first).toBe("created");
+    expect(bad).toMatch(/^refused: .*undefined/);
+    expect(good).toBe("created");
+    // Nothing stalled behind it: later creates, alone and in a group, still go through.
+    expect(await within(creates.create(ref("after-bad"), { n: undefined }, 10))).toMatch(/^refused/);
+    expect(
+      await Promise.all([1, 2, 3].map((n) => within(creates.create(ref(`after${n}`), { n }, 10)))),
+    ).toEqual(["created", "created", "created"]);
   });
 
   it("when a kept answer has expired but is not yet deleted, then the next keep replaces it", async () => {

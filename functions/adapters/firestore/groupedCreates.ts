@@ -30,6 +30,10 @@ export class GroupedCreates {
   /** Creates `ref` with `data` (about `bytes` long, to size the group); resolves once committed. */
   create(ref: DocumentReference, data: DocumentData, bytes: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      // Data the client would refuse before sending is refused here, alone: inside a group it would throw
+      // from BulkWriter.create, whose close() then never settles (the queue would stall behind it).
+      // The check is the client's own (a batch that is never committed): no I/O.
+      this.db.batch().create(ref, data);
       this.queue.push({ ref, data, bytes, resolve, reject });
       this.send();
     });
