@@ -88,8 +88,8 @@ describe(
         await new Promise((r) => setTimeout(r, 500));
         after = await scrape();
       }
-      expect(counter(after, "given") - (counter(before, "given") || 0)).toBe(2);
-      expect(counter(after, "none") - (counter(before, "none") || 0)).toBe(2);
+      expect(delta(after, "given")).toBe(2);
+      expect(delta(after, "none")).toBe(2);
     });
 
     it("when the subject was erased, then no previous pseudonym is given, even right after a rotation", async () => {
