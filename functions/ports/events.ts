@@ -1,5 +1,15 @@
 import type { OutboxEvent, WireMessage } from "../domain/events";
 
+/**
+ * Where a page of pending events ended: the next page starts after it. The outbox id breaks ties: keys of
+ * one shard may share a `seq` (salts created in the same millisecond).
+ */
+export interface OutboxCursor {
+  readonly shard: number;
+  readonly seq: string;
+  readonly outboxId: string;
+}
+
 /** An event waiting in the outbox, with the id of its outbox record. */
 export interface PendingEvent extends OutboxEvent {
   readonly outboxId: string;
@@ -11,8 +21,11 @@ export interface PendingEvent extends OutboxEvent {
  * it when Pub/Sub has accepted them. What is marked published expires later.
  */
 export interface EventOutbox {
-  /** Pending events of these index shards, smallest `seq` first, at most `limit`. */
-  pending(shards: readonly number[], limit: number): Promise<PendingEvent[]>;
+  /**
+   * Pending events in (shard, `seq`, outbox id) order, after `after` when given, at most `limit`. A key's events all
+   * share one shard, so each key's come in `seq` order; a drain pages through every shard once per run.
+   */
+  pending(limit: number, after?: OutboxCursor | null): Promise<PendingEvent[]>;
   /** Every pending event of these keys (few: what one call committed). */
   pendingOf(keys: readonly string[]): Promise<PendingEvent[]>;
   /** Records that Pub/Sub accepted them; they expire PUBLISHED_RETENTION_MS later. */

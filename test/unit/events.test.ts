@@ -13,11 +13,10 @@ import {
   toWire,
   type OutboxEvent,
 } from "../../functions/domain/events";
-import { ALL_SHARDS } from "../../functions/domain/ids";
 import { planCreate, planRotate } from "../../functions/domain/rotation";
 import { DEFAULT_POLICY } from "../../functions/domain/policy";
 import type { WireMessage } from "../../functions/domain/events";
-import { EventRelay, FLUSH_KEYS_MAX } from "../../functions/usecases/events/relay";
+import { DRAIN_PAGE, EventRelay, FLUSH_KEYS_MAX } from "../../functions/usecases/events/relay";
 import { makeDeps } from "../support/testDeps";
 
 const t0 = new Date("2026-03-01T00:00:00.000Z");
@@ -213,10 +212,32 @@ describe("events: the relay (publish after commit, drain as backstop)", () => {
     r.relay.committed([]); // nothing from this process: the drain reads the outbox
     r.publisher.refuse = (m) => m.orderingKey === "user:alice" && JSON.parse(m.data).version === 3;
     await expect(r.relay.drain()).rejects.toMatchObject({ code: "unavailable" });
-    expect((await r.outbox.pending(ALL_SHARDS, 10)).map((e) => e.message.version)).toEqual([3, 4]);
+    expect((await r.outbox.pending(10)).map((e) => e.message.version)).toEqual([3, 4]);
     r.publisher.refuse = false;
     await r.relay.drain();
     expect(firstSeen(r.publisher.accepted).get("user:alice")).toEqual([1, 2, 3, 4]);
+    expect(await r.outbox.countPending()).toBe(0);
+  });
+
+  it("when more is pending than one round takes, then the drain's rounds walk on from where each page ended: every event once, each key in order", async () => {
+    const r = rig();
+    const ids = Array.from({ length: 40 }, (_, i) => `p${i}`);
+    for (let n = 0; n < 30; n++) for (const id of ids) await r.rotate(id, n); // 1,200 events over many shards
+    r.relay.committed([]);
+    const pages: number[] = [];
+    const outbox = r.outbox;
+    const pending = outbox.pending.bind(outbox);
+    outbox.pending = async (limit, after) => {
+      const page = await pending(limit, after);
+      pages.push(page.length);
+      return page;
+    };
+    const report = await r.relay.drain();
+    expect(report).toMatchObject({ rounds: 3, published: 1200, failed: 0 });
+    expect(pages).toEqual([DRAIN_PAGE, DRAIN_PAGE, 200]);
+    expect(r.publisher.accepted).toHaveLength(1200); // nothing twice
+    const seen = firstSeen(r.publisher.accepted);
+    for (const id of ids) expect(seen.get(`user:${id}`)).toEqual(Array.from({ length: 30 }, (_, n) => n + 1));
     expect(await r.outbox.countPending()).toBe(0);
   });
 

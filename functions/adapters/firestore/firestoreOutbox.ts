@@ -1,10 +1,9 @@
-import { FieldValue, Timestamp, type Firestore, type Query } from "firebase-admin/firestore";
+import { FieldPath, FieldValue, Timestamp, type Firestore, type Query } from "firebase-admin/firestore";
 import { z } from "zod";
 import { EVENT_TYPES, PUBLISHED_RETENTION_MS, type OutboxEvent } from "../../domain/events";
-import { ALL_SHARDS } from "../../domain/ids";
 import { chunksOf } from "../../domain/jobs";
 import { logs } from "../../observability/logs";
-import type { EventOutbox, PendingEvent } from "../../ports/events";
+import type { EventOutbox, OutboxCursor, PendingEvent } from "../../ports/events";
 import { guarded } from "./errors";
 import type { CreateWriter } from "./firestoreAudit";
 import { COLLECTIONS } from "./schema";
@@ -99,9 +98,17 @@ export class FirestoreOutbox implements EventOutbox {
     return this.db.collection(COLLECTIONS.events);
   }
 
-  pending(shards: readonly number[], limit: number): Promise<PendingEvent[]> {
+  /**
+   * One range of the `(shard, pending)` index, walked from `after`: not `shard in [...]` ordered by
+   * `pending`, which Firestore answers as 16 ranges merged (the emulator spent 70–250 ms of CPU on it
+   * against 10–23 for the walk, 200 pending among 3,000 published, in a scratch measurement). Each key's
+   * events share a shard, so they still come in `seq` order.
+   */
+  pending(limit: number, after: OutboxCursor | null = null): Promise<PendingEvent[]> {
     return guarded("events.pending", this.timeoutMs, async () => {
-      const q = this.col.where("shard", "in", [...shards]).orderBy("pending");
+      // The document id last (every index ends with it), so a cursor is exact where keys share a seq.
+      let q = this.col.orderBy("shard").orderBy("pending").orderBy(FieldPath.documentId());
+      if (after) q = q.startAfter(after.shard, after.seq, after.outboxId);
       return this.read(q.limit(limit));
     });
   }
@@ -157,7 +164,7 @@ export class FirestoreOutbox implements EventOutbox {
 
   countPending(): Promise<number> {
     return guarded("events.countPending", this.timeoutMs, async () => {
-      const q = this.col.where("shard", "in", [...ALL_SHARDS]).orderBy("pending");
+      const q = this.col.orderBy("shard").orderBy("pending");
       return (await q.count().get()).data().count;
     });
   }

@@ -1,6 +1,5 @@
 import { PUBLISHED_RETENTION_MS, type OutboxEvent } from "../../domain/events";
-import { ALL_SHARDS } from "../../domain/ids";
-import type { EventOutbox, PendingEvent } from "../../ports/events";
+import type { EventOutbox, OutboxCursor, PendingEvent } from "../../ports/events";
 import type { MemoryState } from "./memoryState";
 
 /** Stages `event` in the outbox within the caller's atomic step (the change it tells of). */
@@ -13,7 +12,9 @@ export function stageEvent(state: MemoryState, event: OutboxEvent, now: Date): v
   });
 }
 
-const bySeq = (a: PendingEvent, b: PendingEvent) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0);
+const text = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const compare = (a: OutboxCursor, b: OutboxCursor) =>
+  a.shard - b.shard || text(a.seq, b.seq) || text(a.outboxId, b.outboxId);
 
 /** The outbox of the memory backend: the same queue, order and expiry as Firestore's, per process. */
 export class MemoryOutbox implements EventOutbox {
@@ -30,13 +31,13 @@ export class MemoryOutbox implements EventOutbox {
       if (stored.expiresAt && stored.expiresAt <= now) this.state.outbox.delete(id);
       else if (stored.pending) out.push({ ...structuredClone(stored.event), outboxId: id });
     }
-    return out.sort(bySeq);
+    return out.sort(compare);
   }
 
-  async pending(shards: readonly number[], limit: number): Promise<PendingEvent[]> {
+  async pending(limit: number, after: OutboxCursor | null = null): Promise<PendingEvent[]> {
     await Promise.resolve();
     return this.live()
-      .filter((e) => shards.includes(e.shard))
+      .filter((e) => after === null || compare(e, after) > 0)
       .slice(0, limit);
   }
 
@@ -56,6 +57,6 @@ export class MemoryOutbox implements EventOutbox {
   }
 
   async countPending(): Promise<number> {
-    return (await this.pending(ALL_SHARDS, Number.MAX_SAFE_INTEGER)).length;
+    return (await this.pending(Number.MAX_SAFE_INTEGER)).length;
   }
 }

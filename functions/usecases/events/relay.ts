@@ -1,12 +1,12 @@
 import { acceptedInOrder, publicationOrder, toWire } from "../../domain/events";
 import { unavailable } from "../../domain/errors";
-import { ALL_SHARDS } from "../../domain/ids";
 import { logs } from "../../observability/logs";
 import type {
   CommitListener,
   DrainRequester,
   EventOutbox,
   EventPublisher,
+  OutboxCursor,
   PendingEvent,
 } from "../../ports/events";
 
@@ -108,21 +108,25 @@ export class EventRelay implements CommitListener {
   }
 
   /**
-   * The backstop: publishes every pending event, oldest `seq` first, in rounds of DRAIN_PAGE, until
-   * none is left or `maxRounds` ran. Throws `unavailable` when Pub/Sub refused any (its caller, a
+   * The backstop: publishes every pending event, shard by shard and each key's in `seq` order, in rounds
+   * of DRAIN_PAGE (each starting where the last one's page ended, so one run passes every shard once),
+   * until none is left or `maxRounds` ran. Throws `unavailable` when Pub/Sub refused any (its caller, a
    * task or a schedule, is retried), after marking what was accepted.
    */
-  async drain(options: { maxRounds?: number; shards?: readonly number[] } = {}): Promise<DrainReport> {
+  async drain(options: { maxRounds?: number } = {}): Promise<DrainReport> {
     const report: DrainReport = { rounds: 0, published: 0, failed: 0 };
     const maxRounds = options.maxRounds ?? 200;
+    let after: OutboxCursor | null = null;
     while (report.rounds < maxRounds) {
-      const pending = await this.deps.outbox.pending(options.shards ?? ALL_SHARDS, DRAIN_PAGE);
+      const pending = await this.deps.outbox.pending(DRAIN_PAGE, after);
       if (pending.length === 0) break;
+      const last = pending[pending.length - 1]!;
+      after = { shard: last.shard, seq: last.seq, outboxId: last.outboxId };
       report.rounds++;
       const round = await this.publish(pending, DRAIN_TIMEOUT_MS);
       report.published += round.published;
       report.failed += round.failed;
-      // A refusal stops this run: the next one starts again from the oldest pending event.
+      // A refusal stops this run: the next one starts again from the first shard's oldest pending event.
       if (round.failed > 0 || pending.length < DRAIN_PAGE) break;
     }
     if (report.rounds > 0) logs.events("drained", { ...report });
