@@ -1,10 +1,13 @@
-// npm run bench:compare [-- --base <git ref>] [-- <sections...>]
+// npm run bench:compare [-- --base <git ref>] [-- --events-apart] [-- <sections...>]
 // The same benchmark sections on an earlier commit and on this tree, one after the other in one invocation
 // (same machine, same minutes), so a refactor can be judged against what it replaced. The earlier commit is
 // checked out into .tmp/bench-base (a git worktree, installed with `npm ci`), benched with its own code and
 // emulators, then this tree is benched; the result lines of both are printed side by side by section.
 // Sections the earlier tree lacks are not asked of it; `coldstart` measures its build with this tree's bench.
 // Default base: 0b7efd0, the first release (before the job engine and explicit wiring).
+// --events-apart: this tree is benched a second time with no Pub/Sub (SALTS_PUBSUB=off: its events are
+// recorded in the outbox with each change but never published), so a base that had no events can be
+// compared with this tree both as it runs and without the publication's share of the shared cores.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -13,9 +16,11 @@ import { fileURLToPath } from "node:url";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
 let base = "0b7efd0";
+let eventsApart = false;
 const sections = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === "--base") base = args[++i];
+  else if (args[i] === "--events-apart") eventsApart = true;
   else sections.push(args[i]);
 }
 // Sections both trees have, measured the same way in both.
@@ -40,19 +45,25 @@ const BORROWABLE = {
 };
 
 const results = [];
-for (const [label, cwd] of [
-  [`base ${sha.slice(0, 7)}`, dir],
-  [`this tree ${git("rev-parse", "--short", "HEAD")}`, ROOT],
-]) {
+const here = `this tree ${git("rev-parse", "--short", "HEAD")}`;
+const sides = [
+  [`base ${sha.slice(0, 7)}`, dir, {}],
+  [here, ROOT, {}],
+  ...(eventsApart
+    ? [[`${here}, no Pub/Sub (events recorded, not published)`, ROOT, { SALTS_PUBSUB: "off" }]]
+    : []),
+];
+for (const [label, cwd, sideEnv] of sides) {
   const started = new Date().toISOString();
   const own = sections.filter((s) => sectionsOf(cwd).has(s));
   // A section an earlier tree does not have, but whose bench can measure that tree's build from here.
   const borrowed = sections.filter((s) => !own.includes(s) && BORROWABLE[s]);
   const skipped = sections.filter((s) => !own.includes(s) && !borrowed.includes(s));
-  let out = own.length > 0 ? run(cwd, "npm", ["run", "bench", "--", ...own], true) : "";
+  let out = own.length > 0 ? run(cwd, "npm", ["run", "bench", "--", ...own], true, sideEnv) : "";
   if (borrowed.length > 0) {
     if (own.length === 0) run(cwd, "npm", ["run", "build"]);
-    for (const s of borrowed) out += run(ROOT, "npm", ["run", "bench", "--", s], true, BORROWABLE[s](cwd));
+    for (const s of borrowed)
+      out += run(ROOT, "npm", ["run", "bench", "--", s], true, { ...BORROWABLE[s](cwd), ...sideEnv });
   }
   const lines = resultLines(out);
   if (skipped.length > 0) lines.push(`(not in this tree's bench: ${skipped.join(", ")})`);

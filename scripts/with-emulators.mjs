@@ -54,7 +54,15 @@ try {
     ...anchor,
   };
   // Events go to the Pub/Sub emulator (through a gate tests can close: PUBSUB_EMULATOR_CONTROL).
-  pubsub = firestoreOnly ? null : await ensurePubsub(PROJECT_ID);
+  // SALTS_PUBSUB=off leaves it out on purpose (`bench:compare --events-apart` measures a tree without its
+  // events' publication): the functions then find no Pub/Sub and the events stay in the outbox.
+  const pubsubOff = process.env.SALTS_PUBSUB === "off";
+  if (pubsubOff && !firestoreOnly) {
+    console.error("\n!!! Pub/Sub not started (SALTS_PUBSUB=off): events are recorded, never published.\n");
+    delete env.PUBSUB_EMULATOR_HOST;
+    delete process.env.PUBSUB_EMULATOR_HOST;
+  }
+  pubsub = firestoreOnly || pubsubOff ? null : await ensurePubsub(PROJECT_ID);
   if (pubsub?.missing) console.error(`\n!!! Pub/Sub: ${pubsub.missing}\n!!! Events stay in the outbox.\n`);
   else if (pubsub) {
     env.PUBSUB_EMULATOR_HOST = pubsub.host;
