@@ -15,7 +15,7 @@ import { warmSecrets } from "./warm";
 interface Res {
   status(code: number): Res;
   set(field: string, value: string): Res;
-  json(body: unknown): unknown;
+  end(text: string): unknown;
 }
 
 /**
@@ -32,10 +32,9 @@ export async function serveBatch(rt: Services, req: Request, res: Res): Promise<
   let request: ReturnType<typeof parseBatchRequest> | undefined;
   try {
     if (req.method !== "POST") {
-      res
-        .status(405)
-        .set("Allow", "POST")
-        .json({ errorMessage: "salts-pseudonymizeBatch answers POST only" });
+      reply(res.status(405).set("Allow", "POST"), {
+        errorMessage: "salts-pseudonymizeBatch answers POST only",
+      });
       return;
     }
     seen.invoker = await invokerOf(rt, req, correlationId);
@@ -84,9 +83,18 @@ export async function serveBatch(rt: Services, req: Request, res: Res): Promise<
   rt.metrics.record(BATCH_OPERATION, result, seconds);
   // At BigQuery's request rate, one metrics write per instance per METRICS_FLUSH_MS, not one per batch.
   await rt.metrics.settle();
-  let reply = res.status(answer.status);
-  for (const [name, value] of Object.entries(answer.headers)) reply = reply.set(name, value);
-  reply.json(answer.body);
+  res.status(answer.status);
+  for (const [name, value] of Object.entries(answer.headers)) res.set(name, value);
+  reply(res, answer.body);
+}
+
+/**
+ * Sends `body` as JSON. Not `res.json`: Express would hash every ~45 KB reply for an ETag that no caller
+ * of a POST uses (0.3–0.7 ms of CPU per 1,000-row batch, server and client together, in a scratch
+ * measurement). Node sets the length.
+ */
+function reply(res: Res, body: unknown): void {
+  res.set("content-type", "application/json; charset=utf-8").end(JSON.stringify(body));
 }
 
 /** The body as JSON: what the framework parsed, or the raw bytes when it did not (another content type). */

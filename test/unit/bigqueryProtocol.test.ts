@@ -199,8 +199,8 @@ function exchange(method: string, headers: Record<string, string>, body: unknown
       this.headers[k] = v;
       return this;
     },
-    json(b: unknown) {
-      this.sent = b;
+    end(text: string) {
+      this.sent = JSON.parse(text) as unknown;
       return this;
     },
   };
