@@ -30,7 +30,7 @@ outboxContract("firestore (emulator)", async () => {
 });
 
 describe("the Firestore outbox against a database writer", () => {
-  it("when a writer plants outbox records with extra fields or a wrong id, then the drain publishes none and sets them aside", async () => {
+  it("when a writer plants outbox records with extra fields or a wrong id, or a moved place in the queue, then the drain publishes none and sets them aside", async () => {
     await clearFirestore();
     const db = adminFirestore();
     const { deps } = makeDeps();
@@ -44,7 +44,7 @@ describe("the Firestore outbox against a database writer", () => {
     });
     const salts = new FirestoreSaltStore(db, { ...deps, events: relay });
     await salts.getOrCreate("user", "real");
-    const forged = (id: string, message: Record<string, unknown>) =>
+    const forged = (id: string, message: Record<string, unknown>, pending = "0") =>
       db
         .collection("salts_events")
         .doc(id)
@@ -55,7 +55,7 @@ describe("the Firestore outbox against a database writer", () => {
           seq: "0",
           ordering_key: "user:victim",
           shard: 0,
-          pending: "0",
+          pending,
           created_at: Timestamp.now(),
         });
     const base = {
@@ -68,10 +68,12 @@ describe("the Firestore outbox against a database writer", () => {
     await forged("f1", { ...base, event_id: "f1", salt: "c2VjcmV0LXNhbHQ=" });
     await forged("f2", { ...base, event_id: "not-f2" });
     await forged("f3", { ...base, event_id: "f3", version: "1; DROP" });
+    // A well-formed event whose place in the queue was moved (pending is not its seq).
+    await forged("f4", { ...base, event_id: "f4" }, "00");
 
     expect(await relay.drain()).toMatchObject({ published: 1, failed: 0 });
     expect(publisher.events.map((e) => e.id)).toEqual(["real"]);
-    for (const id of ["f1", "f2", "f3"]) {
+    for (const id of ["f1", "f2", "f3", "f4"]) {
       const snap = await db.collection("salts_events").doc(id).get();
       expect([snap.get("pending"), snap.get("quarantined_at") instanceof Timestamp]).toEqual([
         undefined,

@@ -64,13 +64,18 @@ const messageSchema = z
   })
   .strict();
 
-const docSchema = z.object({
-  data: z.string(),
-  key: z.string().min(1),
-  seq: z.string().min(1),
-  ordering_key: z.string().nullable(),
-  shard: z.number().int(),
-});
+// `pending` is the seq while unpublished: the drain's walk orders by it and its cursor carries the seq, so a
+// record where they differ (a writer reordering the queue) is malformed.
+const docSchema = z
+  .object({
+    data: z.string(),
+    key: z.string().min(1),
+    seq: z.string().min(1),
+    pending: z.string(),
+    ordering_key: z.string().nullable(),
+    shard: z.number().int(),
+  })
+  .refine((d) => d.pending === d.seq, "pending is not the seq");
 
 function parsePending(id: string, data: unknown): PendingEvent {
   const doc = docSchema.parse(data);
