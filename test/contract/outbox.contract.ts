@@ -165,8 +165,7 @@ export function outboxContract(name: string, makeHarness: () => Promise<OutboxHa
       for (let page = await h.outbox.pending(2); page.length > 0;) {
         expect(page.length).toBeLessThanOrEqual(2);
         pages.push(...page);
-        const last = page[page.length - 1]!;
-        page = await h.outbox.pending(2, { shard: last.shard, seq: last.seq, outboxId: last.outboxId });
+        page = await h.outbox.pending(2, page[page.length - 1]);
       }
       expect(pages.map((e) => e.outboxId)).toEqual(all.map((e) => e.outboxId));
       const ofA = await h.outbox.pendingOf(["user:a", "user:zzz"]);

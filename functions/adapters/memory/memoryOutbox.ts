@@ -1,6 +1,6 @@
 import { PUBLISHED_RETENTION_MS, type OutboxEvent } from "../../domain/events";
 import type { EventOutbox, OutboxCursor, PendingEvent } from "../../ports/events";
-import type { MemoryState } from "./memoryState";
+import { byDocId, type MemoryState } from "./memoryState";
 
 /** Stages `event` in the outbox within the caller's atomic step (the change it tells of). */
 export function stageEvent(state: MemoryState, event: OutboxEvent, now: Date): void {
@@ -12,9 +12,8 @@ export function stageEvent(state: MemoryState, event: OutboxEvent, now: Date): v
   });
 }
 
-const text = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const compare = (a: OutboxCursor, b: OutboxCursor) =>
-  a.shard - b.shard || text(a.seq, b.seq) || text(a.outboxId, b.outboxId);
+  a.shard - b.shard || byDocId(a.seq, b.seq) || byDocId(a.outboxId, b.outboxId);
 
 /** The outbox of the memory backend: the same queue, order and expiry as Firestore's, per process. */
 export class MemoryOutbox implements EventOutbox {

@@ -120,8 +120,7 @@ export class EventRelay implements CommitListener {
     while (report.rounds < maxRounds) {
       const pending = await this.deps.outbox.pending(DRAIN_PAGE, after);
       if (pending.length === 0) break;
-      const last = pending[pending.length - 1]!;
-      after = { shard: last.shard, seq: last.seq, outboxId: last.outboxId };
+      after = pending[pending.length - 1]!; // an event is its own cursor: (shard, seq, outbox id)
       report.rounds++;
       const round = await this.publish(pending, DRAIN_TIMEOUT_MS);
       report.published += round.published;
