@@ -1,7 +1,7 @@
 // Runs every test lane and ends with a summary that says which lanes ran, which failed,
 // and (loudly, in the last lines) which could not run and why.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { firestorePlan, pubsubPlan, ROOT } from "./emulators.mjs";
 
@@ -64,6 +64,25 @@ async function nodeBinary(major) {
   return { path: bin };
 }
 
+/**
+ * When the emulator lane fails: what the functions said about calls that failed for a reason other than the
+ * caller's input (their log lines, kept from .tmp/firebase.log before the browser lane's stack rewrites it, and
+ * the whole log copied to .tmp/emulator-lane-firebase.log), so that a failure seen only on CI can be read
+ * from its summary.
+ */
+function functionsFaults() {
+  const log = path.join(TMP, "firebase.log");
+  if (!existsSync(log)) return [];
+  copyFileSync(log, path.join(TMP, "emulator-lane-firebase.log"));
+  const fault =
+    /"severity":"(ERROR|CRITICAL|ALERT|EMERGENCY)"|"code":"(unavailable|internal|unknown|deadline-exceeded|data-loss)"/;
+  return readFileSync(log, "utf8")
+    .split("\n")
+    .filter((line) => fault.test(line))
+    .slice(-15)
+    .map((line) => line.trim().slice(0, 400));
+}
+
 const lanes = [];
 async function lane(name, cmd, args, report) {
   // A lane that dies before writing its report must not be read as an earlier run's.
@@ -118,6 +137,7 @@ if (plan.kind === "missing") {
     ["scripts/with-emulators.mjs", "--test-hooks", vitest, ...vitestArgs("emulator", report), ...without],
     report,
   );
+  if (lanes.at(-1).code !== 0) lanes.at(-1).serverLines = functionsFaults();
   if (pubsub.kind === "missing")
     lanes.push({
       name: `events on Pub/Sub (${eventsFile}, in the emulator lane)`,
@@ -164,6 +184,12 @@ for (const l of lanes.filter((x) => x.counts?.failures.length)) {
       .filter((line) => line.trim() !== "" && !/node_modules|new Promise|node:internal/.test(line));
     for (const line of lines.slice(0, 12)) console.log(`    ${line.slice(0, 300)}`);
   }
+}
+for (const l of lanes.filter((x) => x.serverLines?.length)) {
+  console.log(
+    `\n--- the functions' last lines about faults, in ${l.name} (whole log: .tmp/emulator-lane-firebase.log) ---`,
+  );
+  for (const line of l.serverLines) console.log(`    ${line}`);
 }
 const notRun = lanes.filter((l) => !l.ran);
 for (const l of lanes.filter((x) => x.ran && x.why)) {

@@ -194,6 +194,7 @@ describe("dual control over HTTP (functions + auth + firestore emulators)", () =
     const approver = stored.get("decided_by") as string;
     expect([b.uid, cAdmin.uid, d.uid]).toContain(approver);
     const log = await c("auditLog", { target_id: subject(1), operation: "erase" }, { token: auditor.token });
+    expect(log.error, JSON.stringify(log.error)).toBeUndefined();
     const done = log.result!.entries.filter((e: any) => e.result === "success");
     expect(done).toHaveLength(1);
     expect(done[0].actor).toEqual({ uid: a.uid, via: "callable" });
