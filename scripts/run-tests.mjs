@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { firestorePlan, pubsubPlan, ROOT } from "./emulators.mjs";
+import { logFile } from "./lib/processes.mjs";
 
 const TMP = path.join(ROOT, ".tmp");
 mkdirSync(TMP, { recursive: true });
@@ -71,7 +72,7 @@ async function nodeBinary(major) {
  * from its summary.
  */
 function functionsFaults() {
-  const log = path.join(TMP, "firebase.log");
+  const log = logFile("firebase");
   if (!existsSync(log)) return [];
   copyFileSync(log, path.join(TMP, "emulator-lane-firebase.log"));
   const fault =

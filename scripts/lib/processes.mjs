@@ -10,10 +10,13 @@ const owned = [];
 
 export const log = (msg) => process.stderr.write(`[emulators] ${msg}\n`);
 
-/** Starts `command` detached (its own group), output to .tmp/<name>.log, and remembers it. */
+/** Where the output of the process spawnOwned started as `name` goes. */
+export const logFile = (name) => path.join(TMP, `${name}.log`);
+
+/** Starts `command` detached (its own group), output to logFile(name), and remembers it. */
 export function spawnOwned(name, command, args, env = process.env) {
   mkdirSync(TMP, { recursive: true });
-  const out = openSync(path.join(TMP, `${name}.log`), "w");
+  const out = openSync(logFile(name), "w");
   const child = spawn(command, args, { cwd: ROOT, env, detached: true, stdio: ["ignore", out, out] });
   owned.push({ name, child });
   child.once("exit", (code, signal) => {
