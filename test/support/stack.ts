@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import path from "node:path";
 import { getApps, initializeApp } from "firebase-admin/app";
 import { getAuth } from "firebase-admin/auth";
+import { logFile } from "../../scripts/lib/processes.mjs";
 import { readSecrets } from "../../scripts/lib/secrets.mjs";
 import { signIn as signInWithPassword } from "../../scripts/stack-client.mjs";
 import { PROJECT_ID } from "./firestore";
@@ -81,7 +81,7 @@ export const localSecrets = (): Record<string, string> => readSecrets();
 
 /** The functions emulator's own output, where the functions' log lines land. */
 export function emulatorLog(): string {
-  return readFileSync(path.resolve(__dirname, "../../.tmp/firebase.log"), "utf8");
+  return readFileSync(logFile("firebase"), "utf8");
 }
 
 /** Every encoding a secret could leak in. */
