@@ -1,9 +1,12 @@
 import { defineConfig } from "vitest/config";
+import CutsLastSequencer from "./test/support/sequencer";
 
 export default defineConfig({
   test: {
     // Nothing in the tests may reach for a cloud metadata server (a non-loopback address).
     env: { METADATA_SERVER_DETECTION: "none" },
+    // A file that cuts the functions off from Firestore runs last in its project (test/support/sequencer.ts).
+    sequence: { sequencer: CutsLastSequencer },
     projects: [
       {
         extends: true,
