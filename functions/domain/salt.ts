@@ -48,6 +48,32 @@ export interface SaltVersionInfo {
   salt_hash_prefix: string;
 }
 
+/** When a retired version (of a salt or a scope) was current. */
+export interface RetiredVersion {
+  version: number;
+  created_at: Date;
+  retired_at: Date;
+}
+
+/**
+ * The version that was current at `at` among `history` (retired versions, with when each was created
+ * and retired), for something whose current version began at `currentSince` and which exists since
+ * `createdAt`: null when that is the current version; `at` before the creation counts as the creation
+ * (a salt first used by the query itself); undefined when the version then is no longer retained.
+ */
+export function versionAt(
+  at: Date,
+  createdAt: Date,
+  currentSince: Date,
+  history: () => Promise<readonly RetiredVersion[]>,
+): null | Promise<number | undefined> {
+  const t = Math.max(at.getTime(), createdAt.getTime());
+  if (currentSince.getTime() <= t) return null;
+  return history().then(
+    (versions) => versions.find((v) => v.created_at.getTime() <= t && t < v.retired_at.getTime())?.version,
+  );
+}
+
 /**
  * Wire metadata. `next_rotation` is the stored due date (the interval in force,
  * brought forward by the salt's jitter); the sweep keeps it in step with the intervals.

@@ -75,6 +75,8 @@ export async function serveBatch(rt: Services, req: Request, res: Res): Promise<
     rows: seen.rows ?? null,
     salts: seen.outcome?.salts ?? null,
     replayed: seen.outcome?.replayed ?? null,
+    // The query's pin the replies are made as of (null: kept per batch instead, or no answer).
+    as_of: seen.outcome?.asOf?.toISOString() ?? null,
     storage_reads: seen.calls?.reads ?? null,
     storage_commits: seen.calls?.commits ?? null,
     latency_ms: Math.round(seconds * 1000),

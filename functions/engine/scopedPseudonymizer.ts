@@ -14,7 +14,7 @@ import {
   parseScopedPseudonym,
   type ScopeRecord,
 } from "../domain/scope";
-import type { LoadedSalt } from "../domain/salt";
+import { versionAt, type LoadedSalt, type RetiredVersion } from "../domain/salt";
 import type { Pepper, PepperSource } from "../ports/secrets";
 import { eventParts } from "./eventParts";
 import {
@@ -53,6 +53,22 @@ export class ScopedPseudonymizer extends ScopedKeys {
     if (scope === undefined) return null;
     const loaded = await this.scopes.load(assertScopeId(scope));
     return this.scopeKey(loaded.record.scope_id, loaded.record.version, loaded.secret, pepper);
+  }
+
+  /** The scope's key as of `at` (a query's pin): the version current then while retained, else the current. */
+  async scopeAsOf(
+    scope: string,
+    at: Date,
+    pepper: Pepper,
+    history: (scopeId: string) => Promise<readonly RetiredVersion[]>,
+  ): Promise<ScopeKey> {
+    const loaded = await this.scopes.load(assertScopeId(scope));
+    const r = loaded.record;
+    const then = await versionAt(at, r.created_at, r.last_rotated, () => history(r.scope_id));
+    const secret = typeof then === "number" ? await this.scopes.version(r.scope_id, then) : null;
+    return secret && typeof then === "number"
+      ? this.scopeKey(r.scope_id, then, secret, pepper)
+      : this.scopeKey(r.scope_id, r.version, loaded.secret, pepper);
   }
 
   /** `pseudonymizeUserData` with a scope and/or the previous version's pseudonyms. */

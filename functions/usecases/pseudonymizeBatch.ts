@@ -4,10 +4,9 @@ import { invalidArgument, isSaltServiceError, SaltServiceError, type Issue } fro
 import type { SaltKind } from "../domain/ids";
 import type { LoadedSalt } from "../domain/salt";
 import type { Pseudonymizer } from "../engine/pseudonymizer";
-import type { ScopeKey } from "../engine/scopedKeys";
-import type { Pepper } from "../ports/secrets";
 import { CallRefused, modeFor, type BatchMode } from "./batchModes";
 import type { CallContext, Services } from "./deps";
+import { pepperAsOf, queryPin, saltsAsOf } from "./queryPin";
 
 /** One request of BigQuery's remote-function protocol (edge/remoteFunction.ts parses it). */
 export interface BatchRequest {
@@ -26,6 +25,8 @@ export interface BatchOutcome {
   replayed: boolean;
   /** Distinct salts the batch's replies are made under. */
   salts: number;
+  /** The query's pin the replies are made as of (usecases/queryPin.ts); null when they were kept instead. */
+  asOf: Date | null;
 }
 
 /** Refusals named in one answer; the rest are counted. */
@@ -41,22 +42,43 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
  * (usecases/batchModes.ts) exactly as the library answers the same input. In order:
  *   1. every call is checked: anything that can never succeed is refused, naming the call, before
  *      anything is read or written;
- *   2. the first batch of a (job, session user) is audited, once however many batches follow, while
- *   3. every salt the batch needs is loaded through the cache: one batched read for those not cached,
- *      and batched commits creating the absent ones (as the library creates a salt on first use);
- *   4. the replies are kept under the request id, so a retry, even across a rotation, gets these same
- *      replies (within REQUEST_TTL_MS); a retry that finds them answers them.
+ *   2. the scope's grant is checked;
+ *   3. the first batch of a (job, session user) is audited, once however many batches follow, while
+ *      the query's pin is read (created by its first batch: usecases/queryPin.ts) and every salt the
+ *      batch needs is loaded through the cache: one batched read for those not cached, and batched
+ *      commits creating the absent ones (as the library creates a salt on first use);
+ *   4. a BigQuery query's batch (a `caller`) is answered as of the pin: the salts, scope and pepper
+ *      versions current at its first batch, so a retry, even across a rotation, computes these same
+ *      replies and nothing per batch is stored. Without a caller (or in `user_previous`), the replies
+ *      are kept under the request id instead (within REQUEST_TTL_MS), and a retry answers them.
  */
 export async function pseudonymizeBatch(
-  deps: Pick<Services, "cache" | "pepper" | "scoped" | "audit" | "requests">,
+  deps: Pick<Services, "cache" | "pepper" | "scoped" | "audit" | "requests" | "salts" | "scopes" | "clock">,
   ctx: CallContext & { invoker: string },
   req: BatchRequest,
 ): Promise<BatchOutcome> {
   const mode = modeFor(req.mode, req.field);
   const rows = rowsOf(mode, req.field, req.calls);
-  const pepper = await deps.pepper.current();
-  const scope = await batchScope(deps, ctx.invoker, req.scope, pepper);
-  const [, salts] = await Promise.all([auditJob(deps, ctx, req), loadSalts(deps, mode, rows)]);
+  const current = await deps.pepper.current();
+  await authorizeScope(deps, ctx.invoker, req.scope);
+  // A query's batches are answered as of its pin; `user_previous` asks for what the previous version
+  // gives now, and a request without a caller has no query: their replies are kept per batch instead.
+  const pinning = req.caller !== null && !mode.previous;
+  const [pin, , salts] = await Promise.all([
+    pinning ? queryPin(deps, ctx.invoker, req.caller!, current) : null,
+    auditJob(deps, ctx, req),
+    loadSalts(deps, mode, rows),
+  ]);
+  const pepper = pin ? await pepperAsOf(deps, pin, current) : current;
+  const [scope] = await Promise.all([
+    req.scope === null
+      ? null
+      : pin
+        ? deps.scoped.scopeAsOf(req.scope, pin.asOf, pepper, (id) => deps.scopes.scopeHistory(id))
+        : deps.scoped.scopeOf(req.scope, pepper),
+    pin ? saltsAsOf(deps, pin, "user", salts.user) : null,
+    pin ? saltsAsOf(deps, pin, "global", salts.global) : null,
+  ]);
   const under = {
     pseudonymizer: {
       pseudonymUnder: (...args: Parameters<Pseudonymizer["pseudonymUnder"]>) =>
@@ -67,6 +89,9 @@ export async function pseudonymizeBatch(
     salt: (kind: SaltKind, id: string) => salts[kind].get(id),
   };
   const replies = rows.map((row) => (row === null ? null : mode.reply(row, under)));
+  const count = salts.user.size + salts.global.size;
+  // Pinned, a retry computes these same replies again: nothing per batch is stored.
+  if (pin) return { replies, replayed: false, salts: count, asOf: pin.asOf };
   const key = sha256(`salt-service/bigquery-reply/v1\0${ctx.invoker}\0${req.caller ?? ""}\0${req.requestId}`);
   const fingerprint = sha256(JSON.stringify([req.mode, req.field, req.scope, req.calls]));
   const kept = await deps.requests.keep(key, fingerprint, replies);
@@ -75,11 +100,7 @@ export async function pseudonymizeBatch(
       { path: "requestId", message: "was already used, within the last 24 hours, for a different batch" },
     ]);
   }
-  return {
-    replies: kept.answer as (string | null)[],
-    replayed: !kept.first,
-    salts: salts.user.size + salts.global.size,
-  };
+  return { replies: kept.answer as (string | null)[], replayed: !kept.first, salts: count, asOf: null };
 }
 
 /** Each call checked by its mode; every refusal is collected, and the batch refused naming them. */
@@ -115,19 +136,17 @@ function rowsOf(mode: BatchMode<unknown>, field: string, calls: readonly unknown
 }
 
 /**
- * The batch's scope key, after the grant check: the invoker (the service account BigQuery or the
- * pipeline calls as) must be among the scope's consumers (403 otherwise); an unknown scope is 400.
+ * The grant check, before anything is read or written: the invoker (the service account BigQuery or
+ * the pipeline calls as) must be among the scope's consumers (403 otherwise); an unknown scope is 400.
  */
-async function batchScope(
+async function authorizeScope(
   deps: Pick<Services, "scoped">,
   invoker: string,
   scopeId: string | null,
-  pepper: Pepper,
-): Promise<ScopeKey | null> {
-  if (scopeId === null) return null;
+): Promise<void> {
+  if (scopeId === null) return;
   try {
     await deps.scoped.authorizeScope(scopeId, invoker);
-    return await deps.scoped.scopeOf(scopeId, pepper);
   } catch (e) {
     if (!isSaltServiceError(e) || (e.code !== "not-found" && e.code !== "invalid-argument")) throw e;
     throw invalidArgument([{ path: "userDefinedContext.scope", message: `unknown scope "${scopeId}"` }]);

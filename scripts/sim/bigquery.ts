@@ -26,7 +26,8 @@ export const RUN_PRICES = { vcpuSecond: 0.000024, gibSecond: 0.0000025, perMilli
 /** Assumptions (measured on the emulators where said; `--latency name=value` changes one). */
 export interface BigqueryCosts {
   /** Parse, check, HMAC and answer one row, warm: an instance's CPU per 1,000-row batch over 1,000 (bench
-   * bigquery, the function served as on Cloud Run: 12.8–18.8 µs on 2026-12-03, HTTP, JSON and kept replies in). */
+   * bigquery, the function served as on Cloud Run: 12.8–18.8 µs on 2026-12-03 with replies kept per batch;
+   * answered as of the query's pin, nothing stored per batch, see docs/SCALE.md for today's figures). */
   cpuPerRowUs: number;
   /** Open a salt read from storage (two AES-GCM decryptions). */
   cpuPerReadSaltUs: number;
@@ -106,7 +107,7 @@ export interface BigqueryReport {
   /** Salt reads per second at the pass's fastest (the model does not cap them; see docs/SCALE.md). */
   peakReadsPerSecond: number;
   queuedQueries: number;
-  operations: { reads: number; writes: number; deletes: number; requests: number; storedReplyGbDays: number };
+  operations: { reads: number; writes: number; deletes: number; requests: number };
   cost: { firestore: number; functions: number; total: number; perBillionRows: number };
 }
 
@@ -149,12 +150,13 @@ export function simulateBigquery(input: BigqueryInput): BigqueryReport {
     const readMs = loads > 0 ? costs.readMs + loads * costs.readPerDocMs : 0;
     const createMs =
       created > 0 ? costs.commitMs + Math.min(created, COMMIT_WRITES) * costs.commitPerDocMs : 0;
-    const keepMs = costs.commitMs;
+    // A query's batches store nothing of their own: its pin is read (or created) beside the salts' read,
+    // once per query per instance (counted in the pass's totals, not per batch).
     return {
       cpuSeconds: cpu,
-      wallSeconds: cpu + (costs.httpMs + readMs + createMs + keepMs) / 1000,
-      requests: (loads > 0 ? Math.ceil(loads / 1000) : 0) + creates + 1,
-      roundTrips: (loads > 0 ? 1 : 0) + (creates > 0 ? 1 : 0) + 1,
+      wallSeconds: cpu + (costs.httpMs + readMs + createMs) / 1000,
+      requests: (loads > 0 ? Math.ceil(loads / 1000) : 0) + creates,
+      roundTrips: (loads > 0 ? 1 : 0) + (creates > 0 ? 1 : 0),
       created,
       loads,
     };
@@ -204,23 +206,15 @@ export function simulateBigquery(input: BigqueryInput): BigqueryReport {
   const start = batchCost(1 - existing);
   const creations = users * (1 - existing);
   const replyBytes = batchRows * 62;
-  const writes = creations + batches; // every new salt, and every batch's kept replies
-  const deletes = batches; // the kept replies, by TTL a day later
+  // Each query's pin: created once, read once by every other instance that serves the query.
+  const pinReads = queries * Math.max(0, Math.ceil(peakInstances) - 1);
+  const writes = creations + queries; // every new salt, and each query's pin
+  const deletes = queries; // the pins, by TTL a day later
   const requests = batches;
-  const operations = {
-    reads,
-    writes,
-    deletes,
-    requests,
-    storedReplyGbDays: (batches * replyBytes) / 1e9,
-  };
+  const operations = { reads: reads + pinReads, writes, deletes, requests };
   const p = PRICES.multiRegion;
   const firestore =
-    (reads / 1e5) * p.readsPer100k +
-    (writes / 1e5) * p.writesPer100k +
-    (deletes / 1e5) * p.deletesPer100k +
-    // Stored replies: $0.18 per GiB-month, kept about a day.
-    (operations.storedReplyGbDays * 0.18) / 30;
+    (reads / 1e5) * p.readsPer100k + (writes / 1e5) * p.writesPer100k + (deletes / 1e5) * p.deletesPer100k;
   const memoryGib = 0.5;
   const functions =
     instanceSeconds * (RUN_PRICES.vcpuSecond + memoryGib * RUN_PRICES.gibSecond) +

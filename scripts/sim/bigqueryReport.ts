@@ -42,7 +42,7 @@ export function printBigqueryReport(r: BigqueryReport): void {
   );
   const o = r.operations;
   console.log(
-    `\noperations: ${n(o.reads)} reads, ${n(o.writes)} writes (new salts and kept replies), ${n(o.deletes)} TTL deletes a day later, ${n(o.requests)} HTTP requests; kept replies ${o.storedReplyGbDays.toFixed(1)} GB for a day`,
+    `\noperations: ${n(o.reads)} reads, ${n(o.writes)} writes (new salts, and one pin per query), ${n(o.deletes)} TTL deletes a day later, ${n(o.requests)} HTTP requests; nothing stored per batch`,
   );
   console.log(
     `cost at list prices: Firestore $${r.cost.firestore.toFixed(2)} (multi-region), functions $${r.cost.functions.toFixed(2)} (${JSON.stringify(RUN_PRICES)} per vCPU-s, GiB-s, million requests; 1 vCPU, 512 MiB); total $${r.cost.total.toFixed(2)}, per billion rows $${r.cost.perBillionRows.toFixed(2)} (BigQuery's own query price not included)`,

@@ -182,20 +182,26 @@ describe("salts-pseudonymizeBatch over HTTP (functions emulator): BigQuery's pro
     expect(users.every((s) => s.exists)).toBe(true);
     // One batched read of the 1,000 salts (with their places' erasure records), four commits creating them,
     // sent together (each salt is its document and its salt.created event in the outbox: 500 writes per
-    // commit), one keeping the replies; the job's first batch adds the audit marker's read and transaction.
-    // Three round trips one after the other: the read, the creates, the replies.
+    // commit); the query's first batch adds its pin (one create) and the audit marker's read and
+    // transaction, beside the read. Two round trips one after the other: the read, the creates.
     const line = logLineOf(correlationId);
     expect(line).toMatchObject({ status: 200, rows: 1000, salts: 1000, replayed: false });
+    expect(line.as_of).toEqual(expect.any(String));
     expect(line.storage_commits).toBe(6);
     expect(line.storage_reads).toBe(4);
-    // The next batch of the same job, over the same users: its salts are cached, only the replies are kept.
+    // The next batch of the same query, over the same users: salts, pin and audit marker are known to
+    // the instance, and the replies are not stored (a retry computes them again): storage is not asked.
     const next = await post(
       { ...body, requestId: `${body.requestId}-next` },
       { correlationId: `${correlationId}-b` },
     );
     expect(next.status).toBe(200);
     expect(next.body.replies).toEqual(res.body.replies);
-    expect(logLineOf(`${correlationId}-b`)).toMatchObject({ storage_reads: 0, storage_commits: 1 });
+    expect(logLineOf(`${correlationId}-b`)).toMatchObject({
+      storage_reads: 0,
+      storage_commits: 0,
+      as_of: line.as_of,
+    });
   });
 });
 
@@ -281,9 +287,33 @@ describe("salts-pseudonymizeBatch retries and audit", () => {
     const retry = await post(body);
     expect(retry.status).toBe(200);
     expect(retry.body.replies).toEqual(first.body.replies);
+    // Every batch of the query is answered as of its first: a later one, a requestId reused for other
+    // calls, all under the version the query began with. The next query gets the rotated salt.
+    const later = await post({ ...body, requestId: `${body.requestId}-later` });
+    expect(later.body.replies).toEqual(first.body.replies);
     const reused = await post({ ...body, calls: [[carol, "other@example.com"]] });
+    expect(reused.status).toBe(200);
+    expect(reused.body.replies![0]).toMatch(/^ps1\.u\.1\./);
+    expect(reused.body.replies![0]).not.toBe(first.body.replies![0]);
+    const nextQuery = await post(bq([[carol, "c@example.com"]]));
+    expect(nextQuery.body.replies).toEqual([now]);
+  });
+
+  it("when a batch without a caller (a pipeline's) is retried after a rotation, then its kept replies answer; reused for other calls, it is refused", async () => {
+    const dana = `dana-${run}`;
+    const body = bq([[dana, "d@example.com"]], { caller: undefined });
+    const first = await post(body);
+    expect(first.status).toBe(200);
+    const rotated = await call("rotateUser", { user_id: dana, reason: "test" }, { token: admin.token });
+    expect(rotated.result).toBeDefined();
+    const retry = await post(body);
+    expect(retry.body.replies).toEqual(first.body.replies);
+    const reused = await post({ ...body, calls: [[dana, "other@example.com"]] });
     expect(reused.status).toBe(400);
     expect(reused.body.errorMessage).toMatch(/^requestId: was already used/);
+    const fresh = await post({ ...body, requestId: `${body.requestId}-fresh` });
+    expect(fresh.body.replies).toEqual([await userPseudonym(dana, "d@example.com")]);
+    expect(fresh.body.replies![0]).toMatch(/^ps1\.u\.2\./);
   });
 
   it(

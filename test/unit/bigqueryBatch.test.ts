@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { composeServices } from "../../functions/app/compose";
 import { isSaltServiceError } from "../../functions/domain/errors";
@@ -6,8 +6,10 @@ import type { ServiceConfig } from "../../functions/config/settings";
 import { BATCH_MODES } from "../../functions/usecases/batchModes";
 import { pseudonymizeBatch, type BatchRequest } from "../../functions/usecases/pseudonymizeBatch";
 import type { Services } from "../../functions/usecases/deps";
+import { eraseUser } from "../../functions/usecases/erase";
+import { putScope, rotateScope } from "../../functions/usecases/scopes";
 import { runtimeSecrets, testConfig } from "../support/runtimes";
-import { ManualClock } from "../support/testDeps";
+import { ManualClock, TestSecret } from "../support/testDeps";
 
 const INVOKER = "bq@p.iam.gserviceaccount.com";
 
@@ -18,6 +20,26 @@ function memoryRuntime(over: Partial<ServiceConfig> = {}): Services {
     secrets: runtimeSecrets({ key: randomBytes(32).toString("hex"), pepper: "p".repeat(40) }),
   });
 }
+
+/** The memory runtime with its clock (to rotate after a query's pin) and a pepper whose versions a test adds. */
+function pinnedRuntime(): { rt: Services; clock: ManualClock; pepper: TestSecret } {
+  const clock = new ManualClock();
+  const pepper = new TestSecret("PSEUDONYM_PEPPER");
+  const rt = composeServices({
+    config: testConfig({ backend: "memory", cacheTtlSeconds: 0 }),
+    clock: clock.now,
+    secrets: { ...runtimeSecrets({ key: randomBytes(32).toString("hex") }), pepper },
+  });
+  return { rt, clock, pepper };
+}
+
+const rotation = (kind: string) => ({
+  force: true,
+  audit: { actor: { uid: "ops", via: "cli" as const }, operation: `rotate_${kind}`, correlation_id: "c" },
+});
+let rotations = 0;
+const rotate = (rt: Services, kind: "user" | "global", id: string) =>
+  rt.salts.rotate(kind, id, { rotationId: `r-${++rotations}`, ...rotation(kind) });
 
 let jobs = 0;
 const request = (calls: unknown[][], over: Partial<BatchRequest> = {}): BatchRequest => ({
@@ -230,38 +252,52 @@ describe("salts-pseudonymizeBatch refusals (HTTP 400 at the edge)", () => {
 });
 
 describe("salts-pseudonymizeBatch retries and audit", () => {
-  it("when a batch is retried with its requestId after a rotation, then it gets its first replies; a new requestId gets new ones", async () => {
-    const rt = memoryRuntime({ cacheTtlSeconds: 0 });
+  it("when a query's batch is retried with its requestId after a rotation, then it gets its first replies without any being stored; the next query gets the new version", async () => {
+    const { rt, clock } = pinnedRuntime();
     const req = request([
       ["alice", "a@example.com"],
       ["bob", "b@example.com"],
     ]);
     const first = await batch(rt, req);
-    expect(first.replayed).toBe(false);
-    await rt.salts.rotate("user", "alice", {
-      rotationId: "r-1",
-      force: true,
-      audit: { actor: { uid: "ops", via: "cli" }, operation: "rotate_user", correlation_id: "c" },
-    });
+    expect(first).toMatchObject({ replayed: false, asOf: clock.now() });
+    clock.advance(60_000);
+    await rotate(rt, "user", "alice");
     const retry = await batch(rt, { ...req });
-    expect(retry).toMatchObject({ replayed: true, replies: first.replies });
-    const fresh = await batch(rt, { ...req, requestId: "another" });
-    expect(fresh.replies[0]).not.toBe(first.replies[0]);
-    expect(fresh.replies[0]).toMatch(/^ps1\.u\.2\./);
-    expect(fresh.replies[1]).toBe(first.replies[1]);
+    expect(retry).toMatchObject({ replayed: false, replies: first.replies });
+    // Another batch of the same query: the same pseudonyms (one query never splits a subject in two).
+    expect((await batch(rt, { ...req, requestId: "another" })).replies).toEqual(first.replies);
+    // Nothing but the pin is kept: the request store holds no replies.
+    const replyKey = createHash("sha256")
+      .update(`salt-service/bigquery-reply/v1\0${INVOKER}\0${req.caller}\0${req.requestId}`)
+      .digest("hex");
+    expect(await rt.requests.get(replyKey)).toBeNull();
+    const next = await batch(rt, { ...req, caller: "next-query" });
+    expect(next.replies[0]).not.toBe(first.replies[0]);
+    expect(next.replies[0]).toMatch(/^ps1\.u\.2\./);
+    expect(next.replies[1]).toBe(first.replies[1]);
   });
 
-  it("when a requestId is reused for different calls, then the batch is refused instead of answered with another batch's replies", async () => {
-    const rt = memoryRuntime();
-    const req = request([["alice", "a"]]);
-    await batch(rt, req);
+  it("when a batch without a caller (a pipeline's) is retried after a rotation, then its kept replies answer; reused for other calls, it is refused", async () => {
+    const { rt, clock } = pinnedRuntime();
+    const req = request([["alice", "a"]], { caller: null });
+    const first = await batch(rt, req);
+    expect(first).toMatchObject({ replayed: false, asOf: null });
+    clock.advance(60_000);
+    await rotate(rt, "user", "alice");
+    expect(await batch(rt, { ...req })).toMatchObject({ replayed: true, replies: first.replies });
     await expect(batch(rt, { ...req, calls: [["alice", "b"]] })).rejects.toThrow(
       /requestId: was already used, within the last 24 hours, for a different batch/,
     );
-    // The same requestId from another job (caller) is another request.
-    await expect(batch(rt, { ...req, caller: "other-job", calls: [["alice", "b"]] })).resolves.toMatchObject({
-      replayed: false,
-    });
+    const fresh = await batch(rt, { ...req, requestId: "another" });
+    expect(fresh.replies[0]).toMatch(/^ps1\.u\.2\./);
+  });
+
+  it("when a query reuses a requestId for other calls, then those calls are answered (its replies depend on the calls and the pin only)", async () => {
+    const rt = memoryRuntime();
+    const req = request([["alice", "a"]]);
+    await batch(rt, req);
+    const other = await batch(rt, { ...req, calls: [["alice", "b"]] });
+    expect(other.replies).toEqual([(await library(rt, "user", ["alice", "b"])).reply]);
   });
 
   it("when a job sends many batches for two session users, then the trail has one entry per (job, session user)", async () => {
@@ -281,5 +317,107 @@ describe("salts-pseudonymizeBatch retries and audit", () => {
         details: { caller, invoker: INVOKER, mode: "user", scope: null },
       });
     }
+  });
+});
+
+describe("salts-pseudonymizeBatch: a query is answered as of its first batch", () => {
+  const ops = { correlationId: "unit", actor: { uid: "ops", via: "cli" as const } };
+
+  it("when the query itself creates a salt that then rotates, then its later batches keep the first version; a new query the new one", async () => {
+    const { rt, clock } = pinnedRuntime();
+    const caller = "query-created";
+    const first = await batch(rt, request([["new-user", "v"]], { caller }));
+    expect(first.replies[0]).toMatch(/^ps1\.u\.1\./);
+    clock.advance(1000);
+    await rotate(rt, "user", "new-user");
+    clock.advance(1000);
+    await rotate(rt, "user", "new-user");
+    expect((await batch(rt, request([["new-user", "v"]], { caller }))).replies).toEqual(first.replies);
+    expect((await batch(rt, request([["new-user", "v"]]))).replies[0]).toMatch(/^ps1\.u\.3\./);
+  });
+
+  it("when a subject is created after the pin by another caller, then the query takes it as created, and keeps that version after a rotation", async () => {
+    const { rt, clock } = pinnedRuntime();
+    const caller = "query-late";
+    await batch(rt, request([["someone", "v"]], { caller }));
+    clock.advance(1000);
+    const created = await rt.pseudonymizer.pseudonymizeUserData("late", { value: "v" }, ["value"]);
+    clock.advance(1000);
+    await rotate(rt, "user", "late");
+    const later = await batch(rt, request([["late", "v"]], { caller }));
+    expect(later.replies).toEqual([created.data.value]);
+  });
+
+  it("when a subject is erased during the query, then its later batches never give the erased salt's pseudonym", async () => {
+    const { rt, clock } = pinnedRuntime();
+    const caller = "query-erase";
+    const first = await batch(rt, request([["gone", "v"]], { caller }));
+    clock.advance(1000);
+    await eraseUser(rt, ops, "gone", "GDPR");
+    clock.advance(1000);
+    const after = await batch(rt, request([["gone", "v"]], { caller }));
+    expect(after.replies[0]).toMatch(/^ps1\.u\.1\./);
+    expect(after.replies[0]).not.toBe(first.replies[0]);
+    // The new salt is the subject's from now on, in this query and the next.
+    expect((await batch(rt, request([["gone", "v"]]))).replies).toEqual(after.replies);
+  });
+
+  it("when an event type's salt rotates during the query, then event-mode batches keep the version of the first batch", async () => {
+    const { rt, clock } = pinnedRuntime();
+    const caller = "query-event";
+    const calls = [
+      ["page_view", "home", "alice"],
+      ["page_view", "home", null],
+    ];
+    const first = await batch(rt, request(calls, { caller, mode: "event" }));
+    clock.advance(1000);
+    await rotate(rt, "global", "page_view");
+    expect((await batch(rt, request(calls, { caller, mode: "event" }))).replies).toEqual(first.replies);
+    const next = await batch(rt, request(calls, { mode: "event" }));
+    expect(next.replies.every((r) => /^ps1\.g\.2\./.test(r!))).toBe(true);
+  });
+
+  it("when the query's scope rotates during it, then its batches keep the scope version of the first; a new query gets the new one", async () => {
+    const { rt, clock } = pinnedRuntime();
+    await putScope(rt, ops, {
+      scope_id: "partner",
+      description: "a partner",
+      rotation_days: 30,
+      consumers: [INVOKER],
+      reason: "test",
+    });
+    const caller = "query-scope";
+    const first = await batch(rt, request([["alice", "v"]], { caller, scope: "partner" }));
+    clock.advance(1000);
+    await rotateScope(rt, ops, { scope_id: "partner", reason: "test" });
+    expect((await batch(rt, request([["alice", "v"]], { caller, scope: "partner" }))).replies).toEqual(
+      first.replies,
+    );
+    const next = await batch(rt, request([["alice", "v"]], { scope: "partner" }));
+    expect(next.replies[0]).not.toBe(first.replies[0]);
+  });
+
+  it("when the pepper rotates during the query, then it keeps the first batch's pepper version while that version can be read", async () => {
+    const { rt, pepper } = pinnedRuntime();
+    const caller = "query-pepper";
+    const first = await batch(rt, request([["alice", "v"]], { caller }));
+    expect(first.replies[0]).toMatch(/^ps1\.u\.1\.1\./);
+    pepper.add();
+    expect((await batch(rt, request([["alice", "v"]], { caller }))).replies).toEqual(first.replies);
+    expect((await batch(rt, request([["alice", "v"]]))).replies[0]).toMatch(/^ps1\.u\.1\.2\./);
+    // A disabled version cannot make pseudonyms any more: the query goes on under the current one.
+    pepper.setEnabled(1, false);
+    expect((await batch(rt, request([["alice", "v"]], { caller }))).replies[0]).toMatch(/^ps1\.u\.1\.2\./);
+  });
+
+  it("when another instance serves the query's later batches, then it reads the same pin and gives the same replies", async () => {
+    const { rt, clock } = pinnedRuntime();
+    const caller = "query-two-instances";
+    const first = await batch(rt, request([["alice", "v"]], { caller }));
+    clock.advance(1000);
+    await rotate(rt, "user", "alice");
+    // A second instance over the same storage: its own caches and pins, the same stores.
+    const other = { ...rt, requests: Object.create(rt.requests) as Services["requests"] };
+    expect((await batch(other, request([["alice", "v"]], { caller }))).replies).toEqual(first.replies);
   });
 });
