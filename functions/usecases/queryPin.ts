@@ -64,14 +64,30 @@ export function queryPin(
   const known = pins.get(key);
   if (known && now - known.madeAt < REQUEST_TTL_MS) return known.pending;
   const record: PinRecord = { as_of: new Date(now).toISOString(), pepper_version: pepper.version };
-  const pending = deps.requests.keep(key, PIN_FINGERPRINT, record).then((kept) => {
-    const stored = kept.answer as PinRecord;
-    return { asOf: new Date(stored.as_of), pepperVersion: stored.pepper_version };
-  });
+  const pending = deps.requests
+    .keep(key, PIN_FINGERPRINT, record)
+    .then((kept) => boundedPin(kept.answer as PinRecord, now, pepper));
   pins.set(key, { pending, madeAt: now });
   // A failed read or create is tried again by the next batch.
   pending.catch(() => pins.delete(key));
   return pending;
+}
+
+/** Clocks of instances may differ by this much: a pin this far ahead of this instance's clock is kept. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * The stored pin, held to what the service could have written: a time within the pin's lifetime (not
+ * later than now, give or take clock skew) and a pepper version not newer than the current one. A
+ * database writer who edits a pin can so move a query back by at most a day, never to salt versions
+ * retired before that; anything unreadable counts as a pin made now.
+ */
+function boundedPin(stored: PinRecord, now: number, pepper: Pepper): QueryPin {
+  const at = Date.parse(String(stored?.as_of));
+  const asOf = Number.isFinite(at) ? Math.min(Math.max(at, now - REQUEST_TTL_MS), now + CLOCK_SKEW_MS) : now;
+  const v = stored?.pepper_version;
+  const pepperVersion = Number.isSafeInteger(v) && v >= 1 && v <= pepper.version ? v : pepper.version;
+  return { asOf: new Date(asOf), pepperVersion };
 }
 
 /**

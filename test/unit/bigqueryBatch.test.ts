@@ -9,7 +9,7 @@ import type { Services } from "../../functions/usecases/deps";
 import { eraseUser } from "../../functions/usecases/erase";
 import { putScope, rotateScope } from "../../functions/usecases/scopes";
 import { runtimeSecrets, testConfig } from "../support/runtimes";
-import { ManualClock, TestSecret } from "../support/testDeps";
+import { DAY, ManualClock, TestSecret } from "../support/testDeps";
 
 const INVOKER = "bq@p.iam.gserviceaccount.com";
 
@@ -408,6 +408,31 @@ describe("salts-pseudonymizeBatch: a query is answered as of its first batch", (
     // A disabled version cannot make pseudonyms any more: the query goes on under the current one.
     pepper.setEnabled(1, false);
     expect((await batch(rt, request([["alice", "v"]], { caller }))).replies[0]).toMatch(/^ps1\.u\.1\.2\./);
+  });
+
+  it("when a database writer moves a query's pin back in time or to an unknown pepper version, then the pin counts at most a day back and the current pepper", async () => {
+    const { rt, clock } = pinnedRuntime();
+    await rt.pseudonymizer.pseudonymizeUserData("alice", { value: "v" }, ["value"]);
+    clock.advance(DAY);
+    await rotate(rt, "user", "alice");
+    clock.advance(2 * DAY);
+    const caller = "query-forged";
+    const first = await batch(rt, request([["alice", "v"]], { caller }));
+    expect(first.replies[0]).toMatch(/^ps1\.u\.2\.1\./);
+    // The writer replaces the pin: back before the rotation, under a pepper version that does not exist.
+    const key = createHash("sha256")
+      .update(`salt-service/bigquery-pin/v1\0${INVOKER}\0${caller}`)
+      .digest("hex");
+    expect(await rt.requests.get(key)).not.toBeNull();
+    await rt.requests.release(key);
+    await rt.requests.keep(key, "salt-service/bigquery-pin/v1", {
+      as_of: new Date(clock.now().getTime() - 3 * DAY).toISOString(),
+      pepper_version: 99,
+    });
+    const other = { ...rt, requests: Object.create(rt.requests) as Services["requests"] };
+    const forged = await batch(other, request([["alice", "v"]], { caller }));
+    expect(forged.asOf!.getTime()).toBe(clock.now().getTime() - DAY);
+    expect(forged.replies).toEqual(first.replies);
   });
 
   it("when another instance serves the query's later batches, then it reads the same pin and gives the same replies", async () => {
