@@ -26,8 +26,8 @@ export const RUN_PRICES = { vcpuSecond: 0.000024, gibSecond: 0.0000025, perMilli
 /** Assumptions (measured on the emulators where said; `--latency name=value` changes one). */
 export interface BigqueryCosts {
   /** Parse, check, HMAC and answer one row, warm: an instance's CPU per 1,000-row batch over 1,000 (bench
-   * bigquery, the function served as on Cloud Run: 12.8–18.8 µs on 2026-12-03 with replies kept per batch;
-   * answered as of the query's pin, nothing stored per batch, see docs/SCALE.md for today's figures). */
+   * bigquery, the function served as on Cloud Run: 12.8–18.8 µs on 2026-12-03 with each batch's replies
+   * kept; 5.4–6.8 µs on 2026-12-04 answered as of the query's pin, nothing stored per batch). */
   cpuPerRowUs: number;
   /** Open a salt read from storage (two AES-GCM decryptions). */
   cpuPerReadSaltUs: number;
@@ -44,7 +44,7 @@ export interface BigqueryCosts {
 }
 
 export const DEFAULT_COSTS: BigqueryCosts = {
-  cpuPerRowUs: 15,
+  cpuPerRowUs: 7,
   cpuPerReadSaltUs: 20,
   cpuPerNewSaltUs: 40,
   readMs: 15,
