@@ -66,10 +66,13 @@ export class SaltCache {
     return entry !== undefined && now - entry.fetchedAt < this.options.ttlMs;
   }
 
-  /** The current salt if it is cached and fresh: the synchronous fast path. */
-  peek(kind: SaltKind, id: string, now = this.now()): LoadedSalt | null {
+  /**
+   * The current salt if it is cached and fresh: the synchronous fast path. With `since`, an entry read
+   * before that time does not count (a BigQuery query's batch needs records read after its pin settled).
+   */
+  peek(kind: SaltKind, id: string, now = this.now(), since = 0): LoadedSalt | null {
     const entry = this.entries[kind].get(id);
-    if (!entry || !this.fresh(entry, now)) return null;
+    if (!entry || !this.fresh(entry, now) || entry.fetchedAt < since) return null;
     this.stats.hits++;
     return entry.value;
   }
@@ -95,12 +98,13 @@ export class SaltCache {
    * cache, loads already in flight shared, and the rest loaded together, in one batched read and,
    * with `create`, batched commits creating the absent ones; all of them cached. Without `create`
    * an absent salt is left out of the answer. While storage is unavailable each id is served as
-   * `current` would serve it, and if one cannot be, the call is unavailable.
+   * `current` would serve it, and if one cannot be, the call is unavailable. With `since`, entries
+   * read before that time are read again, and loads in flight are not shared.
    */
   async currentMany(
     kind: SaltKind,
     ids: readonly string[],
-    opts: { create: boolean; audit?: AuditContext },
+    opts: { create: boolean; audit?: AuditContext; since?: number },
   ): Promise<Map<string, LoadedSalt>> {
     const out = new Map<string, LoadedSalt>();
     const waits: Promise<unknown>[] = [];
@@ -109,12 +113,13 @@ export class SaltCache {
     // One clock read for the batch: a thousand ids are looked up at one instant.
     const now = this.now();
     for (const id of new Set(ids)) {
-      const cached = this.peek(kind, id, now);
+      const cached = this.peek(kind, id, now, opts.since);
       if (cached) {
         out.set(id, cached);
         continue;
       }
-      const pending = this.inflight.get(`${SaltCache.key(kind, id)}\u0000${mode}`);
+      const pending =
+        opts.since === undefined ? this.inflight.get(`${SaltCache.key(kind, id)}\u0000${mode}`) : undefined;
       if (pending) {
         this.stats.hits++;
         waits.push(pending.then((l) => out.set(id, l)));
@@ -200,14 +205,22 @@ export class SaltCache {
     if (oldest !== undefined) map.delete(oldest);
   }
 
-  /** A specific version (current or retained) for verifying older pseudonyms; null when none is kept. */
-  async version(kind: SaltKind, id: string, version: number): Promise<Buffer | null> {
+  /**
+   * A specific version (current or retained) for verifying older pseudonyms; null when none is kept.
+   * `incarnation` (the salt's `created_at`, in ms) keeps apart versions of a salt erased and made again.
+   */
+  async version(kind: SaltKind, id: string, version: number, incarnation?: number): Promise<Buffer | null> {
     const current = this.entries[kind].get(id);
-    if (current && this.fresh(current) && current.value.record.version === version) {
+    if (
+      current &&
+      this.fresh(current) &&
+      current.value.record.version === version &&
+      (incarnation === undefined || current.value.record.created_at.getTime() === incarnation)
+    ) {
       this.stats.hits++;
       return current.value.salt;
     }
-    const key = `${SaltCache.key(kind, id)}\u0000${version}`;
+    const key = `${SaltCache.key(kind, id)}\u0000${version}\u0000${incarnation ?? ""}`;
     const cached = this.retired.get(key);
     if (cached && this.fresh(cached)) {
       this.stats.hits++;

@@ -56,6 +56,13 @@ export class ScopeCache {
     return pending;
   }
 
+  /** The scope as `load` gives it, but read again if the cached record was read before `since`. */
+  loadSince(scopeId: string, since: number): Promise<LoadedScope> {
+    const entry = this.current.get(scopeId);
+    if (this.fresh(entry) && entry.fetchedAt >= since) return Promise.resolve(entry.value);
+    return this.fetch(scopeId, entry);
+  }
+
   /** Read from storage now (grants decided on an admin path must not be a TTL old). */
   async reload(scopeId: string): Promise<LoadedScope> {
     return this.fetch(scopeId, undefined);

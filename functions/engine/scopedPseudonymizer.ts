@@ -14,7 +14,7 @@ import {
   parseScopedPseudonym,
   type ScopeRecord,
 } from "../domain/scope";
-import { versionAt, type LoadedSalt, type RetiredVersion } from "../domain/salt";
+import type { LoadedSalt } from "../domain/salt";
 import type { Pepper, PepperSource } from "../ports/secrets";
 import { eventParts } from "./eventParts";
 import {
@@ -55,16 +55,17 @@ export class ScopedPseudonymizer extends ScopedKeys {
     return this.scopeKey(loaded.record.scope_id, loaded.record.version, loaded.secret, pepper);
   }
 
-  /** The scope's key as of `at` (a query's pin): the version current then while retained, else the current. */
+  /** The scope's key as of `at` (a query's pin) from a record read after `since`: see usecases/queryPin. */
   async scopeAsOf(
     scope: string,
     at: Date,
+    since: number,
     pepper: Pepper,
-    history: (scopeId: string) => Promise<readonly RetiredVersion[]>,
+    versionAt: (record: ScopeRecord) => Promise<number | null | undefined>,
   ): Promise<ScopeKey> {
-    const loaded = await this.scopes.load(assertScopeId(scope));
+    const loaded = await this.scopes.loadSince(assertScopeId(scope), since);
     const r = loaded.record;
-    const then = await versionAt(at, r.created_at, r.last_rotated, () => history(r.scope_id));
+    const then = await versionAt(r);
     const secret = typeof then === "number" ? await this.scopes.version(r.scope_id, then) : null;
     return secret && typeof then === "number"
       ? this.scopeKey(r.scope_id, then, secret, pepper)

@@ -41,6 +41,11 @@ export interface BatchMode<Row> {
   reply(row: Row, under: ReplyContext): string | null;
   /** Users' salts are not created but replaced by their previous version (linking across a rotation). */
   readonly previous?: boolean;
+  /**
+   * The kinds of salt whose version makes the reply: a query's batch takes them as of its pin. (In
+   * `event`, a user's salt gives only its shred secret, which outlives rotations.)
+   */
+  readonly versioned: readonly SaltKind[];
 }
 
 /** Refuses one call; the batch names it (`calls[17]: user_id must be ...`). */
@@ -64,6 +69,7 @@ function id(kind: SaltKind, name: string, value: unknown): string {
 /** `[user_id, value]`: pseudonymizeUserData(user_id, {[field]: value}, [field])[field]. */
 const user: BatchMode<{ userId: string; value: PseudonymizableValue }> = {
   args: ["user_id", "value"],
+  versioned: ["user"],
   row([userId, value]) {
     if (userId === null) return null;
     const checked = id("user", "user_id", userId);
@@ -96,6 +102,7 @@ const userPrevious: BatchMode<{ userId: string; value: PseudonymizableValue }> =
  */
 const event: BatchMode<{ eventType: string; subject: string | null; value: PseudonymizableValue }> = {
   args: ["event_type", "value", "user_id"],
+  versioned: ["global"],
   fieldProblem: (field) =>
     field === "event_type" ? "event_type selects the salt and cannot be pseudonymized" : null,
   row([eventType, value, userId], field) {

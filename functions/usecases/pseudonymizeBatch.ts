@@ -6,7 +6,7 @@ import type { LoadedSalt } from "../domain/salt";
 import type { Pseudonymizer } from "../engine/pseudonymizer";
 import { CallRefused, modeFor, type BatchMode } from "./batchModes";
 import type { CallContext, Services } from "./deps";
-import { pepperAsOf, queryPin, saltsAsOf } from "./queryPin";
+import { pepperAsOf, queryPin, saltsAsOf, scopeAsOf } from "./queryPin";
 
 /** One request of BigQuery's remote-function protocol (edge/remoteFunction.ts parses it). */
 export interface BatchRequest {
@@ -44,16 +44,29 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
  *      anything is read or written;
  *   2. the scope's grant is checked;
  *   3. the first batch of a (job, session user) is audited, once however many batches follow, while
- *      the query's pin is read (created by its first batch: usecases/queryPin.ts) and every salt the
- *      batch needs is loaded through the cache: one batched read for those not cached, and batched
- *      commits creating the absent ones (as the library creates a salt on first use);
+ *      the query's pin is read (created by its first batch: usecases/queryPin.ts), then every salt the
+ *      batch needs is loaded through the cache: one batched read for those not cached (or, in the
+ *      pin's first PIN_SETTLE_MS, read before it settled), and batched commits creating the absent
+ *      ones (as the library creates a salt on first use);
  *   4. a BigQuery query's batch (a `caller`) is answered as of the pin: the salts, scope and pepper
  *      versions current at its first batch, so a retry, even across a rotation, computes these same
  *      replies and nothing per batch is stored. Without a caller (or in `user_previous`), the replies
  *      are kept under the request id instead (within REQUEST_TTL_MS), and a retry answers them.
  */
 export async function pseudonymizeBatch(
-  deps: Pick<Services, "cache" | "pepper" | "scoped" | "audit" | "requests" | "salts" | "scopes" | "clock">,
+  deps: Pick<
+    Services,
+    | "cache"
+    | "pepper"
+    | "scoped"
+    | "audit"
+    | "requests"
+    | "salts"
+    | "scopes"
+    | "clock"
+    | "auditKey"
+    | "config"
+  >,
   ctx: CallContext & { invoker: string },
   req: BatchRequest,
 ): Promise<BatchOutcome> {
@@ -64,20 +77,21 @@ export async function pseudonymizeBatch(
   // A query's batches are answered as of its pin; `user_previous` asks for what the previous version
   // gives now, and a request without a caller has no query: their replies are kept per batch instead.
   const pinning = req.caller !== null && !mode.previous;
-  const [pin, , salts] = await Promise.all([
-    pinning ? queryPin(deps, ctx.invoker, req.caller!, current) : null,
+  const [, { pin, salts }] = await Promise.all([
     auditJob(deps, ctx, req),
-    loadSalts(deps, mode, rows),
+    (async () => {
+      const pin = pinning ? await queryPin(deps, ctx.invoker, req.caller!, current) : null;
+      return { pin, salts: await loadSalts(deps, mode, rows, pin?.settledAt) };
+    })(),
   ]);
   const pepper = pin ? await pepperAsOf(deps, pin, current) : current;
   const [scope] = await Promise.all([
     req.scope === null
       ? null
       : pin
-        ? deps.scoped.scopeAsOf(req.scope, pin.asOf, pepper, (id) => deps.scopes.scopeHistory(id))
+        ? scopeAsOf(deps, pin, req.scope, pepper)
         : deps.scoped.scopeOf(req.scope, pepper),
-    pin ? saltsAsOf(deps, pin, "user", salts.user) : null,
-    pin ? saltsAsOf(deps, pin, "global", salts.global) : null,
+    ...(pin ? mode.versioned.map((kind) => saltsAsOf(deps, pin, kind, salts[kind])) : []),
   ]);
   const under = {
     pseudonymizer: {
@@ -158,13 +172,20 @@ async function loadSalts(
   deps: Pick<Services, "cache" | "scoped">,
   mode: BatchMode<unknown>,
   rows: readonly unknown[],
+  settledAt?: number,
 ): Promise<Record<SaltKind, Map<string, LoadedSalt>>> {
   const ids: Record<SaltKind, Set<string>> = { user: new Set(), global: new Set() };
   for (const row of rows) if (row !== null) for (const need of mode.needs(row)) ids[need.kind].add(need.id);
+  // A query's batch decides versions on records read after its pin settled (usecases/queryPin.ts).
+  const since = (kind: SaltKind) =>
+    settledAt !== undefined && mode.versioned.includes(kind) ? { since: settledAt } : {};
   const load = (kind: SaltKind) =>
     ids[kind].size === 0
       ? Promise.resolve(new Map<string, LoadedSalt>())
-      : deps.cache.currentMany(kind, [...ids[kind]], { create: !(mode.previous && kind === "user") });
+      : deps.cache.currentMany(kind, [...ids[kind]], {
+          create: !(mode.previous && kind === "user"),
+          ...since(kind),
+        });
   const [user, global] = await Promise.all([load("user"), load("global")]);
   if (mode.previous) return { user: await previousVersions(deps, user), global };
   // A first-release user salt has no shred secret: it is given one before anything is bound to it.

@@ -1,7 +1,9 @@
-import { createHash } from "node:crypto";
-import { isSaltServiceError } from "../domain/errors";
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { isSaltServiceError, unavailable } from "../domain/errors";
 import type { SaltKind } from "../domain/ids";
 import { versionAt, type LoadedSalt } from "../domain/salt";
+import type { ScopeRecord } from "../domain/scope";
+import type { ScopeKey } from "../engine/scopedKeys";
 import { REQUEST_TTL_MS } from "../ports/requestStore";
 import type { Pepper } from "../ports/secrets";
 import type { Services } from "./deps";
@@ -16,21 +18,39 @@ import type { Services } from "./deps";
 export interface QueryPin {
   readonly asOf: Date;
   readonly pepperVersion: number;
+  /**
+   * Records read before this time (ms) may not show every change made before `asOf`: a rotation is
+   * stamped before its commit, which may take until its deadline, and instances' clocks differ a little.
+   * A batch reads such records again, so every instance decides on records that show all of them.
+   */
+  readonly settledAt: number;
 }
+
+/**
+ * How long after a pin its time is settled: Firestore's commit deadline (60 s: a rotation stamped
+ * before the pin commits by then or never) with room for clock skew between instances.
+ */
+export const PIN_SETTLE_MS = 75_000;
 
 /** What a pin record holds (kept by the request store under the pin's key, like a first answer). */
 interface PinRecord {
   as_of: string;
   pepper_version: number;
+  /** HMAC under AUDIT_KEY of the key and the two fields above: a pin is the service's own or ignored. */
+  mac: string;
+  audit_key_version: number;
 }
 
 const PIN_FINGERPRINT = "salt-service/bigquery-pin/v1";
 /** Pins remembered per instance (a query's later batches on this instance read nothing). */
 const PINS_MAX = 10_000;
-/** Versions found for salts that rotated while their query ran, remembered per instance. */
+/** Versions found for salts and scopes that rotated while their query ran, remembered per instance. */
 const FOUND_MAX = 10_000;
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+const pinMac = (key: Buffer, pinKey: string, asOf: string, pepperVersion: number) =>
+  createHmac("sha256", key).update(`${PIN_FINGERPRINT}\0${pinKey}\0${asOf}\0${pepperVersion}`).digest();
 
 interface PinEntry {
   pending: Promise<QueryPin>;
@@ -53,7 +73,7 @@ function bounded<V>(by: WeakMap<object, Map<string, V>>, owner: object, max: num
  * pin lives as long as a kept answer (REQUEST_TTL_MS, a day: BigQuery stops a query after 6 hours).
  */
 export function queryPin(
-  deps: Pick<Services, "requests" | "clock">,
+  deps: Pick<Services, "requests" | "clock" | "auditKey">,
   invoker: string,
   caller: string,
   pepper: Pepper,
@@ -63,56 +83,86 @@ export function queryPin(
   const now = deps.clock().getTime();
   const known = pins.get(key);
   if (known && now - known.madeAt < REQUEST_TTL_MS) return known.pending;
-  const record: PinRecord = { as_of: new Date(now).toISOString(), pepper_version: pepper.version };
-  const pending = deps.requests
-    .keep(key, PIN_FINGERPRINT, record)
-    .then((kept) => boundedPin(kept.answer as PinRecord, now, pepper));
+  const pending = (async () => {
+    const auditKey = await deps.auditKey.current();
+    const asOf = new Date(now).toISOString();
+    const record: PinRecord = {
+      as_of: asOf,
+      pepper_version: pepper.version,
+      mac: pinMac(auditKey.bytes, key, asOf, pepper.version).toString("hex"),
+      audit_key_version: auditKey.version,
+    };
+    const kept = await deps.requests.keep(key, PIN_FINGERPRINT, record);
+    return trustedPin(deps, key, kept.answer as PinRecord, now, pepper);
+  })();
   pins.set(key, { pending, madeAt: now });
   // A failed read or create is tried again by the next batch.
   pending.catch(() => pins.delete(key));
   return pending;
 }
 
-/** Clocks of instances may differ by this much: a pin this far ahead of this instance's clock is kept. */
-const CLOCK_SKEW_MS = 5 * 60_000;
-
 /**
- * The stored pin, held to what the service could have written: a time within the pin's lifetime (not
- * later than now, give or take clock skew) and a pepper version not newer than the current one. A
- * database writer who edits a pin can so move a query back by at most a day, never to salt versions
- * retired before that; anything unreadable counts as a pin made now.
+ * The stored pin if the service wrote it: its MAC under AUDIT_KEY checks, its time lies within the pin's
+ * lifetime. Anything else (a pin a database writer made or edited, an unreadable one) counts as a pin
+ * made now: that query's later batches may then answer under newer versions, never older ones.
  */
-function boundedPin(stored: PinRecord, now: number, pepper: Pepper): QueryPin {
+async function trustedPin(
+  deps: Pick<Services, "auditKey">,
+  key: string,
+  stored: PinRecord,
+  now: number,
+  pepper: Pepper,
+): Promise<QueryPin> {
+  const made = { asOf: new Date(now), pepperVersion: pepper.version, settledAt: now + PIN_SETTLE_MS };
   const at = Date.parse(String(stored?.as_of));
-  const asOf = Number.isFinite(at) ? Math.min(Math.max(at, now - REQUEST_TTL_MS), now + CLOCK_SKEW_MS) : now;
   const v = stored?.pepper_version;
-  const pepperVersion = Number.isSafeInteger(v) && v >= 1 && v <= pepper.version ? v : pepper.version;
-  return { asOf: new Date(asOf), pepperVersion };
+  if (!Number.isFinite(at) || !Number.isSafeInteger(v) || v < 1 || typeof stored.mac !== "string")
+    return made;
+  if (at < now - REQUEST_TTL_MS || at > now + PIN_SETTLE_MS) return made;
+  let auditKey;
+  try {
+    auditKey = await deps.auditKey.version(Number(stored.audit_key_version));
+  } catch (e) {
+    if (isSaltServiceError(e) && e.code === "failed-precondition") return made;
+    throw e;
+  }
+  const want = pinMac(auditKey.bytes, key, stored.as_of, v);
+  const got = Buffer.from(stored.mac, "hex");
+  if (got.length !== want.length || !timingSafeEqual(got, want)) return made;
+  return { asOf: new Date(at), pepperVersion: v, settledAt: at + PIN_SETTLE_MS };
 }
 
 /**
- * The pepper as of the pin: its version then, while it can still be read; the current one otherwise
- * (a disabled or destroyed version: nothing made under it can be made again anyway).
+ * The pepper as of the pin: its version then. One this instance does not know yet (the pepper rotated
+ * and another instance pinned the query under the new version) is unavailable, for a retry; one disabled
+ * or destroyed since, or below PEPPER_MIN_VERSION, gives the current one (nothing may be made under it).
  */
 export async function pepperAsOf(
-  deps: Pick<Services, "pepper">,
+  deps: Pick<Services, "pepper" | "config">,
   pin: QueryPin,
   current: Pepper,
 ): Promise<Pepper> {
   if (pin.pepperVersion === current.version) return current;
+  if (pin.pepperVersion < (deps.config.pepperMinVersion ?? 1)) return current;
   try {
     return await deps.pepper.version(pin.pepperVersion);
   } catch (e) {
-    if (isSaltServiceError(e) && e.code === "failed-precondition") return current;
-    throw e;
+    if (!isSaltServiceError(e) || e.code !== "failed-precondition") throw e;
+    if (pin.pepperVersion > current.version)
+      throw unavailable(
+        "The query was pinned under a pepper version this instance does not have yet; retry",
+        e,
+      );
+    return current;
   }
 }
 
 /**
- * Each salt as of the pin: unchanged unless it rotated after the pin (or after its own creation,
- * when the query created it), then its version current at that time, read from the retained versions.
- * A version no longer retained (SALT_HISTORY_RETENTION_DAYS after it retired) leaves the current one;
- * an erased subject's salts are gone, so a salt made after an erase is always taken as it is now.
+ * Each salt as of the pin, from records read after the pin settled: unchanged unless it rotated after
+ * the pin (or after its own creation, when the query created it), then its version current at that
+ * time, read from the retained versions of the same incarnation. A version no longer retained
+ * (SALT_HISTORY_RETENTION_DAYS after it retired) leaves the current one; an erased subject's salts are
+ * gone, so a salt made after an erase is always taken as it is now.
  */
 export async function saltsAsOf(
   deps: Pick<Services, "salts" | "cache">,
@@ -129,7 +179,8 @@ export async function saltsAsOf(
       (async () => {
         // Keyed by the salt's incarnation (its creation) and current version: a later rotation or an
         // erase and re-creation asks storage again.
-        const memo = `${kind}\0${id}\0${r.created_at.getTime()}\0${r.version}\0${pin.asOf.getTime()}`;
+        const incarnation = r.created_at.getTime();
+        const memo = `salt\0${kind}\0${id}\0${incarnation}\0${r.version}\0${pin.asOf.getTime()}`;
         let version = found.get(memo);
         if (version === undefined) {
           const then = await versionAt(pin.asOf, r.created_at, r.last_rotated, () =>
@@ -139,11 +190,31 @@ export async function saltsAsOf(
           found.set(memo, version);
         }
         if (version === null) return;
-        const salt = await deps.cache.version(kind, id, version);
+        const salt = await deps.cache.version(kind, id, version, incarnation);
         if (salt) salts.set(id, { ...loaded, record: { ...r, version }, salt });
       })(),
     );
   }
   await Promise.all(changes);
   return salts;
+}
+
+/** The scope's key as of the pin (ScopedPseudonymizer.scopeAsOf), the version found remembered per instance. */
+export function scopeAsOf(
+  deps: Pick<Services, "scoped" | "scopes" | "cache">,
+  pin: QueryPin,
+  scopeId: string,
+  pepper: Pepper,
+): Promise<ScopeKey> {
+  const found = bounded(foundBy, deps.cache, FOUND_MAX);
+  return deps.scoped.scopeAsOf(scopeId, pin.asOf, pin.settledAt, pepper, async (r: ScopeRecord) => {
+    const memo = `scope\0${r.scope_id}\0${r.created_at.getTime()}\0${r.version}\0${pin.asOf.getTime()}`;
+    const known = found.get(memo);
+    if (known !== undefined) return known;
+    const then = await versionAt(pin.asOf, r.created_at, r.last_rotated, () =>
+      deps.scopes.scopeHistory(r.scope_id),
+    );
+    found.set(memo, then ?? null);
+    return then;
+  });
 }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { composeServices } from "../../functions/app/compose";
+import { MemoryState } from "../../functions/adapters/memory/memoryState";
 import { isSaltServiceError } from "../../functions/domain/errors";
 import type { ServiceConfig } from "../../functions/config/settings";
 import { BATCH_MODES } from "../../functions/usecases/batchModes";
@@ -410,29 +411,37 @@ describe("salts-pseudonymizeBatch: a query is answered as of its first batch", (
     expect((await batch(rt, request([["alice", "v"]], { caller }))).replies[0]).toMatch(/^ps1\.u\.1\.2\./);
   });
 
-  it("when a database writer moves a query's pin back in time or to an unknown pepper version, then the pin counts at most a day back and the current pepper", async () => {
+  it("when a database writer forges, edits or copies a query's pin, then it is not the service's: the reader takes the pin as made now, never an older version", async () => {
     const { rt, clock } = pinnedRuntime();
-    await rt.pseudonymizer.pseudonymizeUserData("alice", { value: "v" }, ["value"]);
-    clock.advance(DAY);
+    const pinKey = (caller: string) =>
+      createHash("sha256").update(`salt-service/bigquery-pin/v1\0${INVOKER}\0${caller}`).digest("hex");
+    const first = await batch(rt, request([["alice", "v"]], { caller: "query-a" }));
+    expect(first.replies[0]).toMatch(/^ps1\.u\.1\.1\./);
+    const genuine = (await rt.requests.get(pinKey("query-a")))!.answer as Record<string, unknown>;
+    expect(genuine).toMatchObject({ mac: expect.stringMatching(/^[0-9a-f]{64}$/), audit_key_version: 1 });
+    clock.advance(60_000);
     await rotate(rt, "user", "alice");
-    clock.advance(2 * DAY);
-    const caller = "query-forged";
-    const first = await batch(rt, request([["alice", "v"]], { caller }));
-    expect(first.replies[0]).toMatch(/^ps1\.u\.2\.1\./);
-    // The writer replaces the pin: back before the rotation, under a pepper version that does not exist.
-    const key = createHash("sha256")
-      .update(`salt-service/bigquery-pin/v1\0${INVOKER}\0${caller}`)
-      .digest("hex");
-    expect(await rt.requests.get(key)).not.toBeNull();
-    await rt.requests.release(key);
-    await rt.requests.keep(key, "salt-service/bigquery-pin/v1", {
-      as_of: new Date(clock.now().getTime() - 3 * DAY).toISOString(),
-      pepper_version: 99,
-    });
-    const other = { ...rt, requests: Object.create(rt.requests) as Services["requests"] };
-    const forged = await batch(other, request([["alice", "v"]], { caller }));
-    expect(forged.asOf!.getTime()).toBe(clock.now().getTime() - DAY);
-    expect(forged.replies).toEqual(first.replies);
+    clock.advance(1000);
+    const reader = () => ({ ...rt, requests: Object.create(rt.requests) as Services["requests"] });
+    const forge = async (caller: string, record: Record<string, unknown>) => {
+      await rt.requests.release(pinKey(caller));
+      await rt.requests.keep(pinKey(caller), "salt-service/bigquery-pin/v1", record);
+    };
+    // Moved back (its MAC no longer matches), and under a pepper version that does not exist.
+    await forge("query-a", { ...genuine, as_of: new Date(0).toISOString(), pepper_version: 99 });
+    const moved = await batch(reader(), request([["alice", "v"]], { caller: "query-a" }));
+    expect(moved.asOf).toEqual(clock.now());
+    expect(moved.replies[0]).toMatch(/^ps1\.u\.2\.1\./);
+    // A genuine pin copied to another query's key does not verify there either.
+    await forge("query-b", genuine);
+    const copied = await batch(reader(), request([["alice", "v"]], { caller: "query-b" }));
+    expect(copied.asOf).toEqual(clock.now());
+    expect(copied.replies).toEqual(moved.replies);
+    // The genuine pin, put back, is taken as it is: the query's first version.
+    await forge("query-a", genuine);
+    expect((await batch(reader(), request([["alice", "v"]], { caller: "query-a" }))).replies).toEqual(
+      first.replies,
+    );
   });
 
   it("when another instance serves the query's later batches, then it reads the same pin and gives the same replies", async () => {
@@ -444,5 +453,85 @@ describe("salts-pseudonymizeBatch: a query is answered as of its first batch", (
     // A second instance over the same storage: its own caches and pins, the same stores.
     const other = { ...rt, requests: Object.create(rt.requests) as Services["requests"] };
     expect((await batch(other, request([["alice", "v"]], { caller }))).replies).toEqual(first.replies);
+  });
+});
+
+describe("salts-pseudonymizeBatch: a query's batches on two instances over the same storage", () => {
+  // Two instances as deployed: each its own caches (salts for SALT_CACHE_TTL_SECONDS), one storage.
+  const ops = { correlationId: "unit", actor: { uid: "ops", via: "cli" as const } };
+  const key = randomBytes(32).toString("hex");
+  const instance = (state: MemoryState, clock: ManualClock, pepper: TestSecret) =>
+    composeServices({
+      config: testConfig({ backend: "memory", cacheTtlSeconds: 60 }),
+      clock: clock.now,
+      memoryState: state,
+      secrets: { ...runtimeSecrets({ key }), pepper },
+    });
+  const pair = () => {
+    const state = new MemoryState();
+    const clock = new ManualClock();
+    const bytes = randomBytes(32);
+    return {
+      clock,
+      x: instance(state, clock, new TestSecret("PSEUDONYM_PEPPER", bytes)),
+      y: instance(state, clock, new TestSecret("PSEUDONYM_PEPPER", bytes)),
+    };
+  };
+
+  it("when one instance still caches a salt another rotated before the query began, then both answer the query under the rotated version", async () => {
+    const { clock, x, y } = pair();
+    await x.pseudonymizer.pseudonymizeUserData("alice", { value: "v" }, ["value"]);
+    clock.advance(10_000);
+    await rotate(y, "user", "alice");
+    clock.advance(10_000);
+    const req = request([["alice", "v"]], { caller: "query-stale" });
+    const first = await batch(x, req);
+    expect(first.replies[0]).toMatch(/^ps1\.u\.2\./);
+    expect((await batch(y, req)).replies).toEqual(first.replies);
+  });
+
+  it("when the pepper rotated and an instance that has the new version pins the query, then an instance still on the old one answers under the pin's version", async () => {
+    const state = new MemoryState();
+    const clock = new ManualClock();
+    const [b1, b2] = [randomBytes(32), randomBytes(32)];
+    const warm = new TestSecret("PSEUDONYM_PEPPER", b1);
+    warm.add(b2);
+    warm.currentVersion = 1; // resolved before the rotation, kept by the instance
+    const fresh = new TestSecret("PSEUDONYM_PEPPER", b1);
+    fresh.add(b2);
+    const req = request([["alice", "v"]], { caller: "query-pepper-fleet" });
+    const first = await batch(instance(state, clock, fresh), req);
+    expect(first.replies[0]).toMatch(/^ps1\.u\.1\.2\./);
+    const dbg = await batch(instance(state, clock, warm), req);
+    expect(dbg.replies).toEqual(first.replies);
+  });
+
+  it("when a subject is erased and made again during the query, then no instance answers under a version of the erased salt", async () => {
+    const { clock, x, y } = pair();
+    const caller = "query-erase-again";
+    await y.pseudonymizer.pseudonymizeUserData("alice", { value: "v" }, ["value"]);
+    clock.advance(10_000);
+    await batch(x, request([["bob", "v"]], { caller }));
+    clock.advance(1000);
+    await rotate(y, "user", "alice");
+    clock.advance(80_000);
+    // X caches alice's current salt (version 2), after the pin settled...
+    await x.pseudonymizer.pseudonymizeUserData("alice", { value: "v" }, ["value"]);
+    clock.advance(40_000);
+    // ...then answers her under version 1 (the query began before the rotation), reading that version.
+    const before = await batch(x, request([["alice", "v"]], { caller }));
+    expect(before.replies[0]).toMatch(/^ps1\.u\.1\./);
+    clock.advance(1000);
+    await eraseUser(y, ops, "alice", "GDPR");
+    clock.advance(1000);
+    const again = await batch(y, request([["alice", "v"]], { caller }));
+    expect(again.replies[0]).not.toBe(before.replies[0]);
+    clock.advance(1000);
+    await rotate(y, "user", "alice");
+    clock.advance(18_000);
+    // X's entry for the current salt has expired, not its cached version 1, which is the erased salt's.
+    const onX = await batch(x, request([["alice", "v"]], { caller }));
+    expect(onX.replies[0]).not.toBe(before.replies[0]);
+    expect(onX.replies).toEqual((await batch(y, request([["alice", "v"]], { caller }))).replies);
   });
 });
