@@ -10,7 +10,7 @@ import type { Services } from "../../functions/usecases/deps";
 import { eraseUser } from "../../functions/usecases/erase";
 import { putScope, rotateScope } from "../../functions/usecases/scopes";
 import { runtimeSecrets, testConfig } from "../support/runtimes";
-import { DAY, ManualClock, TestSecret } from "../support/testDeps";
+import { ManualClock, TestSecret } from "../support/testDeps";
 
 const INVOKER = "bq@p.iam.gserviceaccount.com";
 
