@@ -189,8 +189,9 @@ describe("salts-pseudonymizeBatch over HTTP (functions emulator): BigQuery's pro
     expect(line.as_of).toEqual(expect.any(String));
     expect(line.storage_commits).toBe(6);
     expect(line.storage_reads).toBe(4);
-    // The next batch of the same query, over the same users: salts, pin and audit marker are known to
-    // the instance, and the replies are not stored (a retry computes them again): storage is not asked.
+    // The next batch of the same query, over the same users: pin and audit marker are known to the
+    // instance, and the replies are not stored (a retry computes them again). Within the pin's first
+    // PIN_SETTLE_MS the salts are read again, in one batched read; after it, the cache serves them.
     const next = await post(
       { ...body, requestId: `${body.requestId}-next` },
       { correlationId: `${correlationId}-b` },
@@ -198,7 +199,7 @@ describe("salts-pseudonymizeBatch over HTTP (functions emulator): BigQuery's pro
     expect(next.status).toBe(200);
     expect(next.body.replies).toEqual(res.body.replies);
     expect(logLineOf(`${correlationId}-b`)).toMatchObject({
-      storage_reads: 0,
+      storage_reads: 1,
       storage_commits: 0,
       as_of: line.as_of,
     });
