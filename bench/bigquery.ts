@@ -352,7 +352,7 @@ export async function benchBigquery(): Promise<Record<string, number>> {
   console.log(
     `    p95 ${s.p95.toFixed(0)} ms per batch (goal < 1500 ms); Firestore requests per batch: ` +
       `${Math.min(...requests)}–${Math.max(...requests)} (reads ${trips[0]!.reads}, commits ${trips[0]!.commits}: ` +
-      `one batched read with the query's pin and audit marker beside it, then creates in commits of 500 sent together), in 2 sequential round trips (goal <= 3)`,
+      `one batched read, then creates in commits of 500 sent together; the query's pin known to the instance since its first batch, which read or created it first), in 2 sequential round trips (goal <= 3)`,
   );
   return {
     warm_endpoint_rows_per_s: endpointRowsPerSecond,
