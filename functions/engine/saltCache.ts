@@ -143,7 +143,7 @@ export class SaltCache {
   private async fetchMany(
     kind: SaltKind,
     ids: string[],
-    opts: { create: boolean; audit?: AuditContext },
+    opts: { create: boolean; audit?: AuditContext; since?: number },
   ): Promise<(LoadedSalt | null)[]> {
     this.stats.reads += ids.length;
     try {
@@ -153,7 +153,11 @@ export class SaltCache {
       loaded.forEach((l, n) => l && this.rememberSalt(kind, ids[n]!, l));
       return loaded;
     } catch (e) {
-      return ids.map((id) => this.fallback(e, this.entries[kind].get(id)));
+      // An entry read before `since` is not served stale either: the caller needs a newer read.
+      return ids.map((id) => {
+        const entry = this.entries[kind].get(id);
+        return this.fallback(e, entry && entry.fetchedAt >= (opts.since ?? 0) ? entry : undefined);
+      });
     }
   }
 

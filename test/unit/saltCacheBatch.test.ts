@@ -90,4 +90,24 @@ describe("SaltCache.currentMany: a batch's salts in batched round trips", () => 
       code: "unavailable",
     });
   });
+
+  it("when a batch needs records read since a time (a query's pin settling), then older entries are read again, and while storage is down they do not serve", async () => {
+    const { cache, calls, state, setDown } = counted();
+    await cache.currentMany("user", ids(3), { create: true });
+    const since = state.clock.now().getTime() + 1;
+    state.clock.advance(10);
+    const again = await cache.currentMany("user", ids(3), { create: true, since });
+    expect(calls).toEqual({ getOrCreateMany: 2 });
+    // Read after `since` now: served from the cache.
+    await cache.currentMany("user", ids(3), { create: true, since });
+    expect(calls).toEqual({ getOrCreateMany: 2 });
+    expect(again.size).toBe(3);
+    setDown(true);
+    await expect(
+      cache.currentMany("user", ids(3), { create: true, since: state.clock.now().getTime() + 1 }),
+    ).rejects.toMatchObject({ code: "unavailable" });
+    // Without `since`, the same entries serve as before.
+    state.clock.advance(61_000);
+    expect((await cache.currentMany("user", ids(3), { create: true })).size).toBe(3);
+  });
 });
