@@ -4,7 +4,6 @@ import { performance } from "node:perf_hooks";
 import { randomBytes } from "node:crypto";
 import { composeServices } from "../functions/app/compose";
 import { serveBatch } from "../functions/edge/remoteFunction";
-import { PIN_SETTLE_MS } from "../functions/usecases/queryPin";
 import { readSecrets } from "../scripts/lib/secrets.mjs";
 import { unsignedIdToken } from "../scripts/stack-client.mjs";
 import { PROJECT_ID } from "../test/support/firestore";
@@ -207,9 +206,8 @@ export async function benchBigquery(): Promise<Record<string, number>> {
     userDefinedContext: { mode: "user" },
     calls,
   });
-  // Warm-up: every user's salt created and cached by the endpoint (and its worker started). This first
-  // batch pins the query; in its first PIN_SETTLE_MS a query's batches read their salts again
-  // (usecases/queryPin.ts), so (a) waits that out and measures a query in its steady state.
+  // Warm-up: every user's salt created and cached by the endpoint (and its worker started); this first
+  // batch pins the query, and the salts it reads after that serve its later batches from the cache.
   const warmAll = (n: number) =>
     post(
       body(
@@ -219,8 +217,6 @@ export async function benchBigquery(): Promise<Record<string, number>> {
       `bench-${run}-warm${n}`,
     );
   await warmAll(-1);
-  console.log(`(a) waits ${PIN_SETTLE_MS / 1000} s for the query's pin to settle`);
-  await new Promise((r) => setTimeout(r, PIN_SETTLE_MS + 1000));
   await warmAll(-2);
 
   /** Every warm batch, IN_FLIGHT at once, request ids from `first`: rows/s, and batch 0's replies. */

@@ -60,7 +60,8 @@ export class ScopeCache {
   loadSince(scopeId: string, since: number): Promise<LoadedScope> {
     const entry = this.current.get(scopeId);
     if (this.fresh(entry) && entry.fetchedAt >= since) return Promise.resolve(entry.value);
-    return this.fetch(scopeId, entry);
+    // An entry read before `since` does not serve stale while storage is down either.
+    return this.fetch(scopeId, entry && entry.fetchedAt >= since ? entry : undefined);
   }
 
   /** Read from storage now (grants decided on an admin path must not be a TTL old). */

@@ -9,7 +9,8 @@ import type { Pepper } from "../ports/secrets";
 import type { Services } from "./deps";
 
 /**
- * A query's pin: when its first batch came (`asOf`) and the pepper version then. Every batch of one
+ * A query's pin: a time just before its first batch came (`asOf`, PIN_SETTLE_MS before) and the pepper
+ * version then. Every batch of one
  * BigQuery query (one `caller`, one invoker) is answered as of its pin, so the query sees one pseudonym
  * per subject and value even if a salt, a scope or the pepper rotates while it runs, and a retried
  * batch gets the replies it got the first time without its replies being stored: one small record per
@@ -19,16 +20,18 @@ export interface QueryPin {
   readonly asOf: Date;
   readonly pepperVersion: number;
   /**
-   * Records read before this time (ms) may not show every change made before `asOf`: a rotation is
-   * stamped before its commit, which may take until its deadline, and instances' clocks differ a little.
-   * A batch reads such records again, so every instance decides on records that show all of them.
+   * When the pin was made (ms; `asOf` + PIN_SETTLE_MS): records read before it may not show every
+   * change stamped at or before `asOf`, so a batch reads them again; records read after it show them
+   * all (a rotation is stamped before its commit, which lands within Firestore's deadline or never). So
+   * every instance, every batch and every retry decides on the same versions.
    */
   readonly settledAt: number;
 }
 
 /**
- * How long after a pin its time is settled: Firestore's commit deadline (60 s: a rotation stamped
- * before the pin commits by then or never) with room for clock skew between instances.
+ * How far before its first batch a query's pin lies: Firestore's commit deadline (60 s: a rotation
+ * stamped before the pin commits by then or never) with room for clock skew between instances. A
+ * rotation in the last PIN_SETTLE_MS before a query starts takes effect from the next query.
  */
 export const PIN_SETTLE_MS = 75_000;
 
@@ -85,7 +88,7 @@ export function queryPin(
   if (known && now - known.madeAt < REQUEST_TTL_MS) return known.pending;
   const pending = (async () => {
     const auditKey = await deps.auditKey.current();
-    const asOf = new Date(now).toISOString();
+    const asOf = new Date(now - PIN_SETTLE_MS).toISOString();
     const record: PinRecord = {
       as_of: asOf,
       pepper_version: pepper.version,
@@ -113,15 +116,17 @@ async function trustedPin(
   now: number,
   pepper: Pepper,
 ): Promise<QueryPin> {
-  const made = { asOf: new Date(now), pepperVersion: pepper.version, settledAt: now + PIN_SETTLE_MS };
+  const made = { asOf: new Date(now - PIN_SETTLE_MS), pepperVersion: pepper.version, settledAt: now };
   const at = Date.parse(String(stored?.as_of));
   const v = stored?.pepper_version;
   if (!Number.isFinite(at) || !Number.isSafeInteger(v) || v < 1 || typeof stored.mac !== "string")
     return made;
+  const keyVersion = stored.audit_key_version;
+  if (!Number.isSafeInteger(keyVersion) || keyVersion < 1) return made;
   if (at < now - REQUEST_TTL_MS || at > now + PIN_SETTLE_MS) return made;
   let auditKey;
   try {
-    auditKey = await deps.auditKey.version(Number(stored.audit_key_version));
+    auditKey = await deps.auditKey.version(keyVersion);
   } catch (e) {
     if (isSaltServiceError(e) && e.code === "failed-precondition") return made;
     throw e;
@@ -134,8 +139,9 @@ async function trustedPin(
 
 /**
  * The pepper as of the pin: its version then. One this instance does not know yet (the pepper rotated
- * and another instance pinned the query under the new version) is unavailable, for a retry; one disabled
- * or destroyed since, or below PEPPER_MIN_VERSION, gives the current one (nothing may be made under it).
+ * and another instance pinned the query under the new version: "does not exist" here until it looks for
+ * newer versions again) is unavailable, for a retry; one disabled or destroyed since, or below
+ * PEPPER_MIN_VERSION, gives the current one (nothing may be made under it).
  */
 export async function pepperAsOf(
   deps: Pick<Services, "pepper" | "config">,
@@ -148,7 +154,7 @@ export async function pepperAsOf(
     return await deps.pepper.version(pin.pepperVersion);
   } catch (e) {
     if (!isSaltServiceError(e) || e.code !== "failed-precondition") throw e;
-    if (pin.pepperVersion > current.version)
+    if (pin.pepperVersion > current.version && /does not exist/.test(e.message))
       throw unavailable(
         "The query was pinned under a pepper version this instance does not have yet; retry",
         e,

@@ -190,8 +190,8 @@ describe("salts-pseudonymizeBatch over HTTP (functions emulator): BigQuery's pro
     expect(line.storage_commits).toBe(6);
     expect(line.storage_reads).toBe(4);
     // The next batch of the same query, over the same users: pin and audit marker are known to the
-    // instance, and the replies are not stored (a retry computes them again). Within the pin's first
-    // PIN_SETTLE_MS the salts are read again, in one batched read; after it, the cache serves them.
+    // instance, the salts were read after the pin was made, and the replies are not stored (a retry
+    // computes them again): storage is not asked.
     const next = await post(
       { ...body, requestId: `${body.requestId}-next` },
       { correlationId: `${correlationId}-b` },
@@ -199,7 +199,7 @@ describe("salts-pseudonymizeBatch over HTTP (functions emulator): BigQuery's pro
     expect(next.status).toBe(200);
     expect(next.body.replies).toEqual(res.body.replies);
     expect(logLineOf(`${correlationId}-b`)).toMatchObject({
-      storage_reads: 1,
+      storage_reads: 0,
       storage_commits: 0,
       as_of: line.as_of,
     });
@@ -295,7 +295,7 @@ describe("salts-pseudonymizeBatch retries and audit", () => {
     expect(reused.body.replies![0]).not.toBe(first.body.replies![0]);
   });
 
-  it("when a salt rotates while a query runs, then the query's later batches, read fresh from Firestore, keep the version of its first batch; the next query gets the new one", async () => {
+  it("when a salt rotates while a query runs, then the query's later batches, read fresh from Firestore, keep the version of its first batch", async () => {
     const dave = `dave-${run}`;
     // Dave's salt is made in this process: no function instance has it cached, so the function reads it
     // from Firestore after the rotation (version 2) and must find version 1 among the retained versions.
@@ -313,8 +313,10 @@ describe("salts-pseudonymizeBatch retries and audit", () => {
     expect(later.status).toBe(200);
     expect(later.body.replies).toEqual([before]);
     expect(logLineOf(correlationId).as_of).toEqual(logLineOf(`bq-pin-${run}`).as_of);
+    // A query that starts now still answers version 1: a rotation takes effect for queries that start
+    // more than PIN_SETTLE_MS (75 s) after it (the unit tests move a clock past that).
     const nextQuery = await post(bq([[dave, "d@example.com"]]));
-    expect(nextQuery.body.replies).toEqual([now]);
+    expect(nextQuery.body.replies).toEqual([before]);
   });
 
   it("when a batch without a caller (a pipeline's) is retried after a rotation, then its kept replies answer; reused for other calls, it is refused", async () => {

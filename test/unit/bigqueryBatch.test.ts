@@ -6,6 +6,7 @@ import { isSaltServiceError } from "../../functions/domain/errors";
 import type { ServiceConfig } from "../../functions/config/settings";
 import { BATCH_MODES } from "../../functions/usecases/batchModes";
 import { pseudonymizeBatch, type BatchRequest } from "../../functions/usecases/pseudonymizeBatch";
+import { PIN_SETTLE_MS } from "../../functions/usecases/queryPin";
 import type { Services } from "../../functions/usecases/deps";
 import { eraseUser } from "../../functions/usecases/erase";
 import { putScope, rotateScope } from "../../functions/usecases/scopes";
@@ -260,7 +261,8 @@ describe("salts-pseudonymizeBatch retries and audit", () => {
       ["bob", "b@example.com"],
     ]);
     const first = await batch(rt, req);
-    expect(first).toMatchObject({ replayed: false, asOf: clock.now() });
+    // The pin lies PIN_SETTLE_MS before the query's first batch (usecases/queryPin.ts).
+    expect(first).toMatchObject({ replayed: false, asOf: new Date(clock.now().getTime() - PIN_SETTLE_MS) });
     clock.advance(60_000);
     await rotate(rt, "user", "alice");
     const retry = await batch(rt, { ...req });
@@ -272,6 +274,8 @@ describe("salts-pseudonymizeBatch retries and audit", () => {
       .update(`salt-service/bigquery-reply/v1\0${INVOKER}\0${req.caller}\0${req.requestId}`)
       .digest("hex");
     expect(await rt.requests.get(replyKey)).toBeNull();
+    // A query that starts more than PIN_SETTLE_MS after the rotation gets the new version.
+    clock.advance(PIN_SETTLE_MS);
     const next = await batch(rt, { ...req, caller: "next-query" });
     expect(next.replies[0]).not.toBe(first.replies[0]);
     expect(next.replies[0]).toMatch(/^ps1\.u\.2\./);
@@ -334,6 +338,7 @@ describe("salts-pseudonymizeBatch: a query is answered as of its first batch", (
     clock.advance(1000);
     await rotate(rt, "user", "new-user");
     expect((await batch(rt, request([["new-user", "v"]], { caller }))).replies).toEqual(first.replies);
+    clock.advance(PIN_SETTLE_MS);
     expect((await batch(rt, request([["new-user", "v"]]))).replies[0]).toMatch(/^ps1\.u\.3\./);
   });
 
@@ -374,6 +379,7 @@ describe("salts-pseudonymizeBatch: a query is answered as of its first batch", (
     clock.advance(1000);
     await rotate(rt, "global", "page_view");
     expect((await batch(rt, request(calls, { caller, mode: "event" }))).replies).toEqual(first.replies);
+    clock.advance(PIN_SETTLE_MS);
     const next = await batch(rt, request(calls, { mode: "event" }));
     expect(next.replies.every((r) => /^ps1\.g\.2\./.test(r!))).toBe(true);
   });
@@ -394,6 +400,7 @@ describe("salts-pseudonymizeBatch: a query is answered as of its first batch", (
     expect((await batch(rt, request([["alice", "v"]], { caller, scope: "partner" }))).replies).toEqual(
       first.replies,
     );
+    clock.advance(PIN_SETTLE_MS);
     const next = await batch(rt, request([["alice", "v"]], { scope: "partner" }));
     expect(next.replies[0]).not.toBe(first.replies[0]);
   });
@@ -411,7 +418,7 @@ describe("salts-pseudonymizeBatch: a query is answered as of its first batch", (
     expect((await batch(rt, request([["alice", "v"]], { caller }))).replies[0]).toMatch(/^ps1\.u\.1\.2\./);
   });
 
-  it("when a database writer forges, edits or copies a query's pin, then it is not the service's: the reader takes the pin as made now, never an older version", async () => {
+  it("when a database writer forges, edits or copies a query's pin, then it is not the service's: the reader takes it as a pin made now, as for a new query", async () => {
     const { rt, clock } = pinnedRuntime();
     const pinKey = (caller: string) =>
       createHash("sha256").update(`salt-service/bigquery-pin/v1\0${INVOKER}\0${caller}`).digest("hex");
@@ -421,7 +428,7 @@ describe("salts-pseudonymizeBatch: a query is answered as of its first batch", (
     expect(genuine).toMatchObject({ mac: expect.stringMatching(/^[0-9a-f]{64}$/), audit_key_version: 1 });
     clock.advance(60_000);
     await rotate(rt, "user", "alice");
-    clock.advance(1000);
+    clock.advance(PIN_SETTLE_MS + 1000);
     const reader = () => ({ ...rt, requests: Object.create(rt.requests) as Services["requests"] });
     const forge = async (caller: string, record: Record<string, unknown>) => {
       await rt.requests.release(pinKey(caller));
@@ -430,12 +437,12 @@ describe("salts-pseudonymizeBatch: a query is answered as of its first batch", (
     // Moved back (its MAC no longer matches), and under a pepper version that does not exist.
     await forge("query-a", { ...genuine, as_of: new Date(0).toISOString(), pepper_version: 99 });
     const moved = await batch(reader(), request([["alice", "v"]], { caller: "query-a" }));
-    expect(moved.asOf).toEqual(clock.now());
+    expect(moved.asOf).toEqual(new Date(clock.now().getTime() - PIN_SETTLE_MS));
     expect(moved.replies[0]).toMatch(/^ps1\.u\.2\.1\./);
     // A genuine pin copied to another query's key does not verify there either.
     await forge("query-b", genuine);
     const copied = await batch(reader(), request([["alice", "v"]], { caller: "query-b" }));
-    expect(copied.asOf).toEqual(clock.now());
+    expect(copied.asOf).toEqual(new Date(clock.now().getTime() - PIN_SETTLE_MS));
     expect(copied.replies).toEqual(moved.replies);
     // The genuine pin, put back, is taken as it is: the query's first version.
     await forge("query-a", genuine);
@@ -478,16 +485,45 @@ describe("salts-pseudonymizeBatch: a query's batches on two instances over the s
     };
   };
 
-  it("when one instance still caches a salt another rotated before the query began, then both answer the query under the rotated version", async () => {
+  it("when one instance still caches a salt another rotated just before the query began, then both answer the query under one version, and the next query under the rotated one", async () => {
     const { clock, x, y } = pair();
     await x.pseudonymizer.pseudonymizeUserData("alice", { value: "v" }, ["value"]);
     clock.advance(10_000);
     await rotate(y, "user", "alice");
     clock.advance(10_000);
+    // The rotation came less than PIN_SETTLE_MS before the query: it takes effect from the next query.
     const req = request([["alice", "v"]], { caller: "query-stale" });
     const first = await batch(x, req);
-    expect(first.replies[0]).toMatch(/^ps1\.u\.2\./);
+    expect(first.replies[0]).toMatch(/^ps1\.u\.1\./);
     expect((await batch(y, req)).replies).toEqual(first.replies);
+    clock.advance(PIN_SETTLE_MS);
+    expect((await batch(x, req)).replies).toEqual(first.replies);
+    const next = request([["alice", "v"]], { caller: "query-stale-next" });
+    const second = await batch(y, next);
+    expect(second.replies[0]).toMatch(/^ps1\.u\.2\./);
+    expect((await batch(x, next)).replies).toEqual(second.replies);
+  });
+
+  it("when a rotation stamped just before the pin commits after the query's first read (a slow commit, a clock behind), then every batch of the query still gives one version", async () => {
+    const state = new MemoryState();
+    const [cx, cy] = [new ManualClock(), new ManualClock()];
+    cy.advance(-200); // Y's clock 200 ms behind X's
+    const both = (ms: number) => (cx.advance(ms), cy.advance(ms));
+    const bytes = randomBytes(32);
+    const x = instance(state, cx, new TestSecret("PSEUDONYM_PEPPER", bytes));
+    const y = instance(state, cy, new TestSecret("PSEUDONYM_PEPPER", bytes));
+    await y.pseudonymizer.pseudonymizeUserData("alice", { value: "v" }, ["value"]);
+    both(120_000);
+    const req = request([["alice", "v"]], { caller: "query-late-commit" });
+    const first = await batch(x, req);
+    both(100);
+    await rotate(y, "user", "alice"); // stamped 100 ms before X's clock read the pin's time
+    both(1000);
+    expect((await batch(y, request([["alice", "v"]], { caller: "query-late-commit" }))).replies).toEqual(
+      first.replies,
+    );
+    both(80_000);
+    expect((await batch(x, req)).replies).toEqual(first.replies);
   });
 
   it("when the pepper rotated and an instance that has the new version pins the query, then an instance still on the old one answers under the pin's version", async () => {
