@@ -106,8 +106,8 @@ export function queryPin(
 
 /**
  * The stored pin if the service wrote it: its MAC under AUDIT_KEY checks, its time lies within the pin's
- * lifetime. Anything else (a pin a database writer made or edited, an unreadable one) counts as a pin
- * made now: that query's later batches may then answer under newer versions, never older ones.
+ * lifetime. Anything else (a pin a database writer made, edited or copied, an unreadable one) counts as
+ * a pin made now, as a new query's would be: never older versions than a query starting now gets.
  */
 async function trustedPin(
   deps: Pick<Services, "auditKey">,
