@@ -217,7 +217,7 @@ export async function benchBigquery(): Promise<Record<string, number>> {
       `bench-${run}-warm${n}`,
     );
   await warmAll(-1);
-  await warmAll(-2);
+  await post(body(batches[0]!, -2), `bench-${run}-warm2`);
 
   /** Every warm batch, IN_FLIGHT at once, request ids from `first`: rows/s, and batch 0's replies. */
   const warmRate = async (first: number, tag: string, to?: string) => {

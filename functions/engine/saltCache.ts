@@ -68,7 +68,7 @@ export class SaltCache {
 
   /**
    * The current salt if it is cached and fresh: the synchronous fast path. With `since`, an entry read
-   * before that time does not count (a BigQuery query's batch needs records read after its pin settled).
+   * before that time does not count (a BigQuery query's batch needs records read after its pin was made).
    */
   peek(kind: SaltKind, id: string, now = this.now(), since = 0): LoadedSalt | null {
     const entry = this.entries[kind].get(id);

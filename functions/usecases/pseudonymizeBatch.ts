@@ -45,11 +45,11 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
  *   2. the scope's grant is checked;
  *   3. the first batch of a (job, session user) is audited, once however many batches follow, while
  *      the query's pin is read (created by its first batch: usecases/queryPin.ts), then every salt the
- *      batch needs is loaded through the cache: one batched read for those not cached (or, in the
- *      pin's first PIN_SETTLE_MS, read before it settled), and batched commits creating the absent
- *      ones (as the library creates a salt on first use);
+ *      batch needs is loaded through the cache: one batched read for those not cached (or cached
+ *      before the pin was made), and batched commits creating the absent ones (as the library
+ *      creates a salt on first use);
  *   4. a BigQuery query's batch (a `caller`) is answered as of the pin: the salts, scope and pepper
- *      versions current at its first batch, so a retry, even across a rotation, computes these same
+ *      versions current at its time (PIN_SETTLE_MS before the query's first batch), so a retry, even across a rotation, computes these same
  *      replies and nothing per batch is stored. Without a caller (or in `user_previous`), the replies
  *      are kept under the request id instead (within REQUEST_TTL_MS), and a retry answers them.
  */
@@ -176,7 +176,7 @@ async function loadSalts(
 ): Promise<Record<SaltKind, Map<string, LoadedSalt>>> {
   const ids: Record<SaltKind, Set<string>> = { user: new Set(), global: new Set() };
   for (const row of rows) if (row !== null) for (const need of mode.needs(row)) ids[need.kind].add(need.id);
-  // A query's batch decides versions on records read after its pin settled (usecases/queryPin.ts).
+  // A query's batch decides versions on records read after its pin was made (usecases/queryPin.ts).
   const since = (kind: SaltKind) =>
     settledAt !== undefined && mode.versioned.includes(kind) ? { since: settledAt } : {};
   const load = (kind: SaltKind) =>

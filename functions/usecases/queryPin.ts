@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { isSaltServiceError, unavailable } from "../domain/errors";
 import type { SaltKind } from "../domain/ids";
-import { versionAt, type LoadedSalt } from "../domain/salt";
+import { versionAt, type LoadedSalt, type RetiredVersion } from "../domain/salt";
 import type { ScopeRecord } from "../domain/scope";
 import type { ScopeKey } from "../engine/scopedKeys";
 import { REQUEST_TTL_MS } from "../ports/requestStore";
@@ -10,8 +10,7 @@ import type { Services } from "./deps";
 
 /**
  * A query's pin: a time just before its first batch came (`asOf`, PIN_SETTLE_MS before) and the pepper
- * version then. Every batch of one
- * BigQuery query (one `caller`, one invoker) is answered as of its pin, so the query sees one pseudonym
+ * version then. Every batch of one BigQuery query (one `caller`, one invoker) is answered as of its pin, so the query sees one pseudonym
  * per subject and value even if a salt, a scope or the pepper rotates while it runs, and a retried
  * batch gets the replies it got the first time without its replies being stored: one small record per
  * query instead of one per batch (a billion-row query sends about a million batches).
@@ -164,7 +163,7 @@ export async function pepperAsOf(
 }
 
 /**
- * Each salt as of the pin, from records read after the pin settled: unchanged unless it rotated after
+ * Each salt as of the pin, from records read after the pin was made: unchanged unless it rotated after
  * the pin (or after its own creation, when the query created it), then its version current at that
  * time, read from the retained versions of the same incarnation. A version no longer retained
  * (SALT_HISTORY_RETENTION_DAYS after it retired) leaves the current one; an erased subject's salts are
@@ -176,27 +175,17 @@ export async function saltsAsOf(
   kind: SaltKind,
   salts: Map<string, LoadedSalt>,
 ): Promise<Map<string, LoadedSalt>> {
-  const found = bounded(foundBy, deps.cache, FOUND_MAX);
   const changes: Promise<void>[] = [];
   for (const [id, loaded] of salts) {
     const r = loaded.record;
     if (r.last_rotated.getTime() <= Math.max(pin.asOf.getTime(), r.created_at.getTime())) continue;
     changes.push(
       (async () => {
-        // Keyed by the salt's incarnation (its creation) and current version: a later rotation or an
-        // erase and re-creation asks storage again.
-        const incarnation = r.created_at.getTime();
-        const memo = `salt\0${kind}\0${id}\0${incarnation}\0${r.version}\0${pin.asOf.getTime()}`;
-        let version = found.get(memo);
-        if (version === undefined) {
-          const then = await versionAt(pin.asOf, r.created_at, r.last_rotated, () =>
-            deps.salts.history(kind, id),
-          );
-          version = then ?? null;
-          found.set(memo, version);
-        }
+        const version = await rememberedVersionAt(deps.cache, `salt\0${kind}\0${id}`, pin, r, () =>
+          deps.salts.history(kind, id),
+        );
         if (version === null) return;
-        const salt = await deps.cache.version(kind, id, version, incarnation);
+        const salt = await deps.cache.version(kind, id, version, r.created_at.getTime());
         if (salt) salts.set(id, { ...loaded, record: { ...r, version }, salt });
       })(),
     );
@@ -212,15 +201,30 @@ export function scopeAsOf(
   scopeId: string,
   pepper: Pepper,
 ): Promise<ScopeKey> {
-  const found = bounded(foundBy, deps.cache, FOUND_MAX);
-  return deps.scoped.scopeAsOf(scopeId, pin.asOf, pin.settledAt, pepper, async (r: ScopeRecord) => {
-    const memo = `scope\0${r.scope_id}\0${r.created_at.getTime()}\0${r.version}\0${pin.asOf.getTime()}`;
-    const known = found.get(memo);
-    if (known !== undefined) return known;
-    const then = await versionAt(pin.asOf, r.created_at, r.last_rotated, () =>
+  return deps.scoped.scopeAsOf(scopeId, pin.asOf, pin.settledAt, pepper, (r: ScopeRecord) =>
+    rememberedVersionAt(deps.cache, `scope\0${r.scope_id}`, pin, r, () =>
       deps.scopes.scopeHistory(r.scope_id),
-    );
-    found.set(memo, then ?? null);
-    return then;
-  });
+    ),
+  );
+}
+
+/**
+ * versionAt for a salt or scope as the pin's batches see it (null: its current version, or the version
+ * then is no longer retained), remembered per instance. Keyed by its incarnation (its creation) and
+ * current version: a later rotation, or an erase and re-creation, asks storage again.
+ */
+async function rememberedVersionAt(
+  owner: object,
+  what: string,
+  pin: QueryPin,
+  record: { created_at: Date; last_rotated: Date; version: number },
+  history: () => Promise<readonly RetiredVersion[]>,
+): Promise<number | null> {
+  const found = bounded(foundBy, owner, FOUND_MAX);
+  const memo = `${what}\0${record.created_at.getTime()}\0${record.version}\0${pin.asOf.getTime()}`;
+  const known = found.get(memo);
+  if (known !== undefined) return known;
+  const then = (await versionAt(pin.asOf, record.created_at, record.last_rotated, history)) ?? null;
+  found.set(memo, then);
+  return then;
 }

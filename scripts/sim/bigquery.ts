@@ -150,7 +150,7 @@ export function simulateBigquery(input: BigqueryInput): BigqueryReport {
     const readMs = loads > 0 ? costs.readMs + loads * costs.readPerDocMs : 0;
     const createMs =
       created > 0 ? costs.commitMs + Math.min(created, COMMIT_WRITES) * costs.commitPerDocMs : 0;
-    // A query's batches store nothing of their own: its pin is read (or created) beside the salts' read,
+    // A query's batches store nothing of their own: its pin is read (or created) before the salts' read,
     // once per query per instance (counted in the pass's totals, not per batch).
     return {
       cpuSeconds: cpu,
@@ -214,7 +214,9 @@ export function simulateBigquery(input: BigqueryInput): BigqueryReport {
   const operations = { reads: reads + pinReads, writes, deletes, requests };
   const p = PRICES.multiRegion;
   const firestore =
-    (reads / 1e5) * p.readsPer100k + (writes / 1e5) * p.writesPer100k + (deletes / 1e5) * p.deletesPer100k;
+    (operations.reads / 1e5) * p.readsPer100k +
+    (writes / 1e5) * p.writesPer100k +
+    (deletes / 1e5) * p.deletesPer100k;
   const memoryGib = 0.5;
   const functions =
     instanceSeconds * (RUN_PRICES.vcpuSecond + memoryGib * RUN_PRICES.gibSecond) +
